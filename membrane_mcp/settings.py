@@ -1,0 +1,80 @@
+"""Every option of membrane-mcp, in one settings object.
+
+Each field is an environment variable (``MEMBRANE_MCP_<FIELD>``; Membrane's own
+credentials keep the names Membrane's tools use: ``MEMBRANE_TOKEN``,
+``MEMBRANE_API_URL``, ``MEMBRANE_WORKSPACE_KEY``...) and a command-line flag
+(``--field-name``, see ``cli.py``). Flags win over the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ToolMode = Literal["auto", "direct", "search"]
+Transport = Literal["stdio", "http"]
+
+DEFAULT_API_URL = "https://api.getmembrane.com"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True)
+
+    # Membrane backend and credentials.
+    api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("api_url", "MEMBRANE_API_URL"))
+    token: SecretStr | None = Field(None, validation_alias=_env("token", "MEMBRANE_TOKEN"))
+    workspace_key: str | None = Field(None, validation_alias=_env("workspace_key", "MEMBRANE_WORKSPACE_KEY"))
+    workspace_secret: SecretStr | None = Field(
+        None, validation_alias=_env("workspace_secret", "MEMBRANE_WORKSPACE_SECRET")
+    )
+    tenant_key: str | None = Field(None, validation_alias=_env("tenant_key", "MEMBRANE_TENANT_KEY"))
+
+    # The embedded sandbox (a local Membrane stand-in).
+    sandbox: bool = False
+    sandbox_db: Path | None = None
+    sandbox_build_seconds: float = 2.0
+
+    # Transport.
+    transport: Transport = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    # Catalog: which actions become tools.
+    tool_mode: ToolMode = "auto"
+    direct_tool_limit: int = Field(40, ge=0, description="auto mode lists actions directly up to this many")
+    apps: CommaList = Field(default_factory=list)
+    connections: CommaList = Field(default_factory=list)
+    actions: CommaList = Field(default_factory=list)
+    catalog_ttl: float = Field(300.0, ge=0)
+    catalog_concurrency: int = Field(8, ge=1, le=64)
+
+    # Calls.
+    max_output_bytes: int = Field(65536, ge=1024)
+    call_timeout: float = Field(60.0, gt=0)
+    create_action_timeout: float = Field(180.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("apps", "connections", "actions", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.token is not None or (
+            self.workspace_key is not None and self.workspace_secret is not None
+        )

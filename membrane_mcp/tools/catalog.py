@@ -1,0 +1,245 @@
+"""The catalog: Membrane connections x actions, turned into tool entries.
+
+Loaded concurrently across connections (bounded), cached with a TTL, refreshed on
+demand (after ``create_action``) and single-flight: concurrent callers share one load.
+The catalog belongs to one Membrane client, so it is per credential by construction.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.membrane.models import Action, Connection
+from membrane_mcp.tools.annotations import ActionKind, classify_action, tool_annotations
+from membrane_mcp.tools.naming import NameRequest, assign_tool_names
+from membrane_mcp.tools.schema import resolve_refs, sanitize_input_schema
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    """One action of one connection, as a tool."""
+
+    name: str
+    app_key: str
+    app_name: str
+    connection_id: str
+    connection_name: str
+    action_id: str
+    action_key: str
+    action_name: str
+    description: str
+    kind: ActionKind
+    input_schema: dict[str, Any]
+    validation_schema: dict[str, Any]
+    wrapped_key: str | None
+    output_schema: dict[str, Any] | None
+    annotations: dict[str, Any]
+    schema_changes: tuple[str, ...] = ()
+
+    @property
+    def qualified_key(self) -> str:
+        return f"{self.app_key}:{self.action_key}"
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    id: str
+    name: str
+    app_key: str
+    app_name: str
+    state: str
+    reconnect_url: str | None
+    error: str | None
+
+
+@dataclass
+class CatalogSnapshot:
+    connections: list[ConnectionInfo]
+    entries: list[ToolEntry]
+    load_errors: dict[str, str] = field(default_factory=dict)
+    loaded_at: float = field(default_factory=time.monotonic)
+    by_name: dict[str, ToolEntry] = field(init=False)
+    by_connection: dict[str, list[ToolEntry]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = {entry.name: entry for entry in self.entries}
+        self.by_connection = {}
+        for entry in self.entries:
+            self.by_connection.setdefault(entry.connection_id, []).append(entry)
+
+
+@dataclass(frozen=True)
+class CatalogFilter:
+    """`--apps`, `--connections` and `--actions`: glob patterns that narrow the catalog."""
+
+    apps: Sequence[str] = ()
+    connections: Sequence[str] = ()
+    actions: Sequence[str] = ()
+
+    def keeps_connection(self, info: ConnectionInfo) -> bool:
+        if self.apps and not _matches_any(self.apps, info.app_key):
+            return False
+        return not self.connections or _matches_any(self.connections, info.id, info.name)
+
+    def keeps_action(self, app_key: str, action_key: str) -> bool:
+        return not self.actions or _matches_any(self.actions, action_key, f"{app_key}:{action_key}")
+
+
+def _matches_any(patterns: Iterable[str], *values: str) -> bool:
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns for value in values)
+
+
+def connection_info(connection: Connection) -> ConnectionInfo:
+    integration = connection.integration
+    app_key = connection.integration_key or (integration.key if integration else None) or "app"
+    app_name = (integration.name if integration else None) or app_key
+    client_action = connection.client_action
+    error = None
+    if connection.errors:
+        error = "; ".join(str(getattr(e, "message", None) or e) for e in connection.errors)
+    return ConnectionInfo(
+        id=connection.id,
+        name=connection.name or app_name,
+        app_key=app_key,
+        app_name=app_name,
+        state=connection.state or ("READY" if connection.connected else "UNKNOWN"),
+        reconnect_url=client_action.ui_url if client_action else None,
+        error=error,
+    )
+
+
+def build_entries(connections: Sequence[ConnectionInfo], actions: dict[str, list[Action]]) -> list[ToolEntry]:
+    """Name, sanitise and annotate every (connection, action) pair; sorted by tool name."""
+    pairs: list[tuple[ConnectionInfo, Action, NameRequest]] = []
+    for info in connections:
+        for action in actions.get(info.id, []):
+            if action.state not in (None, "READY"):
+                continue
+            pairs.append((info, action, NameRequest(info.app_key, info.id, action.key or action.id)))
+    names = assign_tool_names(request for _, _, request in pairs)
+    entries = [_entry(names[request], info, action) for info, action, request in pairs]
+    entries.sort(key=lambda entry: entry.name)
+    return entries
+
+
+def _entry(name: str, info: ConnectionInfo, action: Action) -> ToolEntry:
+    key = action.key or action.id
+    kind = classify_action(key, action.type, action.name or "")
+    sanitized = sanitize_input_schema(action.input_schema)
+    title = f"{info.app_name}: {action.name or key}"
+    output_schema = action.output_schema if _is_object_schema(action.output_schema) else None
+    return ToolEntry(
+        name=name,
+        app_key=info.app_key,
+        app_name=info.app_name,
+        connection_id=info.id,
+        connection_name=info.name,
+        action_id=action.id,
+        action_key=key,
+        action_name=action.name or key,
+        description=_describe(info, action),
+        kind=kind,
+        input_schema=sanitized.schema,
+        validation_schema=resolve_refs(action.input_schema) if isinstance(action.input_schema, dict) else {},
+        wrapped_key=sanitized.wrapped_key,
+        output_schema=resolve_refs(output_schema) if output_schema else None,
+        annotations=tool_annotations(kind, title),
+        schema_changes=sanitized.changes,
+    )
+
+
+def _describe(info: ConnectionInfo, action: Action) -> str:
+    description = (action.description or action.name or action.key or "").strip()
+    return f"{description} [{info.app_name} connection '{info.name}']"
+
+
+def _is_object_schema(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") == "object"
+
+
+class Catalog:
+    def __init__(
+        self,
+        client: MembraneClient,
+        *,
+        ttl: float = 300.0,
+        concurrency: int = 8,
+        catalog_filter: CatalogFilter | None = None,
+    ) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._concurrency = concurrency
+        self._filter = catalog_filter or CatalogFilter()
+        self._snapshot: CatalogSnapshot | None = None
+        self._lock = anyio.Lock()
+        self._generation = 0
+
+    @property
+    def cached(self) -> CatalogSnapshot | None:
+        return self._snapshot
+
+    def invalidate(self) -> None:
+        """Make the next `get` reload (used when an action was created or vanished)."""
+        if self._snapshot is not None:
+            self._snapshot.loaded_at = float("-inf")
+
+    async def get(self, *, refresh: bool = False) -> CatalogSnapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and not refresh and self._fresh(snapshot):
+            return snapshot
+        generation = self._generation
+        async with self._lock:
+            # Another caller may have loaded while we waited for the lock.
+            snapshot = self._snapshot
+            if snapshot is not None and self._fresh(snapshot) and (not refresh or generation != self._generation):
+                return snapshot
+            self._snapshot = await self._load()
+            self._generation += 1
+            return self._snapshot
+
+    def _fresh(self, snapshot: CatalogSnapshot) -> bool:
+        return time.monotonic() - snapshot.loaded_at < self._ttl
+
+    async def _load(self) -> CatalogSnapshot:
+        started = time.perf_counter()
+        connections = [connection_info(c) for c in await self._client.list_connections()]
+        connections = [c for c in connections if self._filter.keeps_connection(c)]
+        connections.sort(key=lambda c: (c.app_key, c.id))
+        actions: dict[str, list[Action]] = {}
+        errors: dict[str, str] = {}
+        limiter = anyio.CapacityLimiter(self._concurrency)
+
+        async def load_one(info: ConnectionInfo) -> None:
+            if info.state != "READY":
+                return
+            async with limiter:
+                try:
+                    listed = await self._client.list_actions(connection_id=info.id)
+                except MembraneError as exc:
+                    errors[info.id] = str(exc)
+                    logger.warning("could not list actions of connection %s: %s", info.id, exc)
+                    return
+            actions[info.id] = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
+
+        async with anyio.create_task_group() as group:
+            for info in connections:
+                group.start_soon(load_one, info)
+        entries = build_entries(connections, actions)
+        logger.info(
+            "catalog loaded: %d connections, %d actions in %.0f ms",
+            len(connections),
+            len(entries),
+            (time.perf_counter() - started) * 1000,
+        )
+        return CatalogSnapshot(connections=connections, entries=entries, load_errors=errors)
