@@ -1,0 +1,85 @@
+"""The MCP server: one low-level `Server` that serves both protocol eras.
+
+Thin by design: listing and calling are the `Gateway`'s job. This module wires the
+handlers, advertises list changes in both eras (a subscription bus for 2026-07-28
+clients, the legacy session channel for handshake-era ones) and turns the transport's
+progress channel into the gateway's `report_progress`.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Any
+
+from mcp import types
+from mcp.server import Server
+from mcp.server.caching import CacheHint
+from mcp.server.connection import Connection
+from mcp.server.context import ServerRequestContext
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from membrane_mcp import __version__
+from membrane_mcp.tools.gateway import CallContext, Gateway
+
+logger = logging.getLogger(__name__)
+
+INSTRUCTIONS = (
+    "Tools for the user's business apps (CRMs and more) connected through Membrane. "
+    "list_connections shows the apps; search_actions finds the action for a task; run it with its tool "
+    "or run_action; raw_request reaches the app's own API when no action fits; create_action has "
+    "Membrane build a missing action."
+)
+
+
+class ToolListNotifier:
+    """Sends notifications/tools/list_changed to every live client, in both eras."""
+
+    def __init__(self) -> None:
+        self.bus = InMemorySubscriptionBus()
+        self._legacy: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+    def remember(self, ctx: ServerRequestContext[Any, Any]) -> None:
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return
+        # The low-level context exposes the session, whose connection owns the standalone channel.
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is not None:
+            self._legacy.add(connection)
+
+    async def notify(self) -> None:
+        await self.bus.publish(ToolsListChanged())
+        for connection in list(self._legacy):
+            await connection.notify("notifications/tools/list_changed", None)
+
+
+def build_server(gateway: Gateway) -> Server[Any]:
+    notifier = ToolListNotifier()
+    gateway.add_tools_changed_listener(notifier.notify)
+
+    async def on_list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        notifier.remember(ctx)
+        return types.ListToolsResult(tools=await gateway.list_tools())
+
+    async def on_call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        notifier.remember(ctx)
+        call = CallContext(report_progress=ctx.session.report_progress)
+        return await gateway.call_tool(params.name, params.arguments, call)
+
+    server: Server[Any] = Server(
+        "membrane-mcp",
+        version=__version__,
+        title="Membrane MCP",
+        instructions=INSTRUCTIONS,
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+        on_subscriptions_listen=ListenHandler(notifier.bus),
+        get_tool_input_schema=gateway.input_schema,
+        cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
+    )
+    return server

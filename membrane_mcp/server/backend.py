@@ -1,0 +1,82 @@
+"""From settings to a ready `Gateway`: credentials, Membrane client, catalog, policy.
+
+With ``--sandbox`` an embedded Membrane sandbox starts on a free loopback port and
+the client points at it, with no other setting needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+
+from membrane_mcp import __version__
+from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
+from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.settings import Settings
+from membrane_mcp.tools.catalog import Catalog, CatalogFilter
+from membrane_mcp.tools.gateway import Gateway
+from membrane_mcp.tools.policy import Policy
+
+logger = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or contradictory; the message says which and how to fix it."""
+
+
+def credentials_from(settings: Settings) -> TokenProvider:
+    if settings.token is not None:
+        return StaticToken(settings.token.get_secret_value())
+    if settings.workspace_key and settings.workspace_secret is not None:
+        return WorkspaceCredentials(
+            workspace_key=settings.workspace_key,
+            workspace_secret=settings.workspace_secret.get_secret_value(),
+            tenant_key=settings.tenant_key or "default",
+        )
+    raise ConfigurationError(
+        "No Membrane credentials: set MEMBRANE_TOKEN, or MEMBRANE_WORKSPACE_KEY + MEMBRANE_WORKSPACE_SECRET "
+        "(+ MEMBRANE_TENANT_KEY); or run with --sandbox to try it on the local sandbox."
+    )
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(read_only=getattr(settings, "read_only", False))
+
+
+def start_sandbox(settings: Settings) -> Any:
+    from membrane_mcp.sandbox.config import SandboxConfig
+    from membrane_mcp.sandbox.serve import default_db_path, start_in_thread
+
+    db_path = str(settings.sandbox_db) if settings.sandbox_db else str(default_db_path())
+    config = SandboxConfig(db_path=db_path, build_seconds=settings.sandbox_build_seconds)
+    return start_in_thread(config)
+
+
+@asynccontextmanager
+async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    sandbox = None
+    if settings.sandbox:
+        sandbox = await anyio.to_thread.run_sync(start_sandbox, settings)
+        settings = settings.model_copy(update={"api_url": sandbox.url})
+        credentials: TokenProvider = StaticToken(sandbox.token)
+        logger.info("sandbox: Membrane stand-in at %s (database %s)", sandbox.url, sandbox.config.db_path)
+    else:
+        credentials = credentials_from(settings)
+    try:
+        async with MembraneClient(
+            settings.api_url, credentials, user_agent=f"membrane-mcp/{__version__}"
+        ) as client:
+            catalog = Catalog(
+                client,
+                ttl=settings.catalog_ttl,
+                concurrency=settings.catalog_concurrency,
+                catalog_filter=CatalogFilter(settings.apps, settings.connections, settings.actions),
+            )
+            yield Gateway(client, settings, policy_from(settings), catalog)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()

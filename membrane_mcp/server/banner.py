@@ -1,0 +1,31 @@
+"""The one-line start-up banner on stderr, written once the catalog is loaded."""
+
+from __future__ import annotations
+
+import logging
+
+from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.tools.gateway import Gateway
+
+logger = logging.getLogger("membrane_mcp")
+
+
+async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
+    """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
+    try:
+        snapshot = await gateway.catalog.get()
+    except MembraneError as exc:
+        logger.error("membrane-mcp (%s): could not load the catalog from %s: %s", transport, gateway.settings.api_url, exc)
+        return
+    tools = await gateway.list_tools()
+    apps = ", ".join(sorted({f"{c.app_key}:{c.state}" for c in snapshot.connections})) or "none"
+    logger.info(
+        "membrane-mcp (%s) backend %s | %d connections (%s) | %d actions | mode %s | %d tools listed",
+        transport,
+        gateway.settings.api_url,
+        len(snapshot.connections),
+        apps,
+        len(snapshot.entries),
+        gateway.effective_mode(snapshot),
+        len(tools),
+    )

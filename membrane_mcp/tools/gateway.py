@@ -1,0 +1,205 @@
+"""What the agent sees and what happens when it calls: the tool list and the calls.
+
+The MCP server (``membrane_mcp.server``) is a thin shell around a `Gateway`. One
+`Policy` filters the list and every call, so a hidden tool and an unknown one answer
+alike. Errors the agent can act on become ``isError`` results; unknown tools are
+JSON-RPC errors (-32602); anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp import types
+from mcp.shared.exceptions import MCPError
+
+from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.settings import Settings, ToolMode
+from membrane_mcp.tools import handlers
+from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
+from membrane_mcp.tools.errors import ToolError, from_membrane_error
+from membrane_mcp.tools.meta import META_TOOL_NAMES, meta_tool, meta_tool_schema
+from membrane_mcp.tools.output import shape_output
+from membrane_mcp.tools.policy import Policy
+from membrane_mcp.tools.search import SearchIndex
+from membrane_mcp.tools.validation import validate_arguments
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+async def _no_progress(progress: float, total: float | None, message: str | None) -> None:
+    return None
+
+
+@dataclass
+class CallContext:
+    """Per-call facilities the transport provides."""
+
+    report_progress: ProgressFn = _no_progress
+    deadline: float | None = None
+
+
+def unknown_tool(name: str) -> MCPError:
+    return MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
+
+
+class Gateway:
+    def __init__(self, client: MembraneClient, settings: Settings, policy: Policy, catalog: Catalog) -> None:
+        self.client = client
+        self.settings = settings
+        self.policy = policy
+        self.catalog = catalog
+        self.pinned_action_ids: set[str] = set()
+        self._tools_changed_listeners: list[Callable[[], Awaitable[None]]] = []
+        self._list_cache: tuple[int, ToolMode, frozenset[str], list[types.Tool]] | None = None
+        self._index_cache: tuple[int, SearchIndex] | None = None
+
+    # -- listing ---------------------------------------------------------------------------------
+
+    def allowed_entries(self, snapshot: CatalogSnapshot) -> list[ToolEntry]:
+        return [e for e in snapshot.entries if self.policy.allows_action(e.app_key, e.action_key, e.kind)]
+
+    def effective_mode(self, snapshot: CatalogSnapshot) -> ToolMode:
+        mode = self.settings.tool_mode
+        if mode == "auto":
+            count = len(self.allowed_entries(snapshot))
+            return "direct" if count <= self.settings.direct_tool_limit else "search"
+        return mode
+
+    def direct_entries(self, snapshot: CatalogSnapshot) -> list[ToolEntry]:
+        """Entries listed as tools: all allowed ones in direct mode, else only the pinned ones."""
+        allowed = self.allowed_entries(snapshot)
+        if self.effective_mode(snapshot) == "direct":
+            return allowed
+        return [e for e in allowed if e.action_id in self.pinned_action_ids]
+
+    async def list_tools(self) -> list[types.Tool]:
+        snapshot = await self.catalog.get()
+        mode = self.effective_mode(snapshot)
+        pinned = frozenset(self.pinned_action_ids)
+        cached = self._list_cache
+        if cached and cached[0] == id(snapshot) and cached[1] == mode and cached[2] == pinned:
+            return cached[3]
+        tools = [meta_tool(name, read_only=self.policy.read_only) for name in self.visible_meta_tools()]
+        tools.extend(_entry_tool(entry) for entry in self.direct_entries(snapshot))
+        self._list_cache = (id(snapshot), mode, pinned, tools)
+        return tools
+
+    def visible_meta_tools(self) -> list[str]:
+        return [name for name in META_TOOL_NAMES if self.policy.allows_meta_tool(name)]
+
+    def input_schema(self, name: str) -> dict[str, Any] | None:
+        """The advertised input schema of a listed tool, from the cached catalog only."""
+        if name in META_TOOL_NAMES:
+            return meta_tool_schema(name)
+        snapshot = self.catalog.cached
+        entry = snapshot.by_name.get(name) if snapshot else None
+        return entry.input_schema if entry else None
+
+    def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
+        if self._index_cache is None or self._index_cache[0] != id(snapshot):
+            self._index_cache = (id(snapshot), SearchIndex(self.allowed_entries(snapshot)))
+        return self._index_cache[1]
+
+    # -- change notifications --------------------------------------------------------------------
+
+    def add_tools_changed_listener(self, listener: Callable[[], Awaitable[None]]) -> None:
+        self._tools_changed_listeners.append(listener)
+
+    async def tools_changed(self) -> None:
+        for listener in self._tools_changed_listeners:
+            try:
+                await listener()
+            except Exception:  # a dead session must not fail the call that changed the list
+                logger.debug("tools/list_changed listener failed", exc_info=True)
+
+    # -- calling ---------------------------------------------------------------------------------
+
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None, call: CallContext) -> types.CallToolResult:
+        arguments = arguments or {}
+        if call.deadline is None:
+            call.deadline = time.monotonic() + self.settings.call_timeout
+        if name in META_TOOL_NAMES:
+            if not self.policy.allows_meta_tool(name):
+                raise unknown_tool(name)
+            problems = validate_arguments(meta_tool_schema(name), arguments)
+            if problems:
+                return invalid_arguments(name, problems)
+            return await self._guarded(name, handlers.META_HANDLERS[name](self, arguments, call), None)
+
+        snapshot = await self.catalog.get()
+        entry = snapshot.by_name.get(name)
+        if entry is None or entry not in self.direct_entries(snapshot):
+            raise unknown_tool(name)
+        problems = validate_arguments(entry.validation_schema, _unwrap(entry, arguments))
+        if problems:
+            return invalid_arguments(name, problems)
+        work = handlers.run_entry(self, entry, _unwrap(entry, arguments), call)
+        return await self._guarded(f"{entry.app_name} action '{entry.action_key}'", work, entry)
+
+    async def _guarded(self, doing: str, work: Awaitable[Any], entry: ToolEntry | None) -> types.CallToolResult:
+        try:
+            value = await work
+        except ToolError as exc:
+            return error_result(exc.message, exc.details)
+        except MembraneError as exc:
+            failure = from_membrane_error(exc, doing=f"Running {doing}")
+            return error_result(failure.message, failure.details)
+        return self.result(value, entry)
+
+    def result(self, value: Any, entry: ToolEntry | None) -> types.CallToolResult:
+        shaped = shape_output(value, self.settings.max_output_bytes)
+        structured = dict(shaped.structured)
+        meta = None
+        if shaped.truncated and entry is not None and entry.output_schema is not None:
+            # The declared outputSchema may forbid extra keys: keep the note out of structuredContent.
+            meta = {"membrane-mcp/truncated": structured.pop("_truncated", None)}
+        if entry is not None and entry.output_schema is not None and not isinstance(value, dict):
+            structured_content: dict[str, Any] | None = None
+        else:
+            structured_content = structured
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=shaped.text)],
+            structured_content=structured_content,
+            meta=meta,
+        )
+
+
+def _entry_tool(entry: ToolEntry) -> types.Tool:
+    return types.Tool(
+        name=entry.name,
+        title=entry.annotations.get("title"),
+        description=entry.description,
+        input_schema=entry.input_schema,
+        output_schema=entry.output_schema,
+        annotations=types.ToolAnnotations.model_validate(entry.annotations),
+    )
+
+
+def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:
+    if entry.wrapped_key is not None:
+        return arguments.get(entry.wrapped_key)
+    return arguments
+
+
+def invalid_arguments(name: str, problems: list[str]) -> types.CallToolResult:
+    lines = "\n".join(f"- {problem}" for problem in problems)
+    message = f"Invalid arguments for {name} ({len(problems)} problem(s)); nothing was sent:\n{lines}"
+    return error_result(message, {"problems": problems})
+
+
+def error_result(message: str, details: dict[str, Any] | None = None) -> types.CallToolResult:
+    text = message if not details else f"{message}\n{json.dumps(details, ensure_ascii=False, default=str)}"
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)],
+        structured_content={"error": message, **({"details": details} if details else {})},
+        is_error=True,
+    )
