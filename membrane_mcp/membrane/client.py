@@ -1,0 +1,522 @@
+"""Async client for Membrane's REST API (see ../../docs and /work/shared/membrane-api.md)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import nullcontext
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qsl, quote
+
+import anyio
+import httpx
+
+from membrane_mcp import __version__
+from membrane_mcp.membrane.auth import TokenProvider
+from membrane_mcp.membrane.errors import (
+    AuthenticationError,
+    DeadlineExceeded,
+    MembraneError,
+    error_from_response,
+    parse_envelope,
+)
+from membrane_mcp.membrane.models import (
+    Action,
+    ActionRunResult,
+    Connection,
+    Page,
+    ProxyResponse,
+    SearchResult,
+)
+from membrane_mcp.membrane.retry import RetryPolicy, call_with_retries, remaining
+
+logger = logging.getLogger("membrane_mcp.membrane")
+
+DEFAULT_BASE_URL = "https://api.getmembrane.com"
+API_VERSION = "2025-10-21"  # the SDK's LATEST_API_VERSION, sent as `membrane-api-version`
+FIND_ALL_PAGE_SIZE = 1000
+MAX_PAGES = 10_000
+MAX_WAIT_SECONDS = 60  # the server caps ?wait=true&timeout= at 60
+DEFAULT_WAIT_SECONDS = 30
+LONG_POLL_MARGIN = 5.0  # read timeout = wait timeout + margin
+MIN_POLL_INTERVAL = 1.0  # if a long-poll returns at once while still BUILDING, don't spin
+
+_RUN_HINT = (
+    "Check the action-run log (GET /action-run-logs/{id}) or list the records before running it again."
+)
+_CREATE_HINT = "List the objects (e.g. GET /actions, GET /connections) to see whether it was created."
+_PROXY_HINT = "Read the records back from the app to see whether the change was made."
+
+ProgressCallback = Callable[[float, Action], Awaitable[None] | None]
+
+
+def _segment(value: str) -> str:
+    """One URL path segment (an id, key or selector), fully encoded."""
+    if not value:
+        raise ValueError("empty id or selector")
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _proxy_path(path: str) -> tuple[str, list[tuple[str, str]]]:
+    """Encode an app path for `/connections/{id}/proxy/<path>`; a `?query` in it is split off.
+
+    Dot segments are encoded, so `..` cannot climb out of the proxy into Membrane's own API.
+    Existing %XX escapes are kept; a full URL (https://...) stays a full URL.
+    """
+    path, _, query = path.partition("?")
+    path = path.partition("#")[0]
+    pieces = _PCT.split(path)
+    escapes = _PCT.findall(path)
+    encoded = quote(pieces[0], safe=_PATH_SAFE)
+    for escape, piece in zip(escapes, pieces[1:], strict=True):
+        encoded += escape + quote(piece, safe=_PATH_SAFE)
+    segments = [s.replace(".", "%2E") if s in (".", "..") else s for s in encoded.lstrip("/").split("/")]
+    return "/".join(segments), parse_qsl(query, keep_blank_values=True)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:
+    return {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+
+
+class MembraneClient:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        credentials: TokenProvider | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 20,
+        user_agent: str = f"membrane-mcp/{__version__}",
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        if credentials is None:
+            raise ValueError("MembraneClient needs credentials (StaticToken or WorkspaceCredentials)")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry_policy = retry_policy or RetryPolicy()
+        self._credentials = credentials
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=self._timeout(timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={
+                "User-Agent": user_agent,
+                "Accept": "application/json",
+                "membrane-api-version": API_VERSION,
+            },
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"MembraneClient(base_url={self.base_url!r}, credentials={self._credentials!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ---- transport -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _timeout(read: float, left: float | None = None) -> httpx.Timeout:
+        def cap(value: float) -> float:
+            return value if left is None else max(0.001, min(value, left))
+
+        return httpx.Timeout(connect=cap(10.0), read=cap(read), write=cap(30.0), pool=cap(10.0))
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        safe: bool | None = None,
+        deadline: float | None = None,
+        read_timeout: float | None = None,
+        passthrough: bool = False,
+        unsafe_hint: str = _CREATE_HINT,
+    ) -> httpx.Response:
+        """One logical call: auth, the 401 re-mint, retries, typed errors.
+
+        With `passthrough` (the proxy), a non-2xx answer is returned as is unless it carries
+        Membrane's own error envelope.
+        """
+        method = method.upper()
+        safe = method in ("GET", "HEAD") if safe is None else safe
+        request_line = f"{method} {path}"
+        query = params if isinstance(params, list) else _clean_params(params)
+        reauthenticated = False
+        on_deadline = "" if safe else f"; the write may or may not have happened. {unsafe_hint}"
+
+        async def attempt() -> httpx.Response:
+            nonlocal reauthenticated
+            while True:
+                token = await self._credentials.token()
+                response = await self._send_once(
+                    method,
+                    path,
+                    query,
+                    json_body,
+                    content,
+                    headers,
+                    token,
+                    deadline,
+                    read_timeout,
+                    on_deadline,
+                )
+                if response.is_success or (passthrough and not self._is_membrane_error(response)):
+                    return response
+                error = error_from_response(
+                    response.status_code,
+                    response.content,
+                    response.headers,
+                    request_line=request_line,
+                    secrets=[token],
+                )
+                # Once per call, so an expired token mid-session recovers; safe for writes (it was refused).
+                if isinstance(error, AuthenticationError) and not reauthenticated:
+                    reauthenticated = True
+                    self._credentials.invalidate()
+                    if getattr(self._credentials, "renewable", True):
+                        logger.info(
+                            "%s: 401 from Membrane, retrying once with fresh credentials", request_line
+                        )
+                        continue
+                raise error
+
+        return await call_with_retries(
+            attempt,
+            safe=safe,
+            deadline=deadline,
+            policy=self.retry_policy,
+            request_line=request_line,
+            unsafe_hint=unsafe_hint,
+        )
+
+    @staticmethod
+    def _is_membrane_error(response: httpx.Response) -> bool:
+        return response.status_code >= 400 and parse_envelope(response.content) is not None
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | list[tuple[str, str]],
+        json_body: Any,
+        content: bytes | None,
+        extra_headers: Mapping[str, str] | None,
+        token: str,
+        deadline: float | None,
+        read_timeout: float | None,
+        on_deadline: str,
+    ) -> httpx.Response:
+        left = remaining(deadline)
+        if left is not None and left <= 0:
+            raise DeadlineExceeded(f"Deadline reached before {method} {path} was sent")
+        headers: dict[str, str] = {}
+        for name, value in (extra_headers or {}).items():
+            if name.lower() not in ("authorization", "membrane-api-version", "host", "content-length"):
+                headers[name] = value
+        headers["Authorization"] = f"Bearer {token}"
+        if json_body is not None:
+            content = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        started = time.monotonic()
+        # httpx timeouts are per phase (a slow trickle of bytes never trips `read`): bound the whole exchange.
+        try:
+            with anyio.fail_after(left) if left is not None else nullcontext():
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=query or None,
+                    content=content,
+                    headers=headers,
+                    timeout=self._timeout(read_timeout or self.timeout, left),
+                )
+        except TimeoutError as exc:
+            raise DeadlineExceeded(
+                f"Deadline reached while waiting for Membrane ({method} {path}){on_deadline}"
+            ) from exc
+        logger.debug("%s %s -> %d in %.3fs", method, path, response.status_code, time.monotonic() - started)
+        return response
+
+    async def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        response = await self._request("GET", path, params=params, **kw)
+        return self._json(response)
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            excerpt = response.content[:300].decode("utf-8", "replace")
+            raise MembraneError(
+                f"Membrane sent a non-JSON answer to {response.request.method} {response.request.url.path}: "
+                f"{excerpt}",
+                status=response.status_code,
+            ) from exc
+
+    async def _find_all(
+        self, path: str, params: Mapping[str, Any], *, deadline: float | None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Follow cursors like the SDK's findAll: cursor "0", limit 1000, loop while a cursor comes back."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = "0"
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page = Page[dict[str, Any]].model_validate(
+                await self._get_json(
+                    path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor}, deadline=deadline
+                )
+                or {}
+            )
+            items.extend(page.items)
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
+            if not page.cursor or page.cursor in seen:
+                break
+            seen.add(page.cursor)
+            cursor = page.cursor
+        return items
+
+    def _long_poll(
+        self, wait: bool, timeout: float | None, deadline: float | None
+    ) -> tuple[dict[str, Any], float | None]:
+        """Query and read timeout for `?wait=true&timeout=`, never past the deadline (then a plain GET)."""
+        if not wait:
+            return {}, None
+        seconds = min(DEFAULT_WAIT_SECONDS if timeout is None else timeout, MAX_WAIT_SECONDS)
+        left = remaining(deadline)
+        if left is not None:
+            seconds = min(seconds, left - LONG_POLL_MARGIN)
+        seconds = int(seconds)
+        if seconds < 1:
+            return {}, None
+        return {"wait": True, "timeout": seconds}, seconds + LONG_POLL_MARGIN
+
+    # ---- search / connections ------------------------------------------------------------------------
+
+    async def search(
+        self, q: str, element_type: str = "connector", limit: int = 10, *, deadline: float | None = None
+    ) -> list[SearchResult]:
+        data = await self._get_json(
+            "/search",
+            params={"q": q, "elementType": element_type, "limit": max(1, min(limit, 100))},
+            deadline=deadline,
+        )
+        return [SearchResult.model_validate(item) for item in (data or {}).get("items", [])]
+
+    async def list_connections(self, *, deadline: float | None = None, **filters: Any) -> list[Connection]:
+        """All connections. Filters are the API's query names or snake_case (`integration_key=...`)."""
+        params = {_camel(k): v for k, v in filters.items()}
+        items = await self._find_all("/connections", params, deadline=deadline)
+        return [Connection.model_validate(item) for item in items]
+
+    async def get_connection(
+        self,
+        id: str,
+        wait: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109 -- the server-side ?timeout= of the long-poll
+        *,
+        deadline: float | None = None,
+    ) -> Connection:
+        params, read_timeout = self._long_poll(wait, timeout, deadline)
+        data = await self._get_json(
+            f"/connections/{_segment(id)}", params=params, deadline=deadline, read_timeout=read_timeout
+        )
+        return Connection.model_validate(data)
+
+    async def create_connection(
+        self,
+        connector_key: str | None = None,
+        connector_id: str | None = None,
+        integration_key: str | None = None,
+        name: str | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> Connection:
+        if not (connector_key or connector_id or integration_key):
+            raise ValueError("give connector_key, connector_id or integration_key")
+        body = {
+            "connectorKey": connector_key,
+            "connectorId": connector_id,
+            "integrationKey": integration_key,
+            "name": name,
+        }
+        response = await self._request(
+            "POST",
+            "/connections",
+            json_body={k: v for k, v in body.items() if v is not None},
+            deadline=deadline,
+        )
+        return Connection.model_validate(self._json(response))
+
+    # ---- actions ---------------------------------------------------------------------------------------
+
+    async def list_actions(
+        self,
+        connection_id: str | None = None,
+        integration_key: str | None = None,
+        intent: str | None = None,
+        limit: int | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> list[Action]:
+        """With `intent`: one ranked request (`limit` default 10; ranking needs a connection).
+
+        Without: every page, `limit` capping the total.
+        """
+        params = {"connectionId": connection_id, "integrationKey": integration_key}
+        if intent is not None:
+            data = await self._get_json(
+                "/actions",
+                params={**params, "intent": intent[:200], "limit": 10 if limit is None else limit},
+                deadline=deadline,
+            )
+            items = (data or {}).get("items", [])
+        else:
+            items = await self._find_all("/actions", params, deadline=deadline, limit=limit)
+        return [Action.model_validate(item) for item in items]
+
+    async def get_action(
+        self,
+        selector: str,
+        wait: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109 -- the server-side ?timeout= of the long-poll
+        *,
+        deadline: float | None = None,
+    ) -> Action:
+        params, read_timeout = self._long_poll(wait, timeout, deadline)
+        data = await self._get_json(
+            f"/actions/{_segment(selector)}", params=params, deadline=deadline, read_timeout=read_timeout
+        )
+        return Action.model_validate(data)
+
+    async def wait_for_action(
+        self, selector: str, deadline: float, on_progress: ProgressCallback | None = None
+    ) -> Action:
+        """Long-poll until the action leaves BUILDING; at the deadline, return the last (BUILDING) action."""
+        started = time.monotonic()
+        while True:
+            polled_at = time.monotonic()
+            action = await self.get_action(selector, wait=True, deadline=deadline)
+            left = remaining(deadline) or 0.0
+            if action.state != "BUILDING" or left <= 1.0:
+                return action
+            if on_progress is not None:
+                result = on_progress(time.monotonic() - started, action)
+                if inspect.isawaitable(result):
+                    await result
+            pause = MIN_POLL_INTERVAL - (time.monotonic() - polled_at)
+            if pause > 0:
+                await self.retry_policy.sleep(min(pause, max(0.0, (remaining(deadline) or 0.0) - 1.0)))
+
+    async def create_action(
+        self, intent: str, connection_id: str, name: str | None = None, *, deadline: float | None = None
+    ) -> Action:
+        body = {"intent": intent, "connectionId": connection_id}
+        if name is not None:
+            body["name"] = name
+        response = await self._request("POST", "/actions", json_body=body, deadline=deadline)
+        return Action.model_validate(self._json(response))
+
+    async def archive_action(self, id: str, *, deadline: float | None = None) -> None:
+        await self._request("DELETE", f"/actions/{_segment(id)}", deadline=deadline)
+
+    async def run_action(
+        self,
+        action_selector: str,
+        connection_id: str,
+        input: Any,
+        *,
+        deadline: float | None = None,
+    ) -> ActionRunResult:
+        response = await self._request(
+            "POST",
+            f"/actions/{_segment(action_selector)}/run",
+            params={"connectionId": connection_id},
+            json_body={"input": input if input is not None else {}},
+            deadline=deadline,
+            unsafe_hint=_RUN_HINT,
+        )
+        return ActionRunResult.model_validate(self._json(response) or {})
+
+    async def get_action_run_log(
+        self, id: str, details: bool = False, *, deadline: float | None = None
+    ) -> dict[str, Any]:
+        data = await self._get_json(
+            f"/action-run-logs/{_segment(id)}",
+            params={"details": True} if details else None,
+            deadline=deadline,
+        )
+        return data if isinstance(data, dict) else {"value": data}
+
+    # ---- proxy -------------------------------------------------------------------------------------------
+
+    async def proxy(
+        self,
+        connection_id: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        deadline: float | None = None,
+    ) -> ProxyResponse:
+        """`<METHOD> /connections/{id}/proxy/<path>`: the app's status, headers and body, whatever the status.
+
+        Only Membrane's own failures (its error envelope: unknown connection, our 401, ...) raise.
+        The app's own 429/5xx are returned, not retried: they belong to the app, and the caller sees them.
+        """
+        app_path, inline_query = _proxy_path(path)
+        params = inline_query + list(_clean_params(query).items())
+        response = await self._request(
+            method,
+            f"/connections/{_segment(connection_id)}/proxy/{app_path}",
+            params=params,
+            content=body,
+            headers=headers,
+            deadline=deadline,
+            passthrough=True,
+            unsafe_hint=_PROXY_HINT,
+        )
+        return ProxyResponse(
+            status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            body=response.content,
+        )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -1,0 +1,168 @@
+"""When to repeat a request: safe (read) requests on transient failures, writes only when nothing ran.
+
+A write is repeated only if it cannot have reached the server (connect failure) or Membrane refused it
+with its own `rate_limit_exceeded` envelope before running anything. Everything happens inside the
+caller's deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+
+from membrane_mcp.membrane.errors import DeadlineExceeded, MembraneError, RateLimited, UpstreamUnavailable
+
+logger = logging.getLogger("membrane_mcp.membrane")
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Nothing left the machine: safe to repeat even a write.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    jitter: float = 0.5
+    # A Retry-After longer than this is not waited for: the RateLimited error goes back to the caller.
+    max_retry_after: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=anyio.sleep)
+
+
+def remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def is_retryable(exc: BaseException, *, safe: bool) -> bool:
+    if isinstance(exc, DeadlineExceeded):
+        return False
+    if isinstance(exc, _NOT_SENT):
+        return True
+    if isinstance(exc, RateLimited) and exc.key == "rate_limit_exceeded":
+        return True  # Membrane's own limit: refused before running anything.
+    if not safe:
+        return False
+    if isinstance(exc, httpx.TransportError):
+        return not isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.ProxyError)
+    return isinstance(exc, MembraneError) and exc.status in RETRYABLE_STATUSES
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, MembraneError):
+        return f"HTTP {exc.status}" + (f" {exc.key}" if exc.key else "")
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def transport_failure(
+    exc: httpx.TransportError,
+    *,
+    safe: bool,
+    request_line: str,
+    deadline: float | None,
+    attempts: int,
+    unsafe_hint: str,
+) -> MembraneError:
+    """The error to raise for a network failure that was not (or no longer) retried."""
+    left = remaining(deadline)
+    sent = not isinstance(exc, _NOT_SENT)
+    if isinstance(exc, httpx.TimeoutException) and left is not None and left <= 0.05:
+        message = f"Deadline reached while waiting for Membrane ({request_line})"
+        if sent and not safe:
+            message += f"; the write may or may not have happened. {unsafe_hint}"
+        return DeadlineExceeded(message)
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if not sent:
+        return UpstreamUnavailable(f"Could not reach Membrane ({request_line}){tries}: {_describe(exc)}")
+    if safe:
+        return UpstreamUnavailable(f"Membrane did not answer {request_line}{tries}: {_describe(exc)}")
+    return UpstreamUnavailable(
+        f"The connection failed after {request_line} was sent ({_describe(exc)}); "
+        f"the write may or may not have happened, so it was not repeated. {unsafe_hint}"
+    )
+
+
+def _retry_after(state: RetryCallState) -> float | None:
+    exc = state.outcome.exception() if state.outcome else None
+    return exc.retry_after if isinstance(exc, MembraneError) else None
+
+
+def _note_unsafe_5xx(exc: MembraneError, unsafe_hint: str) -> None:
+    exc.message += f" The write may or may not have happened, so it was not repeated. {unsafe_hint}"
+    exc.args = (exc.message,)
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    safe: bool,
+    deadline: float | None,
+    policy: RetryPolicy,
+    request_line: str,
+    unsafe_hint: str = "",
+) -> T:
+    """Run `attempt` (one HTTP exchange raising httpx or Membrane errors) under the retry policy."""
+    backoff = wait_exponential_jitter(
+        multiplier=policy.initial_backoff, max=policy.max_backoff, jitter=policy.jitter
+    )
+
+    # tenacity computes `wait` first, then asks `stop`, which sees the planned sleep (upcoming_sleep).
+    def wait(state: RetryCallState) -> float:
+        delay = backoff(state)
+        retry_after = _retry_after(state)
+        return delay if retry_after is None else max(delay, retry_after)
+
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= policy.max_attempts:
+            return True
+        retry_after = _retry_after(state)
+        if retry_after is not None and retry_after > policy.max_retry_after:
+            return True
+        left = remaining(deadline)
+        return left is not None and state.upcoming_sleep >= left
+
+    def log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        logger.info(
+            "retrying %s after %s (attempt %d of %d) in %.2fs",
+            request_line,
+            _describe(exc) if exc else "?",
+            state.attempt_number + 1,
+            policy.max_attempts,
+            state.upcoming_sleep,
+        )
+
+    retrying = AsyncRetrying(
+        stop=stop,
+        wait=wait,
+        retry=retry_if_exception(lambda exc: is_retryable(exc, safe=safe)),
+        before_sleep=log_retry,
+        sleep=policy.sleep,
+        reraise=True,
+    )
+    try:
+        return await retrying(attempt)
+    except httpx.TransportError as exc:
+        attempts = retrying.statistics.get("attempt_number", 1)
+        raise transport_failure(
+            exc,
+            safe=safe,
+            request_line=request_line,
+            deadline=deadline,
+            attempts=attempts,
+            unsafe_hint=unsafe_hint,
+        ) from exc
+    except UpstreamUnavailable as exc:
+        if not safe and exc.status is not None:
+            _note_unsafe_5xx(exc, unsafe_hint)
+        raise

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+import respx
+
+from membrane_mcp import __version__
+from membrane_mcp.membrane import (
+    ActionRunError,
+    AuthenticationError,
+    ConnectionProblem,
+    NotFound,
+)
+from membrane_mcp.membrane.client import API_VERSION
+
+from .helpers import BASE, TOKEN, RecordingSleep, envelope, make_client
+
+
+@pytest.fixture
+def mock() -> respx.MockRouter:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.mark.anyio
+async def test_headers_sent(mock: respx.MockRouter) -> None:
+    route = mock.post("/actions").respond(200, json={"id": "a1", "state": "BUILDING"})
+    async with make_client() as client:
+        action = await client.create_action("list leads", "conn-1", name="Leads")
+    assert action.state == "BUILDING"
+    request = route.calls.last.request
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["membrane-api-version"] == API_VERSION == "2025-10-21"
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == f"membrane-mcp/{__version__}"
+    assert json.loads(request.content) == {"intent": "list leads", "connectionId": "conn-1", "name": "Leads"}
+
+
+@pytest.mark.anyio
+async def test_list_connections_follows_cursors(mock: respx.MockRouter) -> None:
+    route = mock.get("/connections").mock(
+        side_effect=[
+            httpx.Response(200, json={"items": [{"id": "c1"}, {"id": "c2"}], "cursor": "next-1"}),
+            httpx.Response(200, json={"items": [{"id": "c3", "unknown": True}], "cursor": ""}),
+        ]
+    )
+    async with make_client() as client:
+        connections = await client.list_connections(integration_key="vtiger", connected=True)
+    assert [c.id for c in connections] == ["c1", "c2", "c3"]
+    first, second = (call.request.url.params for call in route.calls)
+    assert dict(first) == {"integrationKey": "vtiger", "connected": "true", "limit": "1000", "cursor": "0"}
+    assert second["cursor"] == "next-1"
+
+
+@pytest.mark.anyio
+async def test_cursor_loop_is_broken(mock: respx.MockRouter) -> None:
+    route = mock.get("/actions").respond(200, json={"items": [{"id": "a"}], "cursor": "same"})
+    async with make_client() as client:
+        actions = await client.list_actions(connection_id="c1")
+    assert route.call_count == 2 and len(actions) == 2
+
+
+@pytest.mark.anyio
+async def test_list_actions_with_intent_is_one_ranked_request(mock: respx.MockRouter) -> None:
+    route = mock.get("/actions").respond(200, json={"items": [{"id": "a1"}, {"id": "a2"}], "cursor": "more"})
+    async with make_client() as client:
+        actions = await client.list_actions(connection_id="c1", intent="find a contact by email")
+    assert [a.id for a in actions] == ["a1", "a2"]
+    assert route.call_count == 1
+    assert dict(route.calls.last.request.url.params) == {
+        "connectionId": "c1",
+        "intent": "find a contact by email",
+        "limit": "10",
+    }
+
+
+@pytest.mark.anyio
+async def test_search(mock: respx.MockRouter) -> None:
+    route = mock.get("/search").respond(
+        200, json={"items": [{"elementType": "connector", "element": {"id": "vt", "name": "Vtiger"}}]}
+    )
+    async with make_client() as client:
+        results = await client.search("vtiger", limit=500)
+    assert results[0].element["id"] == "vt"
+    assert dict(route.calls.last.request.url.params) == {
+        "q": "vtiger",
+        "elementType": "connector",
+        "limit": "100",
+    }
+
+
+@pytest.mark.anyio
+async def test_get_action_long_poll_stays_inside_deadline(mock: respx.MockRouter) -> None:
+    route = mock.get("/actions/vtiger.query-records").respond(200, json={"id": "a1", "state": "READY"})
+    async with make_client() as client:
+        await client.get_action("vtiger.query-records", wait=True, timeout=120)
+        assert dict(route.calls.last.request.url.params) == {"wait": "true", "timeout": "60"}
+        await client.get_action("vtiger.query-records", wait=True, deadline=time.monotonic() + 12)
+        assert int(route.calls.last.request.url.params["timeout"]) <= 7
+        await client.get_action("vtiger.query-records", wait=True, deadline=time.monotonic() + 3)
+        assert "wait" not in route.calls.last.request.url.params  # too little time left: a plain GET
+
+
+@pytest.mark.anyio
+async def test_selectors_are_path_encoded(mock: respx.MockRouter) -> None:
+    route = mock.get(url__regex=r".*/connections/.*").respond(200, json={"id": "x"})
+    async with make_client() as client:
+        await client.get_connection("a/b?c")
+        await client.get_connection("..")
+    assert route.calls[0].request.url.raw_path == b"/connections/a%2Fb%3Fc"
+    assert route.calls[1].request.url.raw_path == b"/connections/%2E%2E"
+
+
+@pytest.mark.anyio
+async def test_wait_for_action_polls_until_not_building(mock: respx.MockRouter) -> None:
+    mock.get("/actions/a1").mock(
+        side_effect=[
+            httpx.Response(200, json={"id": "a1", "state": "BUILDING"}),
+            httpx.Response(200, json={"id": "a1", "state": "BUILDING"}),
+            httpx.Response(200, json={"id": "a1", "state": "READY"}),
+        ]
+    )
+    seen: list[tuple[float, str | None]] = []
+
+    async def progress(elapsed: float, action: object) -> None:
+        seen.append((elapsed, getattr(action, "state", None)))
+
+    sleep = RecordingSleep()
+    async with make_client(sleep=sleep) as client:
+        action = await client.wait_for_action("a1", time.monotonic() + 100, on_progress=progress)
+    assert action.state == "READY"
+    assert [state for _, state in seen] == ["BUILDING", "BUILDING"]
+    assert sleep.delays and all(
+        d <= 1.0 for d in sleep.delays
+    )  # no tight loop when the server returns at once
+
+
+@pytest.mark.anyio
+async def test_wait_for_action_returns_building_at_deadline(mock: respx.MockRouter) -> None:
+    mock.get("/actions/a1").respond(200, json={"id": "a1", "state": "BUILDING"})
+    async with make_client() as client:
+        action = await client.wait_for_action("a1", time.monotonic() + 0.5)
+    assert action.state == "BUILDING"
+
+
+@pytest.mark.anyio
+async def test_run_action(mock: respx.MockRouter) -> None:
+    route = mock.post("/actions/query-records/run").respond(
+        200, json={"output": {"rows": []}, "actionRunId": "r1"}
+    )
+    async with make_client() as client:
+        result = await client.run_action("query-records", "conn-1", {"query": "SELECT * FROM Leads;"})
+    assert result.output == {"rows": []} and result.action_run_id == "r1"
+    request = route.calls.last.request
+    assert request.url.params["connectionId"] == "conn-1"
+    assert json.loads(request.content) == {"input": {"query": "SELECT * FROM Leads;"}}
+
+
+@pytest.mark.anyio
+async def test_run_action_failure_carries_run_id(mock: respx.MockRouter) -> None:
+    mock.post("/actions/q/run").respond(400, json=envelope("action_run", None, "bad query", actionRunId="r9"))
+    mock.get("/action-run-logs/r9").respond(200, json={"id": "r9", "status": "error"})
+    async with make_client() as client:
+        with pytest.raises(ActionRunError) as info:
+            await client.run_action("q", "c", {})
+        assert info.value.action_run_id == "r9"
+        assert (await client.get_action_run_log("r9"))["status"] == "error"
+
+
+@pytest.mark.anyio
+async def test_archive_and_create_connection(mock: respx.MockRouter) -> None:
+    delete = mock.delete("/actions/a1").respond(200, json={"id": "a1"})
+    create = mock.post("/connections").respond(200, json={"id": "c9", "state": "CLIENT_ACTION_REQUIRED"})
+    async with make_client() as client:
+        await client.archive_action("a1")
+        conn = await client.create_connection(connector_key="vtiger")
+        with pytest.raises(ValueError):
+            await client.create_connection()
+    assert delete.call_count == 1
+    assert conn.state == "CLIENT_ACTION_REQUIRED"
+    assert json.loads(create.calls.last.request.content) == {"connectorKey": "vtiger"}
+
+
+@pytest.mark.anyio
+async def test_proxy_returns_app_responses_verbatim(mock: respx.MockRouter) -> None:
+    route = mock.route(method="PATCH", url__regex=r".*/proxy/.*").respond(
+        422, headers={"x-app": "1", "content-type": "text/plain"}, content=b"app says no"
+    )
+    async with make_client() as client:
+        resp = await client.proxy(
+            "conn-1",
+            "patch",
+            "/restapi/v1/vtiger/default/record?id=12x3",
+            query={"extra": "a b"},
+            headers={"Content-Type": "application/json", "Authorization": "Bearer evil", "Accept": "*/*"},
+            body=b'{"a": 1}',
+        )
+    assert (resp.status, resp.body, resp.headers["x-app"]) == (422, b"app says no", "1")
+    request = route.calls.last.request
+    assert (
+        request.url.raw_path
+        == b"/connections/conn-1/proxy/restapi/v1/vtiger/default/record?id=12x3&extra=a+b"
+    )
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["accept"] == "*/*"
+    assert request.content == b'{"a": 1}'
+    assert route.call_count == 1
+
+
+@pytest.mark.anyio
+async def test_proxy_path_cannot_escape(mock: respx.MockRouter) -> None:
+    route = mock.get(url__regex=r".*").respond(200, json={})
+    async with make_client() as client:
+        await client.proxy("c1", "GET", "../../actions/%2Fx/a b")
+        await client.proxy("c1", "GET", "https://api.example.com/v1/me")
+    assert route.calls[0].request.url.raw_path == b"/connections/c1/proxy/%2E%2E/%2E%2E/actions/%2Fx/a%20b"
+    assert route.calls[1].request.url.raw_path == b"/connections/c1/proxy/https://api.example.com/v1/me"
+
+
+@pytest.mark.anyio
+async def test_proxy_raises_only_on_membrane_envelope(mock: respx.MockRouter) -> None:
+    mock.get("/connections/gone/proxy/me").respond(
+        404, json=envelope("bad_request", "not_found", "no connection")
+    )
+    mock.get("/connections/dead/proxy/me").respond(
+        400, json=envelope("connection", "connection_is_defunct", "reconnect")
+    )
+    mock.get("/connections/c1/proxy/me").respond(401, json={"error": "app token invalid"})
+    async with make_client() as client:
+        with pytest.raises(NotFound):
+            await client.proxy("gone", "GET", "me")
+        with pytest.raises(ConnectionProblem):
+            await client.proxy("dead", "GET", "me")
+        resp = await client.proxy("c1", "GET", "me")
+    assert resp.status == 401 and resp.json() == {"error": "app token invalid"}
+
+
+@pytest.mark.anyio
+async def test_not_found_and_auth_errors(mock: respx.MockRouter) -> None:
+    mock.get("/connections/nope").respond(
+        404, json=envelope("bad_request", "not_found", "Connection not found")
+    )
+    route = mock.get("/actions/x").respond(401, json=envelope("bad_request", "not_authenticated", "expired"))
+    async with make_client() as client:
+        with pytest.raises(NotFound, match="Connection not found"):
+            await client.get_connection("nope")
+        with pytest.raises(AuthenticationError):
+            await client.get_action("x")
+    assert route.call_count == 1  # a static token cannot be renewed: no pointless retry
+
+
+@pytest.mark.anyio
+async def test_repr_hides_token() -> None:
+    async with make_client() as client:
+        assert TOKEN not in repr(client)
