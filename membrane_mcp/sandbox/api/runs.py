@@ -1,0 +1,291 @@
+"""Running actions (every run is recorded) and reading run logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from typing import Any
+
+import jsonschema
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..apps.base import ActionSpec, AppError
+from .actions import action_view, connection_from_query, find_action
+from .connections import connection_for_integration, find_connection
+from .context import authenticate, json_body
+from .db import dumps, now_iso
+from .errors import ApiError, bad_request, not_found
+from .state import SandboxState
+
+log = logging.getLogger(__name__)
+
+
+def _field(path: Any) -> str:
+    return ".".join(str(part) for part in path) or "input"
+
+
+def validate_input(spec: ActionSpec, input: Any) -> dict[str, Any]:
+    """Check input against the action's inputSchema; return it without unknown top-level properties.
+
+    Docs: "extra properties are silently ignored". Anything else is a 400 naming each bad field.
+    """
+    if input is None:
+        input = {}
+    if not isinstance(input, dict):
+        raise bad_request("input must be a JSON object", {"fields": {"input": "must be an object"}})
+    schema = spec.input_schema or {}
+    properties = schema.get("properties")
+    if (
+        isinstance(properties, dict)
+        and not schema.get("additionalProperties")
+        and not schema.get("patternProperties")
+    ):
+        input = {k: v for k, v in input.items() if k in properties}
+    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    problems: dict[str, str] = {}
+    for error in validator_cls(schema).iter_errors(input):
+        if error.validator == "required" and isinstance(error.instance, dict):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    problems.setdefault(_field([*error.absolute_path, name]), "is required")
+        elif error.validator == "additionalProperties" and not error.absolute_path:
+            continue  # unreachable after stripping; kept for schemas that nest it oddly
+        else:
+            problems.setdefault(_field(error.absolute_path), error.message)
+    if problems:
+        summary = "; ".join(f"{field}: {message}" for field, message in problems.items())
+        raise bad_request(f"Invalid input: {summary}", {"fields": problems})
+    return input
+
+
+def execute(state: SandboxState, tenant: sqlite3.Row, action: sqlite3.Row, raw_input: Any) -> tuple[Any, str]:
+    """Validate and run one action on its connection; returns (output, actionRunId)."""
+    if action["state"] != "READY":
+        raise bad_request(f"Action {action['id']} is not ready to run (state {action['state']})")
+    connection = find_connection(state, tenant, action["connection_id"])
+    if connection["state"] != "READY":
+        raise ApiError(
+            400,
+            f"Connection {connection['id']} is not connected (state {connection['state']}); "
+            "the user must open its clientAction.uiUrl",
+            type="connection",
+        )
+    spec = state.spec_of(action)
+    app = state.apps.get(action["integration_key"])
+    if spec is None or app is None:
+        raise not_found(f"Action {action['id']} no longer exists in its integration")
+    input = validate_input(spec, raw_input)
+    snapshot = action_view(state, tenant, action)
+    try:
+        with state.store.tx() as db:
+            output = app.run(db, connection["id"], spec, input)
+            run_id = state.store.next_id("action-run")
+            _record(db, run_id, tenant, action, connection, snapshot, input, output=output)
+        return output, run_id
+    except AppError as exc:
+        run_id = _record_error(
+            state,
+            tenant,
+            action,
+            connection,
+            snapshot,
+            input,
+            {"type": "action_run", "message": exc.message, "data": exc.data},
+        )
+        data = {**exc.data, "actionRunId": run_id}
+        # The docs say failed runs still carry actionRunId; the SDK's envelope puts extras in data.
+        raise ApiError(
+            exc.status, exc.message, type="action_run", data=data, extra={"actionRunId": run_id}
+        ) from exc
+    except ApiError:
+        raise
+    except Exception as exc:
+        log.exception("action %s failed unexpectedly", action["id"])
+        run_id = _record_error(
+            state, tenant, action, connection, snapshot, input, {"type": "internal", "message": str(exc)}
+        )
+        raise ApiError(
+            500,
+            f"Action run failed: {exc}",
+            type="internal",
+            data={"actionRunId": run_id},
+            extra={"actionRunId": run_id},
+        ) from exc
+
+
+def _record(
+    db: sqlite3.Connection,
+    run_id: str,
+    tenant: sqlite3.Row,
+    action: sqlite3.Row,
+    connection: sqlite3.Row,
+    snapshot: dict[str, Any],
+    input: Any,
+    *,
+    output: Any = None,
+    error: dict[str, Any] | None = None,
+) -> None:
+    db.execute(
+        "INSERT INTO sandbox_action_runs (id, tenant_key, action_id, connection_id, integration_key, action, "
+        "input, output, error, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run_id,
+            tenant["key"],
+            action["id"],
+            connection["id"],
+            action["integration_key"],
+            dumps(snapshot),
+            dumps(input),
+            None if error else dumps(output),
+            dumps(error) if error else None,
+            "error" if error else "success",
+            now_iso(),
+        ),
+    )
+
+
+def _record_error(
+    state: SandboxState,
+    tenant: sqlite3.Row,
+    action: sqlite3.Row,
+    connection: sqlite3.Row,
+    snapshot: dict[str, Any],
+    input: Any,
+    error: dict[str, Any],
+) -> str:
+    with state.store.tx() as db:
+        run_id = state.store.next_id("action-run")
+        _record(db, run_id, tenant, action, connection, snapshot, input, error=error)
+    return run_id
+
+
+async def _input_object(request: Request) -> Any:
+    return await json_body(request, required=False)
+
+
+async def run_action(request: Request) -> Response:
+    """``POST /actions/{selector}/run?connectionId=`` with body ``{input}``."""
+    state, tenant = authenticate(request)
+    query = request.query_params
+    connection = connection_from_query(state, tenant, query)
+    if connection is None and query.get("integrationKey"):
+        connection = connection_for_integration(state, tenant, query["integrationKey"])
+    body = await _input_object(request)
+    if body is not None and not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object {input}")
+    action = find_action(
+        state,
+        tenant,
+        request.path_params["action"],
+        connection=connection,
+        integration_key=query.get("integrationKey"),
+    )
+    if action["connection_id"] is None:
+        connection = connection_for_integration(state, tenant, action["integration_key"])
+        action = find_action(state, tenant, action["id"], connection=connection)
+    output, run_id = execute(state, tenant, action, (body or {}).get("input"))
+    return JSONResponse({"output": output, "actionRunId": run_id})
+
+
+async def run_connection_action(request: Request) -> Response:
+    """``POST /connections/{conn}/actions/{action}/run``: the body is the raw input (SDK)."""
+    state, tenant = authenticate(request)
+    connection = find_connection(state, tenant, request.path_params["connection"])
+    action = find_action(state, tenant, request.path_params["action"], connection=connection)
+    output, run_id = execute(state, tenant, action, await _input_object(request))
+    return JSONResponse({"output": output, "actionRunId": run_id})
+
+
+async def run_legacy_instance(request: Request) -> Response:
+    """``POST /action-instance/run?autoCreate=true&integrationKey=&parentKey=``.
+
+    The old ``@integration-app/sdk`` path that Membrane's own MCP server uses; the body is the raw input.
+    """
+    state, tenant = authenticate(request)
+    query = request.query_params
+    connection = connection_from_query(state, tenant, query)
+    if connection is None:
+        if not query.get("integrationKey"):
+            raise bad_request("integrationKey is required", {"fields": {"integrationKey": "is required"}})
+        connection = connection_for_integration(state, tenant, query["integrationKey"])
+    parent_key = query.get("parentKey") or query.get("key")
+    if not parent_key:
+        raise bad_request("parentKey is required", {"fields": {"parentKey": "is required"}})
+    action = find_action(state, tenant, parent_key, connection=connection)
+    output, run_id = execute(state, tenant, action, await _input_object(request))
+    return JSONResponse({"output": output, "actionRunId": run_id})
+
+
+async def act(request: Request) -> Response:
+    """``POST /act`` with ``id`` or ``key`` (inline ``api``/``code`` are not supported by the sandbox)."""
+    state, tenant = authenticate(request)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object")
+    given = [name for name in ("id", "key", "api", "code") if body.get(name) is not None]
+    if len(given) != 1:
+        raise bad_request(
+            "Exactly one of id, key, api, code is required",
+            {"fields": {"id": "exactly one of id, key, api, code"}},
+        )
+    if given[0] in ("api", "code"):
+        raise bad_request(f"The sandbox does not run inline {given[0]}; use the proxy or a catalog action")
+    connection = None
+    if body.get("connectionId") or body.get("connectionKey"):
+        connection = find_connection(state, tenant, body.get("connectionId") or body["connectionKey"])
+    elif body.get("integrationKey") or body.get("integrationId"):
+        integration_key = body.get("integrationKey") or state.integration_by_id(body["integrationId"])
+        if integration_key is None:
+            raise not_found(f"Integration {body.get('integrationId')!r} not found")
+        connection = connection_for_integration(state, tenant, integration_key)
+    action = find_action(
+        state, tenant, str(body[given[0]]), connection=connection, integration_key=body.get("integrationKey")
+    )
+    if action["connection_id"] is None:
+        connection = connection_for_integration(state, tenant, action["integration_key"])
+        action = find_action(state, tenant, action["id"], connection=connection)
+    output, run_id = execute(state, tenant, action, body.get("input"))
+    return JSONResponse({"output": output, "actionRunId": run_id})
+
+
+async def get_run_log(request: Request) -> Response:
+    state, tenant = authenticate(request)
+    with state.store.lock:
+        row = state.store.db.execute(
+            "SELECT r.*, c.name AS connection_name FROM sandbox_action_runs r "
+            "LEFT JOIN sandbox_connections c ON c.id = r.connection_id WHERE r.id = ? AND r.tenant_key = ?",
+            (request.path_params["run"], tenant["key"]),
+        ).fetchone()
+    if row is None:
+        raise not_found(f"Action run {request.path_params['run']!r} not found")
+    key = row["integration_key"]
+    body = {
+        "id": row["id"],
+        "status": row["status"],
+        "action": json.loads(row["action"]),
+        "actionId": row["action_id"],
+        "connection": {
+            "id": row["connection_id"],
+            "name": row["connection_name"],
+            "integrationId": state.integration_id(key),
+        },
+        "connectionId": row["connection_id"],
+        "integration": state.integration_view(key) if key in state.apps else {"key": key},
+        "input": json.loads(row["input"]),
+        "output": json.loads(row["output"]) if row["output"] is not None else None,
+        "error": json.loads(row["error"]) if row["error"] else None,
+        "createdAt": row["created_at"],
+    }
+    return JSONResponse(body)
+
+
+routes = [
+    Route("/actions/{action}/run", run_action, methods=["POST"]),
+    Route("/connections/{connection}/actions/{action}/run", run_connection_action, methods=["POST"]),
+    Route("/action-instance/run", run_legacy_instance, methods=["POST"]),
+    Route("/act", act, methods=["POST"]),
+    Route("/action-run-logs/{run}", get_run_log, methods=["GET"]),
+]
