@@ -44,7 +44,16 @@ MAX_PAGES = 10_000
 MAX_WAIT_SECONDS = 60  # the server caps ?wait=true&timeout= at 60
 DEFAULT_WAIT_SECONDS = 30
 LONG_POLL_MARGIN = 5.0  # read timeout = wait timeout + margin
-MIN_POLL_INTERVAL = 1.0  # if a long-poll returns at once while still BUILDING, don't spin
+MIN_POLL_INTERVAL = 1.0
+PROXY_METHODS = (
+    "GET",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    "HEAD",
+    "OPTIONS",
+)  # if a long-poll returns at once while still BUILDING, don't spin
 
 _RUN_HINT = (
     "Check the action-run log (GET /action-run-logs/{id}) or list the records before running it again."
@@ -498,6 +507,8 @@ class MembraneClient:
         Only Membrane's own failures (its error envelope: unknown connection, our 401, ...) raise.
         The app's own 429/5xx are returned, not retried: they belong to the app, and the caller sees them.
         """
+        if method.upper() not in PROXY_METHODS:
+            raise ValueError(f"unsupported proxy method {method!r}; use one of {', '.join(PROXY_METHODS)}")
         app_path, inline_query = _proxy_path(path)
         params = inline_query + list(_clean_params(query).items())
         response = await self._request(

@@ -222,6 +222,13 @@ async def test_proxy_path_cannot_escape(mock: respx.MockRouter) -> None:
 
 
 @pytest.mark.anyio
+async def test_proxy_rejects_odd_methods() -> None:
+    async with make_client() as client:
+        with pytest.raises(ValueError):
+            await client.proxy("c1", "GET /x HTTP/1.1\r\n", "/me")
+
+
+@pytest.mark.anyio
 async def test_proxy_raises_only_on_membrane_envelope(mock: respx.MockRouter) -> None:
     mock.get("/connections/gone/proxy/me").respond(
         404, json=envelope("bad_request", "not_found", "no connection")
