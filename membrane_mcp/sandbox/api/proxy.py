@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..apps.base import AppError
 from .connections import find_connection
 from .context import authenticate
 from .errors import ApiError, bad_request, not_found
@@ -86,16 +88,16 @@ async def proxy(request: Request) -> Response:
     path = app_path(request.path_params.get("path", ""), app.base_url)
     body = await request.body()
     state.store.bump(f"proxy:{request.method}")
-    with state.store.tx() as db:
-        result = app.proxy(
-            db,
-            connection["id"],
-            request.method,
-            path,
-            request.query_params.multi_items(),
-            forwarded_headers(request),
-            body,
-        )
+    query = request.query_params.multi_items()
+    try:
+        with state.store.tx() as db:
+            result = app.proxy(
+                db, connection["id"], request.method, path, query, forwarded_headers(request), body
+            )
+    except AppError as exc:
+        # Apps answer with a ProxyResponse; an AppError still comes back as the app's own error, unwrapped.
+        payload = json.dumps({"error": exc.message, **exc.data}).encode()
+        return Response(payload, status_code=exc.status, media_type="application/json")
     headers = {k: v for k, v in result.headers.items() if k.lower() not in _HOP_BY_HOP}
     return Response(content=result.body, status_code=result.status, headers=headers)
 
