@@ -1,0 +1,17 @@
+# membrane-mcp over streamable HTTP.
+#   docker build -t membrane-mcp .
+#   docker run -p 8000:8000 -e MEMBRANE_TOKEN=... -e MEMBRANE_MCP_AUTH_TOKENS=... membrane-mcp
+# Try it on the embedded sandbox: docker run -p 8000:8000 -e MEMBRANE_MCP_AUTH_TOKENS=s3cret membrane-mcp --sandbox
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY membrane_mcp ./membrane_mcp
+RUN pip install . && useradd --create-home --uid 10001 mcp
+USER mcp
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+# Binding beyond loopback requires MEMBRANE_MCP_AUTH_TOKENS: the server refuses to start without it.
+ENTRYPOINT ["membrane-mcp", "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "8000"]
