@@ -9,16 +9,13 @@ import httpx
 import pytest
 
 from membrane_mcp.membrane import MembraneClient, RetryPolicy, StaticToken, UpstreamUnavailable
+from membrane_mcp.sandbox.config import SandboxConfig
+from membrane_mcp.sandbox.serve import start_in_thread
+from tests.sandbox.conftest import fake_apps
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
-    try:
-        from membrane_mcp.sandbox.config import SandboxConfig
-        from membrane_mcp.sandbox.serve import start_in_thread
-        from tests.sandbox.conftest import fake_apps
-    except ImportError as exc:
-        pytest.skip(f"sandbox not available: {exc}")
     running = start_in_thread(SandboxConfig(build_seconds=0.2, retry_after_s=0.05, seed=7), apps=fake_apps())
     try:
         yield running
