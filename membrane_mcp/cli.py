@@ -92,7 +92,7 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # The SDK's and httpx's per-request lines would drown the banner at INFO.
-    for noisy in ("httpx", "mcp", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "mcp", "uvicorn.access", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

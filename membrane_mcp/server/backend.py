@@ -48,8 +48,8 @@ def policy_from(settings: Settings) -> Policy:
 
 
 def start_sandbox(settings: Settings) -> Any:
-    from membrane_mcp.sandbox.config import SandboxConfig
-    from membrane_mcp.sandbox.serve import default_db_path, start_in_thread
+    from membrane_mcp.sandbox.config import SandboxConfig, default_db_path
+    from membrane_mcp.sandbox.serve import start_in_thread
 
     db_path = str(settings.sandbox_db) if settings.sandbox_db else str(default_db_path())
     config = SandboxConfig(db_path=db_path, build_seconds=settings.sandbox_build_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from membrane_mcp import __version__
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.tools.gateway import Gateway
 
@@ -12,6 +13,7 @@ logger = logging.getLogger("membrane_mcp")
 
 async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
     """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
+    logger.info("membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.settings.api_url)
     try:
         snapshot = await gateway.catalog.get()
     except MembraneError as exc:
@@ -20,9 +22,7 @@ async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
     tools = await gateway.list_tools()
     apps = ", ".join(sorted({f"{c.app_key}:{c.state}" for c in snapshot.connections})) or "none"
     logger.info(
-        "membrane-mcp (%s) backend %s | %d connections (%s) | %d actions | mode %s | %d tools listed",
-        transport,
-        gateway.settings.api_url,
+        "membrane-mcp ready: %d connections (%s) | %d actions | mode %s | %d tools listed",
         len(snapshot.connections),
         apps,
         len(snapshot.entries),

@@ -28,9 +28,11 @@ def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
         if info.id == ref:
             return info
     lowered = ref.strip().lower()
+    # An app key comes before names: "vtiger" must not silently pick the connection named "Vtiger"
+    # when the user has two Vtiger connections.
     for candidates in (
-        [c for c in snapshot.connections if c.name.lower() == lowered],
         [c for c in snapshot.connections if c.app_key.lower() == lowered],
+        [c for c in snapshot.connections if c.name.lower() == lowered],
     ):
         if len(candidates) == 1:
             return candidates[0]
