@@ -95,14 +95,14 @@ class CatalogApp:
     def seed_object(
         self, obj: ObjectDef, rng: random.Random, ref_ids: dict[str, list[Any]]
     ) -> list[tuple[str, int, Record, str, str]]:
-        skip = self.system_fields(obj)
+        fields = fake.plan(obj.fields, self.system_fields(obj))
         rows = []
         ctx = fake.Context(rng, ref_ids, 0, obj.label)
         has_created, has_modified = obj.field(self.created_field), obj.field(self.modified_field)
         for seq in range(1, obj.seed_count + 1):
             ctx.seq = seq
             rec: Record = {"id": self.format_id(obj, seq)}
-            rec.update(fake.build_record(obj.fields, ctx, skip))
+            rec.update(fake.build_record(fields, ctx))
             created = fake.seeded_time(rng)
             modified = min(created + timedelta(days=rng.randrange(60)), _SEED_END)
             c, m = self.format_time(created), self.format_time(modified)

@@ -385,9 +385,11 @@ def value_for(f: FieldDef, rec: dict[str, Any], ctx: Context) -> Any:
     return generator(f)(rec, ctx)
 
 
-@cache
-def _plan(fields: tuple[FieldDef, ...], skip: frozenset[str]) -> tuple[tuple[str, bool, bool, Gen], ...]:
-    # (name, may be left empty, is the company name, generator)
+Plan = tuple[tuple[str, bool, bool, Gen], ...]
+
+
+def plan(fields: tuple[FieldDef, ...], skip: frozenset[str]) -> Plan:
+    """Per field: (name, may be left empty, is the company name, generator); build once per object."""
     return tuple(
         (
             f.name,
@@ -400,11 +402,11 @@ def _plan(fields: tuple[FieldDef, ...], skip: frozenset[str]) -> tuple[tuple[str
     )
 
 
-def build_record(fields: tuple[FieldDef, ...], ctx: Context, skip: frozenset[str]) -> dict[str, Any]:
-    """Generate the values of every non-system field; scratch keys (``_city``...) are dropped."""
+def build_record(fields: Plan, ctx: Context) -> dict[str, Any]:
+    """Generate the values of every planned field; scratch keys (``_city``...) are dropped."""
     rec: dict[str, Any] = {}
     rnd = ctx.rng.random
-    for name, optional, is_company, gen in _plan(fields, skip):
+    for name, optional, is_company, gen in fields:
         if optional and rnd() < 0.08:
             rec[name] = None  # some optional fields stay empty, as in real data
             continue

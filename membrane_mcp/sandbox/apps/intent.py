@@ -102,13 +102,14 @@ def object_names(obj: ObjectDef) -> list[str]:
 
 
 def find_object(app: CatalogApp, text: str) -> tuple[ObjectDef, str] | None:
-    """The object whose name appears in the intent (longest name wins), with the matched phrase."""
+    """The object named in the intent, with the matched phrase."""
     padded = _phrase(text)
     best: tuple[int, int, ObjectDef, str] | None = None
     for obj in app.catalog.objects:
         for name in object_names(obj):
             i = padded.find(" " + name + " ")
-            if i >= 0 and (best is None or len(name) > best[0] or (len(name) == best[0] and i < best[1])):
+            # The earliest mention is the head noun ("files of a story"); at one spot the longest name wins.
+            if i >= 0 and (best is None or i < best[1] or (i == best[1] and len(name) > best[0])):
                 best = (len(name), i, obj, name)
     return (best[2], best[3]) if best else None
 

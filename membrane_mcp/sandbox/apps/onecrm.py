@@ -176,7 +176,7 @@ class OneCrmApp(CatalogApp):
         if dedupe and obj.field(dedupe) is None:
             raise AppError(f"{obj.label} has no field {dedupe!r}", status=400)
         seen = (
-            {str(r.get(dedupe)).casefold() for r in records.scan(db, account, self.key, obj.key)}
+            {str(r[dedupe]).casefold() for r in records.scan(db, account, self.key, obj.key) if r.get(dedupe)}
             if dedupe
             else set()
         )
@@ -185,7 +185,7 @@ class OneCrmApp(CatalogApp):
             if not isinstance(row, dict):
                 errors.append({"row": i, "message": "not an object"})
                 continue
-            if dedupe and str(row.get(dedupe)).casefold() in seen:
+            if dedupe and row.get(dedupe) and str(row[dedupe]).casefold() in seen:
                 skipped += 1
                 continue
             try:
@@ -196,8 +196,8 @@ class OneCrmApp(CatalogApp):
                 errors.append({"row": i, "message": e.message})
                 continue
             ids.append(rec["id"])
-            if dedupe:
-                seen.add(str(rec.get(dedupe)).casefold())
+            if dedupe and rec.get(dedupe):
+                seen.add(str(rec[dedupe]).casefold())
         return {"created": len(ids), "skipped": skipped, "ids": ids, "errors": errors}
 
     def op_export(

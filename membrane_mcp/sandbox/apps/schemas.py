@@ -39,8 +39,11 @@ def title(kebab: str) -> str:
     return " ".join(w.capitalize() for w in kebab.split("-"))
 
 
-def field_schema(f: FieldDef, *, stringly: bool = False) -> dict[str, Any]:
-    """The schema of one field's value. ``stringly`` apps (Vtiger) send every value as a string."""
+def field_schema(
+    f: FieldDef, *, stringly: bool = False, nullable: bool = False, ref_type: str = "string"
+) -> dict[str, Any]:
+    """The schema of one field's value. ``stringly`` apps (Vtiger) send every value as a string;
+    ``nullable`` (record outputs) lets an empty field be null."""
     desc = f.label
     if f.ref:
         desc += f" (id of a {' or '.join(f.ref)} record)"
@@ -59,6 +62,8 @@ def field_schema(f: FieldDef, *, stringly: bool = False) -> dict[str, Any]:
         s = {"type": "array", "items": {"type": "string"}}
         if f.picklist:
             s["items"]["enum"] = list(f.picklist)
+    elif f.type in ("reference", "owner"):
+        s = {"type": ref_type}
     else:
         s = {"type": _JSON_TYPES.get(f.type, "string")}
         if f.type in _FORMATS:
@@ -67,16 +72,29 @@ def field_schema(f: FieldDef, *, stringly: bool = False) -> dict[str, Any]:
         s["enum"] = list(f.picklist)
     if f.readonly:
         desc += "; read only"
+    if nullable and not stringly and f.name != "id":
+        s["type"] = [s["type"], "null"]
+        if "enum" in s:
+            s["enum"] = [*s["enum"], None]
     s["description"] = desc
     return s
 
 
 def record_schema(
-    obj: ObjectDef, *, stringly: bool = False, fields: list[str] | None = None, app_name: str = ""
+    obj: ObjectDef,
+    *,
+    stringly: bool = False,
+    fields: list[str] | None = None,
+    app_name: str = "",
+    ref_type: str = "string",
 ) -> dict[str, Any]:
     fmap = obj.field_map()
     names = fields if fields is not None else [f.name for f in obj.fields]
-    props = {n: field_schema(fmap[n], stringly=stringly) for n in names if n in fmap}
+    props = {
+        n: field_schema(fmap[n], stringly=stringly, nullable=True, ref_type=ref_type)
+        for n in names
+        if n in fmap
+    }
     prefix = f"{app_name} " if app_name else ""
     return {
         "type": "object",
@@ -87,8 +105,8 @@ def record_schema(
     }
 
 
-def _input_field_schema(f: FieldDef, *, stringly: bool) -> dict[str, Any]:
-    s = field_schema(f, stringly=False)
+def _input_field_schema(f: FieldDef, *, stringly: bool, ref_type: str = "string") -> dict[str, Any]:
+    s = field_schema(f, stringly=False, ref_type=ref_type)
     if stringly and s.get("type") in ("number", "integer", "boolean"):
         # Vtiger takes numbers as strings too; accept both.
         s["type"] = [s["type"], "string"]
@@ -98,7 +116,12 @@ def _input_field_schema(f: FieldDef, *, stringly: bool) -> dict[str, Any]:
 
 
 def list_output_schema(
-    obj: ObjectDef, *, stringly: bool = False, fields: list[str] | None = None, app_name: str = ""
+    obj: ObjectDef,
+    *,
+    stringly: bool = False,
+    fields: list[str] | None = None,
+    app_name: str = "",
+    ref_type: str = "string",
 ) -> dict[str, Any]:
     return {
         "type": "object",
@@ -106,7 +129,9 @@ def list_output_schema(
             "records": {
                 "type": "array",
                 "description": f"The {obj.label} records on this page.",
-                "items": record_schema(obj, stringly=stringly, fields=fields, app_name=app_name),
+                "items": record_schema(
+                    obj, stringly=stringly, fields=fields, app_name=app_name, ref_type=ref_type
+                ),
             },
             "cursor": {
                 "type": "string",
@@ -131,12 +156,12 @@ def paging_properties() -> dict[str, Any]:
     }
 
 
-def filter_schema(obj: ObjectDef, *, stringly: bool = False) -> dict[str, Any]:
+def filter_schema(obj: ObjectDef, *, stringly: bool = False, ref_type: str = "string") -> dict[str, Any]:
     props: dict[str, Any] = {}
     for f in obj.fields:
         if f.type in ("text", "multipicklist"):
             continue
-        s = _input_field_schema(f, stringly=stringly)
+        s = _input_field_schema(f, stringly=stringly, ref_type=ref_type)
         s.pop("default", None)
         s["description"] = f"Only records whose {f.label} equals this value."
         props[f.name] = s
@@ -148,13 +173,13 @@ def filter_schema(obj: ObjectDef, *, stringly: bool = False) -> dict[str, Any]:
     }
 
 
-def list_input_schema(obj: ObjectDef, *, stringly: bool = False) -> dict[str, Any]:
+def list_input_schema(obj: ObjectDef, *, stringly: bool = False, ref_type: str = "string") -> dict[str, Any]:
     sortable = [f.name for f in obj.fields if f.type not in ("text", "multipicklist")]
     return {
         "type": "object",
         "properties": {
             **paging_properties(),
-            "filters": filter_schema(obj, stringly=stringly),
+            "filters": filter_schema(obj, stringly=stringly, ref_type=ref_type),
             "sortBy": {"type": "string", "enum": sortable, "description": "Field to sort by."},
             "sortOrder": {
                 "type": "string",
@@ -194,22 +219,26 @@ def id_input_schema(obj: ObjectDef, id_schema: dict[str, Any], verb: str) -> dic
     }
 
 
-def create_input_schema(obj: ObjectDef, *, stringly: bool = False) -> dict[str, Any]:
+def create_input_schema(
+    obj: ObjectDef, *, stringly: bool = False, ref_type: str = "string"
+) -> dict[str, Any]:
     writable = obj.writable_fields()
     return {
         "type": "object",
-        "properties": {f.name: _input_field_schema(f, stringly=stringly) for f in writable},
+        "properties": {
+            f.name: _input_field_schema(f, stringly=stringly, ref_type=ref_type) for f in writable
+        },
         "required": [f.name for f in writable if f.required],
         "additionalProperties": False,
     }
 
 
 def update_input_schema(
-    obj: ObjectDef, id_schema: dict[str, Any], *, stringly: bool = False
+    obj: ObjectDef, id_schema: dict[str, Any], *, stringly: bool = False, ref_type: str = "string"
 ) -> dict[str, Any]:
     props: dict[str, Any] = {"id": {**id_schema, "description": f"Id of the {obj.label} record to update."}}
     for f in obj.writable_fields():
-        s = _input_field_schema(f, stringly=stringly)
+        s = _input_field_schema(f, stringly=stringly, ref_type=ref_type)
         s.pop("default", None)
         s["description"] = f"New {s['description']}"
         props[f.name] = s
@@ -253,11 +282,12 @@ def crud_action(
 ) -> ActionSpec:
     """One standard action (list/get/create/update/delete/search/count) over one object."""
     label, noun = obj.label, title(obj.singular)
+    ref_type = str(id_schema.get("type", "string"))
     shown = ", ".join((fields or [f.name for f in obj.fields])[:8])
     impl: dict[str, Any] = {"op": verb, "object": obj.key}
     if fields:
         impl["fields"] = fields
-    rec = record_schema(obj, stringly=stringly, fields=fields, app_name=app_name)
+    rec = record_schema(obj, stringly=stringly, fields=fields, app_name=app_name, ref_type=ref_type)
     if verb == "list":
         default_key, default_name = f"list-{obj.plural}", f"List {label}"
         default_desc = (
@@ -265,8 +295,8 @@ def crud_action(
             "with optional exact-match filters and sorting; returns records and a next-page cursor."
         )
         inp, out = (
-            list_input_schema(obj, stringly=stringly),
-            list_output_schema(obj, stringly=stringly, fields=fields, app_name=app_name),
+            list_input_schema(obj, stringly=stringly, ref_type=ref_type),
+            list_output_schema(obj, stringly=stringly, fields=fields, app_name=app_name, ref_type=ref_type),
         )
     elif verb == "search":
         default_key, default_name = f"search-{obj.plural}", f"Search {label}"
@@ -276,7 +306,7 @@ def crud_action(
         )
         inp, out = (
             search_input_schema(obj),
-            list_output_schema(obj, stringly=stringly, fields=fields, app_name=app_name),
+            list_output_schema(obj, stringly=stringly, fields=fields, app_name=app_name, ref_type=ref_type),
         )
     elif verb == "get":
         default_key, default_name = f"get-{obj.singular}", f"Get {noun}"
@@ -289,14 +319,14 @@ def crud_action(
             f"Creates a {app_name} {noun} from the given field values"
             f"{' (required: ' + ', '.join(req) + ')' if req else ''} and returns the new record with its id."
         )
-        inp, out = create_input_schema(obj, stringly=stringly), rec
+        inp, out = create_input_schema(obj, stringly=stringly, ref_type=ref_type), rec
     elif verb == "update":
         default_key, default_name = f"update-{obj.singular}", f"Update {noun}"
         default_desc = (
             f"Updates the given fields of an existing {app_name} {noun} by id "
             "(other fields keep their values) and returns the updated record."
         )
-        inp, out = update_input_schema(obj, id_schema, stringly=stringly), rec
+        inp, out = update_input_schema(obj, id_schema, stringly=stringly, ref_type=ref_type), rec
     elif verb == "delete":
         default_key, default_name = f"delete-{obj.singular}", f"Delete {noun}"
         default_desc = f"Deletes a {app_name} {noun} by id and returns that id with deleted=true."
@@ -308,7 +338,7 @@ def crud_action(
         )
         inp = {
             "type": "object",
-            "properties": {"filters": filter_schema(obj, stringly=stringly)},
+            "properties": {"filters": filter_schema(obj, stringly=stringly, ref_type=ref_type)},
             "required": [],
             "additionalProperties": False,
         }
