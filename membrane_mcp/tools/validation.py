@@ -1,0 +1,171 @@
+"""Validate tool arguments against an action's JSON Schema and report every problem at once.
+
+The low-level MCP server does not validate ``arguments``; we do, so the model gets field-level, actionable
+messages in one round trip instead of an opaque upstream 400. Validate against
+``schema.resolve_refs(original)``, not the advertised (sanitised) schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import FormatChecker, validators
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema.protocols import Validator
+
+__all__ = ["validate_arguments"]
+
+_CACHE_SIZE = 512
+_MAX_MESSAGE_LENGTH = 300
+_MAX_VALUE_REPR = 80
+
+_cache: OrderedDict[str, Validator | str] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _fingerprint(schema: Any) -> str:
+    encoded = json.dumps(schema, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _format_checker(base: FormatChecker) -> FormatChecker:
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(base.checkers)
+    # jsonschema needs optional packages for these; a stdlib check is better than silently passing.
+    if "date-time" not in checker.checkers:
+
+        @checker.checks("date-time", raises=ValueError)
+        def _date_time(value: object) -> bool:
+            if not isinstance(value, str):
+                return True
+            if "t" not in value.lower():
+                return False
+            parsed = dt.datetime.fromisoformat(value.replace("z", "Z"))
+            return parsed.tzinfo is not None
+
+    if "time" not in checker.checkers:
+
+        @checker.checks("time", raises=ValueError)
+        def _time(value: object) -> bool:
+            if not isinstance(value, str):
+                return True
+            return dt.time.fromisoformat(value.replace("z", "Z")).tzinfo is not None
+
+    return checker
+
+
+def _compile(schema: dict[str, Any] | bool) -> Validator | str:
+    cls = validators.validator_for(schema) if isinstance(schema, dict) else validators.validator_for({})
+    try:
+        cls.check_schema(schema)
+    except SchemaError as error:
+        where = _path(error.absolute_path)
+        return (
+            f"the tool's input schema is invalid ({error.message}"
+            f"{f' at `{where}`' if where else ''}), so the arguments could not be validated"
+        )
+    return cls(schema, format_checker=_format_checker(cls.FORMAT_CHECKER))
+
+
+def _validator(schema: dict[str, Any] | bool) -> Validator | str:
+    key = _fingerprint(schema)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    compiled = _compile(schema)
+    with _cache_lock:
+        _cache[key] = compiled
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return compiled
+
+
+def _path(parts: Iterable[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_VALUE_REPR else f"{text[: _MAX_VALUE_REPR - 1]}…"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE_LENGTH else f"{text[: _MAX_MESSAGE_LENGTH - 1]}…"
+
+
+def _children(error: ValidationError, names: list[str]) -> list[str]:
+    return [_path([*error.absolute_path, name]) for name in names]
+
+
+def _messages(error: ValidationError) -> list[tuple[str, str]]:
+    """(path, message) pairs for one error; some errors name a child field rather than the object."""
+    where = _path(error.absolute_path)
+    kind = error.validator
+    instance = error.instance
+    if kind == "required" and isinstance(error.validator_value, list) and isinstance(instance, dict):
+        missing = [name for name in error.validator_value if name not in instance]
+        return [(field, f"missing required field `{field}`") for field in _children(error, missing)]
+    if kind == "additionalProperties" and isinstance(instance, dict) and isinstance(error.schema, dict):
+        extras = [name for name in instance if name not in (error.schema.get("properties") or {})]
+        patterns = error.schema.get("patternProperties") or {}
+        if not patterns and extras:
+            return [(field, f"unexpected field `{field}`") for field in _children(error, extras)]
+    if kind == "format":
+        message = f"{_short(instance)} is not a valid {error.validator_value!r}"
+    elif kind in ("type", "enum", "const"):
+        message = error.message.replace(repr(instance), _short(instance), 1)
+    elif kind in ("anyOf", "oneOf") and error.context:
+        closest = best_match(error.context)
+        inner = _path(closest.absolute_path)
+        detail = f"{f'`{inner}`: ' if inner and inner != where else ''}{closest.message}"
+        message = f"{_short(instance)} does not match any allowed form (closest: {detail})"
+    elif kind == "oneOf":
+        message = f"{_short(instance)} matches more than one allowed form; it must match exactly one"
+    else:
+        message = error.message
+    return [(where, f"`{where}`: {message}" if where else message)]
+
+
+def _expects_object(schema: dict[str, Any] | bool) -> bool:
+    declared = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(declared, str):
+        return declared == "object"
+    if isinstance(declared, list):
+        return "object" in declared
+    return True
+
+
+def validate_arguments(schema: dict[str, Any], arguments: Any) -> list[str]:
+    """Every problem with ``arguments`` under ``schema``, as sorted, field-named messages ([] if valid).
+
+    When the schema's root expects an object (``type: object`` or no ``type``), ``None`` counts as ``{}``
+    (MCP makes ``arguments`` optional) and any other non-object is an error. A schema whose root declares
+    only non-object types (the value unwrapped from a wrapped tool's ``input``) validates the value as is.
+    An invalid schema yields one message saying so instead of raising.
+    """
+    if not isinstance(schema, dict | bool):
+        return [f"the tool's input schema is not a JSON object ({type(schema).__name__})"]
+    if _expects_object(schema):
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            return [f"arguments must be a JSON object, got {type(arguments).__name__} {_short(arguments)}"]
+    validator = _validator(schema)
+    if isinstance(validator, str):
+        return [validator]
+    try:
+        pairs = {pair for error in validator.iter_errors(arguments) for pair in _messages(error)}
+    except Exception as error:  # unresolvable $ref, bad regex in the schema, ...
+        return [f"the tool's input schema could not be applied ({type(error).__name__}: {_clip(str(error))})"]
+    return [_clip(message) for _, message in sorted(pairs)]
