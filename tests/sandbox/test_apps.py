@@ -873,3 +873,17 @@ def test_synthetic_apps_scale_and_run() -> None:
     assert app.proxy(conn, "s", "GET", "/v1/nothing", [], {}, b"").status == 404
     built = app.build_action(f"list {plural} with amount")
     assert isinstance(built, ActionSpec) and "amount" in built.impl["fields"]
+
+
+def test_vtiger_update_accepts_a_retrieved_record_back(apps: dict[str, App], db: sqlite3.Connection) -> None:
+    vt = apps["vtiger"]
+    rec = run(vt, db, "retrieve-record", {"id": "12x5"})
+    out = run(vt, db, "update-record", {"id": "12x5", "element": {**rec, "title": "Head of Sandbox"}})
+    assert out["title"] == "Head of Sandbox" and out["createdtime"] == rec["createdtime"]
+
+
+def test_run_turns_malformed_input_into_400(apps: dict[str, App], db: sqlite3.Connection) -> None:
+    oc = apps["1crm"]
+    with pytest.raises(AppError) as err:
+        oc.run(db, ACCOUNT, action(oc, "list-accounts"), {"limit": "many"})
+    assert err.value.status == 400

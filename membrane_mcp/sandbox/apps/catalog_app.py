@@ -124,8 +124,15 @@ class CatalogApp:
             raise AppError(
                 f"{self.name} cannot run action {action.key!r}: unknown operation {op!r}", status=400
             )
-        with records.write(db):
-            return handler(db, account, action, dict(input or {}))
+        if not isinstance(input, dict):
+            raise AppError("input must be an object", status=400)
+        try:
+            with records.write(db):
+                return handler(db, account, action, dict(input))
+        except (TypeError, ValueError) as e:
+            # Input the schema should have caught (the API layer validates, but may not always).
+            log.debug("bad input for %s.%s: %s", self.key, action.key, e)
+            raise AppError(f"Invalid input for {action.key}: {e}", status=400) from None
 
     def proxy(
         self,

@@ -199,6 +199,9 @@ class VtigerApp(CatalogApp):
         rid = input.get("id") or element.get("id")
         element.pop("id", None)
         obj, _ = self.fetch(db, account, rid)
+        # A retrieved record sent back whole carries read-only fields; Vtiger ignores them.
+        fmap = obj.field_map()
+        element = {k: v for k, v in element.items() if k not in fmap or not fmap[k].readonly}
         return self.patch_record(
             db, account, obj, rid, self.check_values(db, account, obj, element, creating=False)
         )
