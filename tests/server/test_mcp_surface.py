@@ -209,7 +209,10 @@ async def test_create_action_that_cannot_be_built_explains_why(fresh_sandbox):
 
 async def test_ambiguous_app_key_is_refused_and_names_stay_distinct(fresh_sandbox):
     headers = {"Authorization": f"Bearer {fresh_sandbox.token}"}
-    created = httpx.post(f"{fresh_sandbox.url}/connections", json={"connectorKey": "vtiger", "name": "Vtiger EU"}, headers=headers)
+    async with httpx.AsyncClient() as http:
+        created = await http.post(
+            f"{fresh_sandbox.url}/connections", json={"connectorKey": "vtiger", "name": "Vtiger EU"}, headers=headers
+        )
     created.raise_for_status()
     connection = created.json()
     assert connection["state"] == "CLIENT_ACTION_REQUIRED"
@@ -223,7 +226,8 @@ async def test_ambiguous_app_key_is_refused_and_names_stay_distinct(fresh_sandbo
         )
         assert refused.is_error and connection["clientAction"]["uiUrl"] in refused.content[0].text
 
-    httpx.get(connection["clientAction"]["uiUrl"]).raise_for_status()
+    async with httpx.AsyncClient() as http:
+        (await http.get(connection["clientAction"]["uiUrl"])).raise_for_status()
     async with connect(pending_settings) as client:
         names = [tool.name for tool in (await client.list_tools()).tools if tool.name.startswith("vtiger")]
         ambiguous = await client.call_tool(
