@@ -181,6 +181,20 @@ def startup_problem(settings: Settings) -> str | None:
             "no Membrane credentials: set MEMBRANE_TOKEN (or MEMBRANE_WORKSPACE_KEY, MEMBRANE_WORKSPACE_SECRET "
             "and MEMBRANE_TENANT_KEY), or add --sandbox to run on the local sandbox"
         )
+    return safety_problem(settings)
+
+
+def safety_problem(settings: Settings) -> str | None:
+    from membrane_mcp.tools.policy import policy_from_settings
+
+    try:
+        policy_from_settings(raw_methods=settings.raw_methods)
+    except ValueError as exc:
+        return str(exc)
+    if settings.transport == "http":
+        from membrane_mcp.server.http import http_startup_problem
+
+        return http_startup_problem(settings)
     return None
 
 

@@ -64,14 +64,48 @@ class Settings(BaseSettings):
     call_timeout: float = Field(60.0, gt=0)
     create_action_timeout: float = Field(180.0, gt=0)
 
+    # Safety (docs/security.md).
+    read_only: bool = Field(False, description="list and run read actions only; raw_request GET/HEAD only")
+    allow_actions: CommaList = Field(default_factory=list, description="glob patterns on app:action-key to allow")
+    deny_actions: CommaList = Field(default_factory=list, description="glob patterns on app:action-key to deny")
+    deny_destructive: bool = Field(False, description="list and run reads and creates only")
+    confirm_destructive: bool = Field(False, description="ask the user (MCP elicitation) before a destructive call")
+    no_raw_request: bool = Field(False, description="remove the raw_request tool")
+    raw_methods: CommaList = Field(default_factory=list, description="HTTP methods raw_request may send (default all)")
+    raw_allow_host: CommaList = Field(
+        default_factory=list, description="hosts raw_request may reach with an absolute URL"
+    )
+    auth_tokens: SecretStr | None = Field(None, description="bearer tokens HTTP clients must send (comma-separated)")
+    allowed_origins: CommaList = Field(default_factory=list, description="extra Origin values HTTP accepts")
+    allowed_hosts: CommaList = Field(default_factory=list, description="extra Host values HTTP accepts")
+    max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted")
+
     log_level: str = "INFO"
 
-    @field_validator("apps", "connections", "actions", mode="before")
+    @field_validator(
+        "apps",
+        "connections",
+        "actions",
+        "allow_actions",
+        "deny_actions",
+        "raw_methods",
+        "raw_allow_host",
+        "allowed_origins",
+        "allowed_hosts",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def bearer_tokens(self) -> list[str]:
+        """The MCP HTTP bearer tokens (never Membrane's)."""
+        if self.auth_tokens is None:
+            return []
+        return [part.strip() for part in self.auth_tokens.get_secret_value().split(",") if part.strip()]
 
     @property
     def has_credentials(self) -> bool:

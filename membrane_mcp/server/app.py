@@ -21,6 +21,14 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Too
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from membrane_mcp import __version__
+from membrane_mcp.redaction import scrub_model
+from membrane_mcp.tools.confirm import (
+    ConfirmationSeal,
+    ConfirmFn,
+    InputRequired,
+    LegacyConfirmer,
+    MrtrConfirmer,
+)
 from membrane_mcp.tools.gateway import CallContext, Gateway
 
 logger = logging.getLogger(__name__)
@@ -54,8 +62,17 @@ class ToolListNotifier:
             await connection.notify("notifications/tools/list_changed", None)
 
 
+def confirmer_for(
+    ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams, seal: ConfirmationSeal
+) -> ConfirmFn:
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return MrtrConfirmer(seal, params, ctx.session.client_capabilities)
+    return LegacyConfirmer(ctx.session, ctx.request_id)
+
+
 def build_server(gateway: Gateway) -> Server[Any]:
     notifier = ToolListNotifier()
+    seal = ConfirmationSeal()
     gateway.add_tools_changed_listener(notifier.notify)
 
     async def on_list_tools(
@@ -68,8 +85,12 @@ def build_server(gateway: Gateway) -> Server[Any]:
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         notifier.remember(ctx)
-        call = CallContext(report_progress=ctx.session.report_progress)
-        return await gateway.call_tool(params.name, params.arguments, call)
+        call = CallContext(report_progress=ctx.session.report_progress, confirm=confirmer_for(ctx, params, seal))
+        try:
+            result = await gateway.call_tool(params.name, params.arguments, call)
+        except InputRequired as pending:
+            return pending.result  # type: ignore[return-value]  # MRTR: the client retries with the answer
+        return scrub_model(result)
 
     server: Server[Any] = Server(
         "membrane-mcp",

@@ -16,10 +16,11 @@ import anyio
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
 from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.redaction import protect, secret_values
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
 from membrane_mcp.tools.gateway import Gateway
-from membrane_mcp.tools.policy import Policy
+from membrane_mcp.tools.policy import Policy, policy_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,19 @@ def credentials_from(settings: Settings) -> TokenProvider:
 
 
 def policy_from(settings: Settings) -> Policy:
-    return Policy(read_only=getattr(settings, "read_only", False))
+    try:
+        return policy_from_settings(
+            read_only=settings.read_only,
+            allow_actions=settings.allow_actions,
+            deny_actions=settings.deny_actions,
+            deny_destructive=settings.deny_destructive,
+            no_raw_request=settings.no_raw_request,
+            raw_methods=settings.raw_methods,
+            raw_allow_host=settings.raw_allow_host,
+            confirm_destructive=settings.confirm_destructive,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def start_sandbox(settings: Settings) -> Any:
@@ -58,6 +71,7 @@ def start_sandbox(settings: Settings) -> Any:
 
 @asynccontextmanager
 async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    protect(secret_values(settings))
     sandbox = None
     if settings.sandbox:
         sandbox = await anyio.to_thread.run_sync(start_sandbox, settings)

@@ -1,4 +1,10 @@
-"""Serving streamable HTTP at /mcp, with /healthz."""
+"""Serving streamable HTTP at /mcp, with /healthz.
+
+Safe by default: binds 127.0.0.1; a non-loopback bind needs ``MEMBRANE_MCP_AUTH_TOKENS``
+(``cli.startup_problem`` refuses to start otherwise); with tokens, every request except
+/healthz needs one (401). Host and Origin are checked against DNS rebinding (421 / 403),
+and request bodies are capped (413).
+"""
 
 from __future__ import annotations
 
@@ -13,24 +19,42 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from membrane_mcp import __version__
 from membrane_mcp.server.app import build_server
+from membrane_mcp.server.auth import BearerAuthMiddleware
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded
 from membrane_mcp.settings import LOOPBACK_HOSTS, Settings
 
 logger = logging.getLogger(__name__)
 
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def http_startup_problem(settings: Settings) -> str | None:
+    """Why an HTTP server with these settings must not start, in one line; None if it may."""
+    if settings.transport != "http" or is_loopback(settings.host) or settings.bearer_tokens:
+        return None
+    return (
+        f"refusing to serve HTTP on {settings.host or 'all interfaces'} without authentication: "
+        "set MEMBRANE_MCP_AUTH_TOKENS (one or more bearer tokens, comma-separated), or bind 127.0.0.1"
+    )
+
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """DNS-rebinding protection: Host and Origin must be ours (403 for a foreign Origin, 421 for a Host)."""
-    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
     origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-    if settings.host not in LOOPBACK_HOSTS and settings.host not in ("0.0.0.0", "::"):
-        hosts.append(f"{settings.host}:*")
-    hosts.extend(getattr(settings, "allowed_hosts", []) or [])
-    origins.extend(getattr(settings, "allowed_origins", []) or [])
+    if not is_loopback(settings.host) and settings.host not in WILDCARD_BINDS:
+        hosts += [f"{settings.host}:*", settings.host]
+    hosts.extend(settings.allowed_hosts)
+    origins.extend(settings.allowed_origins)
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
@@ -38,13 +62,20 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "version": __version__})
 
 
-def build_http_app(server: Server[Any], settings: Settings) -> Starlette:
-    return server.streamable_http_app(
+def build_http_app(server: Server[Any], settings: Settings) -> ASGIApp:
+    app: Starlette = server.streamable_http_app(
         streamable_http_path="/mcp",
         host=settings.host,
         transport_security=transport_security(settings),
+        max_request_body_size=settings.max_request_bytes,
         custom_starlette_routes=[Route("/healthz", healthz, methods=["GET"])],
     )
+    tokens = settings.bearer_tokens
+    if not tokens:
+        return app
+    # Outermost, so an unauthenticated request learns nothing else (not even whether its Origin is allowed).
+    app.add_middleware(BearerAuthMiddleware, tokens=tokens)
+    return app
 
 
 async def run_http(settings: Settings) -> None:

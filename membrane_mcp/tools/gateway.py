@@ -23,10 +23,11 @@ from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.settings import Settings, ToolMode
 from membrane_mcp.tools import handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
+from membrane_mcp.tools.confirm import ConfirmFn, cannot_confirm
 from membrane_mcp.tools.errors import ToolError, from_membrane_error
 from membrane_mcp.tools.meta import META_TOOL_NAMES, meta_tool, meta_tool_schema
 from membrane_mcp.tools.output import shape_output
-from membrane_mcp.tools.policy import Policy
+from membrane_mcp.tools.policy import ALL_RAW_METHODS, Policy
 from membrane_mcp.tools.search import SearchIndex
 from membrane_mcp.tools.validation import validate_arguments
 
@@ -45,6 +46,8 @@ class CallContext:
 
     report_progress: ProgressFn = _no_progress
     deadline: float | None = None
+    confirm: ConfirmFn = cannot_confirm
+    """Asks the user (MCP elicitation) before a destructive call; see tools/confirm.py."""
 
 
 def unknown_tool(name: str) -> MCPError:
@@ -88,10 +91,19 @@ class Gateway:
         cached = self._list_cache
         if cached and cached[0] == id(snapshot) and cached[1] == mode and cached[2] == pinned:
             return cached[3]
-        tools = [meta_tool(name, read_only=self.policy.read_only) for name in self.visible_meta_tools()]
+        tools = [self._meta_tool(name) for name in self.visible_meta_tools()]
         tools.extend(_entry_tool(entry) for entry in self.direct_entries(snapshot))
         self._list_cache = (id(snapshot), mode, pinned, tools)
         return tools
+
+    def _meta_tool(self, name: str) -> types.Tool:
+        tool = meta_tool(name, read_only=self.policy.read_only)
+        methods = self.policy.allowed_raw_methods()
+        if name == "raw_request" and not self.policy.read_only and methods != ALL_RAW_METHODS:
+            schema = tool.input_schema
+            method = {"type": "string", "enum": [m for m in schema["properties"]["method"]["enum"] if m in methods]}
+            tool = tool.model_copy(update={"input_schema": {**schema, "properties": {**schema["properties"], "method": method}}})
+        return tool
 
     def visible_meta_tools(self) -> list[str]:
         return [name for name in META_TOOL_NAMES if self.policy.allows_meta_tool(name)]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from membrane_mcp.membrane.models import Action
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
+from membrane_mcp.tools.confirm import require_confirmation
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.validation import validate_arguments
@@ -127,17 +128,25 @@ def find_action(snapshot: CatalogSnapshot, connection_id: str, ref: str) -> Tool
     return None
 
 
+def find_allowed_action(gateway: Gateway, snapshot: CatalogSnapshot, connection_id: str, ref: str) -> ToolEntry | None:
+    entry = find_action(snapshot, connection_id, ref)
+    if entry is None or not gateway.policy.allows_action(entry.app_key, entry.action_key, entry.kind):
+        return None
+    return entry
+
+
 async def run_action(gateway: Gateway, args: dict[str, Any], call: CallContext) -> Any:
     snapshot = await gateway.catalog.get()
     info = resolve_connection(snapshot, args["connection"])
     require_ready(info)
     ref = args["action"]
-    entry = find_action(snapshot, info.id, ref)
+    entry = find_allowed_action(gateway, snapshot, info.id, ref)
     if entry is None:
-        # It may have been created since the catalog was loaded.
+        # It may have been created since the catalog was loaded. A hidden action takes this path
+        # too, so it answers exactly like an unknown one.
         snapshot = await gateway.catalog.get(refresh=True)
-        entry = find_action(snapshot, info.id, ref)
-    if entry is None or not gateway.policy.allows_action(entry.app_key, entry.action_key, entry.kind):
+        entry = find_allowed_action(gateway, snapshot, info.id, ref)
+    if entry is None:
         raise ToolError(
             f"No action '{ref}' on connection '{info.name}' ({info.app_key}). "
             "Use search_actions to find the right key."
@@ -151,13 +160,29 @@ async def run_action(gateway: Gateway, args: dict[str, Any], call: CallContext) 
             f"nothing was sent:\n{listed}",
             details={"problems": problems, "input_schema": entry.input_schema},
         )
+    await confirm_if_destructive(gateway, entry, info.name, action_input, call)
     result = await gateway.client.run_action(entry.action_id, info.id, action_input, deadline=_deadline(call))
     return {"output": result.output, "actionRunId": result.action_run_id}
 
 
 async def run_entry(gateway: Gateway, entry: ToolEntry, action_input: Any, call: CallContext) -> Any:
+    await confirm_if_destructive(gateway, entry, entry.connection_name, action_input, call)
     result = await gateway.client.run_action(entry.action_id, entry.connection_id, action_input, deadline=_deadline(call))
     return result.output
+
+
+async def confirm_if_destructive(
+    gateway: Gateway, entry: ToolEntry, connection_name: str, action_input: Any, call: CallContext
+) -> None:
+    """With --confirm-destructive, the user must say yes (MCP elicitation) before an update, delete or write runs."""
+    if gateway.policy.action_needs_confirmation(entry.kind):
+        what = f"run {entry.app_name} action '{entry.action_key}' on '{connection_name}' with {_brief(action_input)}"
+        await require_confirmation(call.confirm, what)
+
+
+def _brief(value: Any, limit: int = 300) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def raw_request(gateway: Gateway, args: dict[str, Any], call: CallContext) -> Any:
@@ -165,6 +190,10 @@ async def raw_request(gateway: Gateway, args: dict[str, Any], call: CallContext)
     info = resolve_connection(snapshot, args["connection"])
     require_ready(info)
     request: RawRequest = prepare_raw_request(args, gateway.policy)
+    if gateway.policy.raw_needs_confirmation(request.method):
+        body = f" with a {len(request.body)}-byte body" if request.body else ""
+        what = f"send {request.method} {request.path}{body} to {info.app_name} '{info.name}'"
+        await require_confirmation(call.confirm, what)
     response = await gateway.client.proxy(
         info.id,
         request.method,

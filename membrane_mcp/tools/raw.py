@@ -1,7 +1,8 @@
 """raw_request: a request to the app's own API through Membrane's proxy, with guardrails.
 
 The path is relative to the connection's API base (Membrane prepends it). Refused:
-absolute URLs and schemes, ``..`` segments (also percent-encoded), backslashes and
+absolute URLs and schemes (unless ``--raw-allow-host`` names the URL's host; Membrane's
+proxy accepts full URLs), ``..`` segments (also percent-encoded), backslashes and
 control characters, credentials and routing headers (Membrane adds the app's auth
 itself), methods outside the policy, and bodies over 1 MiB. Every refusal happens
 before anything is sent.
@@ -13,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from membrane_mcp.membrane.models import ProxyResponse
 from membrane_mcp.tools.errors import ToolError
@@ -69,7 +70,7 @@ def prepare_raw_request(args: dict[str, Any], policy: Policy) -> RawRequest:
     if method not in allowed:
         mode = " in read-only mode" if policy.read_only else ""
         raise ToolError(f"raw_request refuses {method}{mode}; allowed methods: {', '.join(sorted(allowed))}.")
-    path = check_path(fill_path_params(str(args["path"]), args.get("path_params") or {}))
+    path = check_path(fill_path_params(str(args["path"]), args.get("path_params") or {}), policy)
     headers = check_headers(args.get("headers") or {})
     body = encode_body(args.get("body"), headers)
     if body is not None and method in ("GET", "HEAD"):
@@ -85,18 +86,44 @@ def fill_path_params(path: str, params: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(lambda m: quote(str(params[m.group(1)]), safe=""), path)
 
 
-def check_path(path: str) -> str:
+def check_path(path: str, policy: Policy | None = None) -> str:
     if _CONTROL.search(path) or "\\" in path:
         raise ToolError("The path contains control characters or backslashes; refused.")
     if path.startswith("//") or "://" in path or _SCHEME.match(path):
-        raise ToolError(
-            "raw_request takes a path relative to the app's API (e.g. '/me'), not an absolute URL; refused."
-        )
-    bare = path.split("?", 1)[0]
+        return _check_absolute(path, policy)
+    _check_segments(path)
+    return path if path.startswith("/") else "/" + path
+
+
+def _check_segments(path: str) -> None:
+    bare = path.split("?", 1)[0].split("#", 1)[0]
     segments = unquote(unquote(bare)).split("/")
     if any(segment in ("..", ".") for segment in segments):
         raise ToolError("The path may not contain '.' or '..' segments; refused.")
-    return path if path.startswith("/") else "/" + path
+
+
+def _check_absolute(url: str, policy: Policy | None) -> str:
+    relative_only = "raw_request takes a path relative to the app's API (e.g. '/me'), not an absolute URL; refused."
+    allowed = sorted(policy.raw_allow_hosts) if policy else []
+    if not allowed:
+        raise ToolError(relative_only)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise ToolError(f"The URL does not parse ({exc}); refused.") from exc
+    if parts.scheme.lower() not in ("https", "http") or not url.lower().startswith(parts.scheme.lower() + "://"):
+        raise ToolError(f"{relative_only} Absolute URLs must be http(s)://<host>/... with an allowed host.")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ToolError("The URL carries credentials (user@host); refused. Membrane adds the app's auth itself.")
+    if policy is None or not policy.allows_raw_host(host):
+        raise ToolError(
+            f"Host {host!r} is not one raw_request may reach; allowed hosts: {', '.join(allowed)}. "
+            "Use a path relative to the app's API instead."
+        )
+    _check_segments(parts.path)
+    return url
 
 
 def check_headers(headers: dict[str, Any]) -> dict[str, str]:

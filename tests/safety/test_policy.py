@@ -1,0 +1,156 @@
+"""--read-only, --allow-actions, --deny-actions, --deny-destructive, --no-raw-request through the MCP surface."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import pytest
+from mcp import types
+
+from tests.safety.conftest import call_error, error_text
+from tests.server.conftest import connect, sandbox_stats, settings_for
+
+pytestmark = pytest.mark.anyio
+
+READ_ONLY_META = {"list_connections", "search_actions", "run_action", "raw_request"}
+SMALL = ["vtiger", "bigtincan"]  # 1CRM's large catalog takes a second to load; most tests do not need it
+
+
+def action_tools(tools: list[types.Tool]) -> dict[str, types.Tool]:
+    return {t.name: t for t in tools if t.name not in READ_ONLY_META | {"create_action"}}
+
+
+async def test_read_only_lists_only_read_tools(sandbox, mode):
+    async with connect(settings_for(sandbox, read_only=True, tool_mode="direct"), mode) as client:
+        tools = (await client.list_tools()).tools
+    names = {t.name for t in tools}
+    assert "create_action" not in names
+    assert READ_ONLY_META <= names
+    actions = action_tools(tools)
+    assert len(actions) > 50  # the reads of all three apps are still there
+    for tool in tools:
+        assert tool.annotations.read_only_hint is True, tool.name
+        assert not tool.annotations.destructive_hint, tool.name
+    raw = next(t for t in tools if t.name == "raw_request")
+    assert raw.input_schema["properties"]["method"]["enum"] == ["GET", "HEAD"]
+
+
+async def test_without_read_only_the_same_catalog_has_writes(sandbox):
+    async with connect(settings_for(sandbox, tool_mode="direct", apps=SMALL)) as client:
+        tools = (await client.list_tools()).tools
+    assert any(t.annotations.read_only_hint is False for t in action_tools(tools).values())
+    assert "vtiger_delete_record" in {t.name for t in tools}
+
+
+async def test_read_only_hidden_tool_answers_like_an_unknown_one(sandbox, mode):
+    hidden = ["vtiger_delete_record", "vtiger_update_record", "vtiger_create_record", "create_action"]
+    args = {"id": "12x1"}
+    async with connect(settings_for(sandbox, read_only=True, tool_mode="direct", apps=SMALL), mode) as client:
+        refused = [await call_error(client, name, args) for name in hidden]
+    # The same names on a server where they truly do not exist (Vtiger not loaded, create_action removed).
+    async with connect(settings_for(sandbox, apps=["bigtincan"], tool_mode="direct", read_only=True), mode) as client:
+        unknown = [await call_error(client, name, args) for name in hidden]
+    for name, got, expected in zip(hidden, refused, unknown, strict=True):
+        assert got.error.code == expected.error.code == types.INVALID_PARAMS
+        assert got.error.message == expected.error.message == f"Unknown tool: {name}"
+        assert got.error.data == expected.error.data
+
+
+async def test_read_only_run_action_refuses_a_write_like_an_unknown_action(fresh_sandbox, mode):
+    settings = settings_for(fresh_sandbox, read_only=True, apps=SMALL)
+    before = sandbox_stats(fresh_sandbox)["actionRuns"]["total"]
+    async with connect(settings, mode) as client:
+        hidden = await client.call_tool("run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}})
+        unknown = await client.call_tool("run_action", {"connection": "vtiger", "action": "no-such-action", "input": {"id": "12x1"}})
+        read = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Leads LIMIT 1;"}}
+        )
+    assert error_text(hidden).replace("delete-record", "X") == error_text(unknown).replace("no-such-action", "X")
+    assert hidden.structured_content == {**unknown.structured_content, "error": error_text(hidden)}
+    assert not read.is_error
+    assert sandbox_stats(fresh_sandbox)["actionRuns"]["total"] == before + 1  # only the read ran
+
+
+async def test_read_only_search_offers_reads_only(sandbox, mode):
+    async with connect(settings_for(sandbox, read_only=True, apps=SMALL), mode) as client:
+        result = await client.call_tool("search_actions", {"query": "delete a record in vtiger", "limit": 50})
+    hits = result.structured_content["results"]
+    assert hits and all(hit["kind"] == "read" for hit in hits)
+    assert not any(hit["key"] == "delete-record" for hit in hits)
+
+
+async def test_read_only_raw_request_allows_get_refuses_post(fresh_sandbox, mode):
+    async with connect(settings_for(fresh_sandbox, read_only=True, apps=SMALL), mode) as client:
+        get = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+        before = sandbox_stats(fresh_sandbox)["proxyRequests"]
+        post = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}}
+        )
+    assert get.structured_content["status"] == 200
+    assert "refuses POST in read-only mode" in error_text(post)
+    assert sandbox_stats(fresh_sandbox)["proxyRequests"] == before
+
+
+ALLOW_DENY_CASES = [
+    # (settings, pattern every listed action matches, pattern no listed action matches)
+    ({"allow_actions": ["vtiger:*"]}, "vtiger:*", "bigtincan:*"),
+    ({"allow_actions": ["vtiger:*"], "deny_actions": ["vtiger:delete-*"]}, "vtiger:*", "vtiger:delete-*"),
+    ({"allow_actions": ["vtiger:delete-record"], "deny_actions": ["vtiger:delete-record"]}, "-", "*"),  # deny wins
+    ({"deny_actions": ["*:delete-*", "bigtincan:*"]}, "*", "bigtincan:*"),
+    ({"deny_actions": ["*:delete-*"]}, "*", "*:delete-*"),
+    ({"allow_actions": ["vtiger:*"], "read_only": True}, "vtiger:*", "vtiger:update-*"),
+    ({"allow_actions": ["vtiger:*"], "deny_destructive": True}, "vtiger:*", "vtiger:delete-*"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "all_match", "none_match"), ALLOW_DENY_CASES)
+async def test_allow_and_deny_lists(sandbox, mode, overrides, all_match, none_match):
+    settings = settings_for(sandbox, tool_mode="direct", apps=SMALL, **overrides)
+    async with connect(settings, mode) as client:
+        tools = action_tools((await client.list_tools()).tools)
+        gateway = client.gateway
+        snapshot = await gateway.catalog.get()
+        listed = {e.name: f"{e.app_key}:{e.action_key}" for e in snapshot.entries if e.name in tools}
+        hidden = [e for e in snapshot.entries if e.name not in tools]
+        assert len(listed) == len(tools)
+        assert all(fnmatch.fnmatchcase(q, all_match) for q in listed.values())
+        assert not any(fnmatch.fnmatchcase(q, none_match) for q in listed.values())
+        if overrides.get("deny_destructive") or overrides.get("read_only"):
+            allowed = {"read"} if overrides.get("read_only") else {"read", "create"}
+            assert {e.kind for e in snapshot.entries if e.name in tools} <= allowed
+        # Every hidden action is refused by name and through run_action, like an unknown one.
+        sample = hidden[0]
+        refused = await call_error(client, sample.name, {})
+        assert refused.error.message == f"Unknown tool: {sample.name}"
+        run = await client.call_tool("run_action", {"connection": sample.connection_id, "action": sample.action_key})
+        assert error_text(run).startswith(f"No action '{sample.action_key}' on connection")
+
+
+async def test_deny_wins_over_allow_in_run_action(fresh_sandbox, mode):
+    settings = settings_for(fresh_sandbox, allow_actions=["vtiger:*"], deny_actions=["vtiger:delete-record"], apps=SMALL)
+    before = sandbox_stats(fresh_sandbox)["actionRuns"]["total"]
+    async with connect(settings, mode) as client:
+        result = await client.call_tool("run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}})
+        other_app = await client.call_tool("run_action", {"connection": "bigtincan", "action": "list-users"})
+    assert error_text(result).startswith("No action 'delete-record'")
+    assert error_text(other_app).startswith("No action 'list-users'")
+    assert sandbox_stats(fresh_sandbox)["actionRuns"]["total"] == before
+
+
+async def test_deny_destructive_keeps_creates_and_limits_raw(sandbox, mode):
+    async with connect(settings_for(sandbox, deny_destructive=True, tool_mode="direct", apps=["vtiger"]), mode) as client:
+        tools = (await client.list_tools()).tools
+        post = await client.call_tool("raw_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"})
+    names = {t.name for t in tools}
+    assert {"vtiger_create_record", "vtiger_query_records", "create_action"} <= names
+    assert not names & {"vtiger_delete_record", "vtiger_update_record"}
+    assert "refuses DELETE" in error_text(post)
+
+
+async def test_no_raw_request_removes_the_tool(sandbox, mode):
+    async with connect(settings_for(sandbox, no_raw_request=True, apps=SMALL), mode) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        refused = await call_error(client, "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+    assert "raw_request" not in names
+    assert refused.error.code == types.INVALID_PARAMS
+    assert refused.error.message == "Unknown tool: raw_request"
