@@ -7,11 +7,14 @@ the client points at it, with no other setting needed.
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
@@ -60,13 +63,58 @@ def policy_from(settings: Settings) -> Policy:
         raise ConfigurationError(str(exc)) from exc
 
 
-def start_sandbox(settings: Settings) -> Any:
+def start_sandbox(settings: Settings, port: int = 0) -> Any:
     from membrane_mcp.sandbox.config import SandboxConfig, default_db_path
     from membrane_mcp.sandbox.serve import start_in_thread
 
     db_path = str(settings.sandbox_db) if settings.sandbox_db else str(default_db_path())
     config = SandboxConfig(db_path=db_path, build_seconds=settings.sandbox_build_seconds)
-    return start_in_thread(config)
+    return start_in_thread(config, port=port)
+
+
+class BackgroundSandbox(httpx.AsyncBaseTransport):
+    """The embedded sandbox, started on a thread while the MCP handshake is answered.
+
+    Starting it (imports, SQLite schema, seeding) takes longer than the whole handshake, which needs
+    none of it. The port is reserved up front so the client's base URL is known; requests wait here
+    until the sandbox accepts connections (or re-raise why it could not start).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.running: Any = None
+        self._error: BaseException | None = None
+        self._ready = threading.Event()
+        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=20))
+        self._thread = threading.Thread(target=self._start, args=(settings,), name="sandbox-start", daemon=True)
+        self._thread.start()
+
+    def _start(self, settings: Settings) -> None:
+        try:
+            self.running = start_sandbox(settings, port=self.port)
+            logger.info("sandbox: Membrane stand-in at %s (database %s)", self.url, self.running.config.db_path)
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._ready.is_set():
+            await anyio.to_thread.run_sync(self._ready.wait)
+        if self._error is not None:
+            raise httpx.ConnectError(f"the embedded sandbox did not start: {self._error}", request=request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def stop(self) -> None:
+        self._ready.wait(30)
+        if self.running is not None:
+            self.running.stop()
 
 
 @asynccontextmanager
@@ -74,15 +122,16 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     protect(secret_values(settings))
     sandbox = None
     if settings.sandbox:
-        sandbox = await anyio.to_thread.run_sync(start_sandbox, settings)
+        from membrane_mcp.sandbox.config import SandboxConfig
+
+        sandbox = BackgroundSandbox(settings)
         settings = settings.model_copy(update={"api_url": sandbox.url})
-        credentials: TokenProvider = StaticToken(sandbox.token)
-        logger.info("sandbox: Membrane stand-in at %s (database %s)", sandbox.url, sandbox.config.db_path)
+        credentials: TokenProvider = StaticToken(SandboxConfig.token)
     else:
         credentials = credentials_from(settings)
     try:
         async with MembraneClient(
-            settings.api_url, credentials, user_agent=f"membrane-mcp/{__version__}"
+            settings.api_url, credentials, user_agent=f"membrane-mcp/{__version__}", transport=sandbox
         ) as client:
             catalog = Catalog(
                 client,

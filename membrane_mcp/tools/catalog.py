@@ -8,6 +8,7 @@ The catalog belongs to one Membrane client, so it is per credential by construct
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.membrane.models import Action, Connection
 from membrane_mcp.tools.annotations import ActionKind, classify_action, tool_annotations
 from membrane_mcp.tools.naming import NameRequest, assign_tool_names
-from membrane_mcp.tools.schema import resolve_refs, sanitize_input_schema
+from membrane_mcp.tools.schema import SanitizedSchema, resolve_refs, sanitize_input_schema
 
 logger = logging.getLogger(__name__)
 
@@ -128,15 +129,53 @@ def build_entries(connections: Sequence[ConnectionInfo], actions: dict[str, list
                 continue
             pairs.append((info, action, NameRequest(info.app_key, info.id, action.key or action.id)))
     names = assign_tool_names(request for _, _, request in pairs)
-    entries = [_entry(names[request], info, action) for info, action, request in pairs]
+    schemas = SchemaMemo()
+    entries = [_entry(names[request], info, action, schemas) for info, action, request in pairs]
     entries.sort(key=lambda entry: entry.name)
     return entries
 
 
-def _entry(name: str, info: ConnectionInfo, action: Action) -> ToolEntry:
+class SchemaMemo:
+    """Schema work done once per distinct schema within one catalog load.
+
+    Connections of the same app share their actions' schemas, and sanitising one costs milliseconds
+    (a JSON Schema meta-validation), which is most of a cold load. The memoised dicts are shared between
+    entries, which treat them as read-only.
+    """
+
+    def __init__(self) -> None:
+        self._sanitized: dict[str, SanitizedSchema] = {}
+        self._resolved: dict[str, dict[str, Any]] = {}
+
+    @staticmethod
+    def _key(schema: Any) -> str | None:
+        try:
+            return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None
+
+    def sanitize(self, schema: Any) -> SanitizedSchema:
+        key = self._key(schema)
+        if key is None:
+            return sanitize_input_schema(schema)
+        if key not in self._sanitized:
+            self._sanitized[key] = sanitize_input_schema(schema)
+        return self._sanitized[key]
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        key = self._key(schema)
+        if key is None:
+            return resolve_refs(schema)
+        if key not in self._resolved:
+            self._resolved[key] = resolve_refs(schema)
+        return self._resolved[key]
+
+
+def _entry(name: str, info: ConnectionInfo, action: Action, schemas: SchemaMemo | None = None) -> ToolEntry:
+    schemas = schemas or SchemaMemo()
     key = action.key or action.id
     kind = classify_action(key, action.type, action.name or "")
-    sanitized = sanitize_input_schema(action.input_schema)
+    sanitized = schemas.sanitize(action.input_schema)
     title = f"{info.app_name}: {action.name or key}"
     output_schema = action.output_schema if _is_object_schema(action.output_schema) else None
     return ToolEntry(
@@ -151,9 +190,9 @@ def _entry(name: str, info: ConnectionInfo, action: Action) -> ToolEntry:
         description=_describe(info, action),
         kind=kind,
         input_schema=sanitized.schema,
-        validation_schema=resolve_refs(action.input_schema) if isinstance(action.input_schema, dict) else {},
+        validation_schema=schemas.resolve(action.input_schema) if isinstance(action.input_schema, dict) else {},
         wrapped_key=sanitized.wrapped_key,
-        output_schema=resolve_refs(output_schema) if output_schema else None,
+        output_schema=schemas.resolve(output_schema) if output_schema else None,
         annotations=tool_annotations(kind, title),
         schema_changes=sanitized.changes,
     )
