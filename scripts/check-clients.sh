@@ -175,7 +175,19 @@ stdio_check "stdio modern era raw_request" 0 modern-call "" \
   --protocol-era modern --method tools/call --tool-name raw_request --tool-arg connection=vtiger method=GET path=/me
 for app in vtiger 1crm bigtincan; do
   SERVER_FLAGS=(--tool-mode direct --apps "$app")
-  stdio_check "stdio strict schemas ($app)" 0 strict "$app" --method tools/list --strict
+  name="stdio strict schemas ($app)"
+  stdio_check "$name" 0 strict "$app" --method tools/list --strict
+  # --strict judges portability, not validity: compile the same listing's schemas with Ajv too.
+  if [ -s "$WORK/$(slug "$name").out" ]; then
+    STEP_T0=$SECONDS
+    if msg=$(timeout 60 node "$SRC/schemas.mjs" "$WORK/$(slug "$name").out" "$TOOLS" 2>&1); then
+      pass "ajv 2020-12 compile ($app)" "$msg"
+    else
+      fail "ajv 2020-12 compile ($app)" "$msg"
+    fi
+  else
+    fail "ajv 2020-12 compile ($app)" "no tools/list output to compile"
+  fi
 done
 SERVER_FLAGS=()
 
