@@ -468,12 +468,16 @@ class MembraneClient:
         input: Any,
         *,
         deadline: float | None = None,
+        safe: bool = False,
     ) -> ActionRunResult:
+        """Run an action. A run is a write unless `safe` says the action only reads (then it is retried
+        like a GET: on 5xx, read timeouts and dropped connections)."""
         response = await self._request(
             "POST",
             f"/actions/{_segment(action_selector)}/run",
             params={"connectionId": connection_id},
             json_body={"input": input if input is not None else {}},
+            safe=safe,
             deadline=deadline,
             unsafe_hint=_RUN_HINT,
         )
@@ -497,7 +501,7 @@ class MembraneClient:
         method: str,
         path: str,
         *,
-        query: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | list[tuple[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         deadline: float | None = None,
@@ -510,7 +514,9 @@ class MembraneClient:
         if method.upper() not in PROXY_METHODS:
             raise ValueError(f"unsupported proxy method {method!r}; use one of {', '.join(PROXY_METHODS)}")
         app_path, inline_query = _proxy_path(path)
-        params = inline_query + list(_clean_params(query).items())
+        # raw_request hands over ready (name, value) pairs; other callers a mapping.
+        pairs = query if isinstance(query, list) else list(_clean_params(query).items())
+        params = inline_query + pairs
         response = await self._request(
             method,
             f"/connections/{_segment(connection_id)}/proxy/{app_path}",

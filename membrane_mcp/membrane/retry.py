@@ -17,20 +17,29 @@ import anyio
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from membrane_mcp.membrane.errors import DeadlineExceeded, MembraneError, RateLimited, UpstreamUnavailable
+from membrane_mcp.membrane.errors import (
+    ActionRunError,
+    DeadlineExceeded,
+    MembraneError,
+    RateLimited,
+    UpstreamUnavailable,
+)
 
 logger = logging.getLogger("membrane_mcp.membrane")
 
 T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# A read is idempotent, so Membrane's own 500 (often transient) is worth another try within the deadline.
+SAFE_RETRYABLE_STATUSES = RETRYABLE_STATUSES | {500}
 # Nothing left the machine: safe to repeat even a write.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 4
+    # Six tries: a 429 burst with Retry-After uses up several, and the deadline bounds the total anyway.
+    max_attempts: int = 6
     initial_backoff: float = 0.5
     max_backoff: float = 8.0
     jitter: float = 0.5
@@ -54,7 +63,9 @@ def is_retryable(exc: BaseException, *, safe: bool) -> bool:
         return False
     if isinstance(exc, httpx.TransportError):
         return not isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.ProxyError)
-    return isinstance(exc, MembraneError) and exc.status in RETRYABLE_STATUSES
+    if isinstance(exc, ActionRunError):
+        return False  # the app answered and refused: asking again gets the same answer
+    return isinstance(exc, MembraneError) and exc.status in SAFE_RETRYABLE_STATUSES
 
 
 def _describe(exc: BaseException) -> str:

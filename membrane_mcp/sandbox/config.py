@@ -17,6 +17,8 @@ class SandboxConfig:
     seed: int = 0
     # Faults (never applied to /_sandbox/*). Drawn from random.Random(seed), so reproducible.
     latency_ms: float = 0.0
+    spike_rate: float = 0.0  # share of requests delayed by a latency spike
+    spike_ms: float = 2000.0  # a spike lasts a uniform draw from spike_ms / 10 to spike_ms
     fault_rate: float = 0.0  # share of requests answered 500 before they are handled
     rate_limit_rate: float = 0.0  # share of requests that start a burst of 429s
     rate_limit_burst: int = 3  # 429s per burst, the starting request included
@@ -29,6 +31,8 @@ class SandboxConfig:
 
     FAULT_FIELDS = (
         "latency_ms",
+        "spike_rate",
+        "spike_ms",
         "fault_rate",
         "rate_limit_rate",
         "rate_limit_burst",

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp import types
 from mcp.shared.exceptions import MCPError
 
@@ -25,7 +26,15 @@ from membrane_mcp.tools import handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
 from membrane_mcp.tools.confirm import ConfirmFn, cannot_confirm
 from membrane_mcp.tools.errors import ToolError, from_membrane_error
-from membrane_mcp.tools.meta import META_TOOL_NAMES, meta_tool, meta_tool_schema
+from membrane_mcp.tools.meta import (
+    CREATE_ACTION,
+    LIST_CONNECTIONS,
+    META_TOOL_NAMES,
+    RAW_REQUEST,
+    SEARCH_ACTIONS,
+    meta_tool,
+    meta_tool_schema,
+)
 from membrane_mcp.tools.output import shape_output
 from membrane_mcp.tools.policy import ALL_RAW_METHODS, Policy
 from membrane_mcp.tools.search import SearchIndex
@@ -34,6 +43,10 @@ from membrane_mcp.tools.validation import validate_arguments
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+
+# The gateway's hard stop comes this long after the call's deadline, so the Membrane client (which
+# works to the same deadline) normally reports first, with its more precise message.
+DEADLINE_GRACE = 0.5
 
 
 async def _no_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -85,7 +98,7 @@ class Gateway:
         return [e for e in allowed if e.action_id in self.pinned_action_ids]
 
     async def list_tools(self) -> list[types.Tool]:
-        snapshot = await self.catalog.get()
+        snapshot = await self._snapshot()
         mode = self.effective_mode(snapshot)
         pinned = frozenset(self.pinned_action_ids)
         cached = self._list_cache
@@ -135,10 +148,48 @@ class Gateway:
 
     # -- calling ---------------------------------------------------------------------------------
 
+    async def _snapshot(self) -> CatalogSnapshot:
+        """The catalog; when Membrane fails to reload it, the last one loaded (if any) rather than an error."""
+        try:
+            return await self.catalog.get()
+        except MembraneError as exc:
+            if self.catalog.cached is None:
+                raise
+            logger.warning("catalog reload failed, serving the previous one: %s", exc)
+            return self.catalog.cached
+
     async def call_tool(self, name: str, arguments: dict[str, Any] | None, call: CallContext) -> types.CallToolResult:
+        """One call, bounded by its deadline (`call_timeout`; `create_action_timeout` for create_action)."""
         arguments = arguments or {}
+        started = time.monotonic()
         if call.deadline is None:
-            call.deadline = time.monotonic() + self.settings.call_timeout
+            budget = self.settings.call_timeout
+            if name == CREATE_ACTION:
+                budget = self.settings.create_action_timeout
+            call.deadline = started + budget
+        with anyio.move_on_after(max(0.0, call.deadline - started) + DEADLINE_GRACE):
+            return await self._call(name, arguments, call)
+        return timed_out(name, time.monotonic() - started, self._may_write(name, arguments))
+
+    def _may_write(self, name: str, arguments: dict[str, Any]) -> bool:
+        if name in (LIST_CONNECTIONS, SEARCH_ACTIONS):
+            return False
+        if name == RAW_REQUEST:
+            return str(arguments.get("method", "")).upper() not in ("GET", "HEAD")
+        snapshot = self.catalog.cached
+        entry = snapshot.by_name.get(name) if snapshot else None
+        return entry is None or entry.kind != "read"
+
+    async def action_vanished(self, entry: ToolEntry) -> bool:
+        """After a NotFound for a listed action: reload the catalog; True if the action is gone from it."""
+        self.catalog.invalidate()
+        snapshot = await self.catalog.get(refresh=True)
+        if any(e.action_id == entry.action_id for e in snapshot.entries):
+            return False
+        await self.tools_changed()
+        return True
+
+    async def _call(self, name: str, arguments: dict[str, Any], call: CallContext) -> types.CallToolResult:
         if name in META_TOOL_NAMES:
             if not self.policy.allows_meta_tool(name):
                 raise unknown_tool(name)
@@ -147,7 +198,11 @@ class Gateway:
                 return invalid_arguments(name, problems)
             return await self._guarded(name, handlers.META_HANDLERS[name](self, arguments, call), None)
 
-        snapshot = await self.catalog.get()
+        try:
+            snapshot = await self._snapshot()
+        except MembraneError as exc:
+            failure = from_membrane_error(exc, doing="Loading the tool catalog")
+            return error_result(failure.message, failure.details)
         entry = snapshot.by_name.get(name)
         if entry is None or entry not in self.direct_entries(snapshot):
             raise unknown_tool(name)
@@ -206,6 +261,18 @@ def invalid_arguments(name: str, problems: list[str]) -> types.CallToolResult:
     lines = "\n".join(f"- {problem}" for problem in problems)
     message = f"Invalid arguments for {name} ({len(problems)} problem(s)); nothing was sent:\n{lines}"
     return error_result(message, {"problems": problems})
+
+
+def timed_out(name: str, elapsed: float, may_write: bool) -> types.CallToolResult:
+    message = f"{name} timed out after {elapsed:.0f} s and was stopped."
+    if may_write:
+        message += (
+            " If it was a write, it may or may not have happened: check (read the records back) before "
+            "running it again."
+        )
+    else:
+        message += " Nothing was changed; try again, or narrow the request."
+    return error_result(message, {"timedOut": True, "seconds": round(elapsed, 1)})
 
 
 def error_result(message: str, details: dict[str, Any] | None = None) -> types.CallToolResult:

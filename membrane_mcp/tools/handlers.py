@@ -7,7 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from membrane_mcp.membrane.models import Action
+from membrane_mcp.membrane.errors import MembraneError, NotFound
+from membrane_mcp.membrane.models import Action, ActionRunResult
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
 from membrane_mcp.tools.confirm import require_confirmation
 from membrane_mcp.tools.errors import ToolError
@@ -161,14 +162,13 @@ async def run_action(gateway: Gateway, args: dict[str, Any], call: CallContext) 
             details={"problems": problems, "input_schema": entry.input_schema},
         )
     await confirm_if_destructive(gateway, entry, info.name, action_input, call)
-    result = await gateway.client.run_action(entry.action_id, info.id, action_input, deadline=_deadline(call))
+    result = await _run(gateway, entry, action_input, call)
     return {"output": result.output, "actionRunId": result.action_run_id}
 
 
 async def run_entry(gateway: Gateway, entry: ToolEntry, action_input: Any, call: CallContext) -> Any:
     await confirm_if_destructive(gateway, entry, entry.connection_name, action_input, call)
-    result = await gateway.client.run_action(entry.action_id, entry.connection_id, action_input, deadline=_deadline(call))
-    return result.output
+    return (await _run(gateway, entry, action_input, call)).output
 
 
 async def confirm_if_destructive(
@@ -183,6 +183,28 @@ async def confirm_if_destructive(
 def _brief(value: Any, limit: int = 300) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _run(gateway: Gateway, entry: ToolEntry, action_input: Any, call: CallContext) -> ActionRunResult:
+    try:
+        # A read action (the same judgement read-only mode relies on) is retried like a GET.
+        return await gateway.client.run_action(
+            entry.action_id,
+            entry.connection_id,
+            action_input,
+            deadline=_deadline(call),
+            safe=entry.kind == "read",
+        )
+    except NotFound as exc:
+        # A listed action that Membrane no longer knows was archived or deleted upstream since the catalog loaded.
+        if await gateway.action_vanished(entry):
+            raise ToolError(
+                f"The {entry.app_name} action '{entry.action_key}' (id {entry.action_id}) no longer exists in "
+                "Membrane: it was removed after the tool list was loaded. Nothing was run. The tool list has "
+                "been refreshed; use search_actions to find another action.",
+                details={"status": exc.status, "actionId": entry.action_id, "vanished": True},
+            ) from exc
+        raise
 
 
 async def raw_request(gateway: Gateway, args: dict[str, Any], call: CallContext) -> Any:
@@ -211,7 +233,7 @@ async def create_action(gateway: Gateway, args: dict[str, Any], call: CallContex
     info = resolve_connection(snapshot, args["connection"])
     require_ready(info)
     timeout = min(float(args.get("timeout_s", 120)), gateway.settings.create_action_timeout)
-    deadline = time.monotonic() + timeout
+    deadline = min(time.monotonic() + timeout, _deadline(call))
     started = time.monotonic()
     action = await gateway.client.create_action(args["description"], info.id, deadline=deadline)
     await call.report_progress(0, timeout, f"Membrane is building the action (id {action.id})")
@@ -239,7 +261,11 @@ async def create_action(gateway: Gateway, args: dict[str, Any], call: CallContex
         )
     gateway.pinned_action_ids.add(action.id)
     gateway.catalog.invalidate()
-    snapshot = await gateway.catalog.get(refresh=True)
+    try:
+        snapshot = await gateway.catalog.get(refresh=True)
+    except MembraneError:
+        # The action exists: a failed catalog reload must not report the build as failed.
+        snapshot = gateway.catalog.cached or CatalogSnapshot(connections=[], entries=[])
     entry = next((e for e in snapshot.entries if e.action_id == action.id), None)
     await gateway.tools_changed()
     await call.report_progress(timeout, timeout, "Ready")

@@ -12,6 +12,7 @@ import respx
 from membrane_mcp.membrane import (
     AuthenticationError,
     DeadlineExceeded,
+    NotFound,
     RateLimited,
     UpstreamUnavailable,
     WorkspaceCredentials,
@@ -79,12 +80,16 @@ async def test_read_gives_up_after_max_attempts(mock: respx.MockRouter) -> None:
 
 
 @pytest.mark.anyio
-async def test_read_not_retried_on_500_or_404(mock: respx.MockRouter) -> None:
+async def test_read_retried_on_500_not_on_404(mock: respx.MockRouter) -> None:
     crash = mock.get("/actions/a").respond(500, json=envelope("internal", None, "boom"))
-    async with make_client() as client:
+    missing = mock.get("/actions/b").respond(404, json=envelope("not_found", None, "no such action"))
+    async with make_client(max_attempts=3) as client:
         with pytest.raises(UpstreamUnavailable):
             await client.get_action("a")
-    assert crash.call_count == 1
+        with pytest.raises(NotFound):
+            await client.get_action("b")
+    assert crash.call_count == 3
+    assert missing.call_count == 1
 
 
 @pytest.mark.anyio

@@ -1,4 +1,4 @@
-"""Fault injection (latency, 5xx, 429 bursts, dropped connections) as ASGI middleware.
+"""Fault injection (latency and its spikes, 5xx, 429 bursts, dropped connections) as ASGI middleware.
 
 Every Membrane request draws the same three numbers from ``random.Random(seed)``, so a run with
 the same seed and the same request order gets the same faults. ``/_sandbox/*`` is never faulted.
@@ -30,8 +30,13 @@ class FaultMiddleware:
         state, config = self.state, self.state.config
         state.store.bump("requests")
         rate_draw, fault_draw, drop_draw = state.rng.random(), state.rng.random(), state.rng.random()
-        if config.latency_ms > 0:
-            await asyncio.sleep(config.latency_ms / 1000)
+        delay = config.latency_ms
+        # Drawn only when spikes are on, so the fault sequence of a seed without spikes is unchanged.
+        if config.spike_rate > 0 and state.rng.random() < config.spike_rate:
+            state.store.bump("faults:spikes")
+            delay += state.rng.uniform(config.spike_ms / 10, config.spike_ms)
+        if delay > 0:
+            await asyncio.sleep(delay / 1000)
         # 5xx and 429 come before the request is handled: nothing runs, nothing is written.
         if state.burst_remaining > 0:
             state.burst_remaining -= 1

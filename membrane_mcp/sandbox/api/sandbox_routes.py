@@ -46,6 +46,7 @@ async def stats(request: Request) -> Response:
             "faults": {
                 "injected5xx": counters.get("faults:5xx", 0),
                 "dropped": counters.get("faults:dropped", 0),
+                "spikes": counters.get("faults:spikes", 0),
             },
             "builds": {
                 "building": builds.get("BUILDING", 0),

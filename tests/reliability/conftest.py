@@ -1,0 +1,168 @@
+"""Helpers for the reliability tests: sandboxes with faults, counting in the sandbox's database."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client, types
+
+from membrane_mcp.membrane.auth import StaticToken, TokenProvider
+from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.membrane.retry import RetryPolicy
+from membrane_mcp.sandbox.config import SandboxConfig
+from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_mcp.server.app import build_server
+from membrane_mcp.server.backend import policy_from
+from membrane_mcp.settings import Settings
+from membrane_mcp.tools.catalog import Catalog, CatalogFilter
+from membrane_mcp.tools.gateway import Gateway
+
+MAY_OR_MAY_NOT = "may or may not have happened"
+
+
+@pytest.fixture
+def faulty_sandbox() -> Iterator[RunningSandbox]:
+    """A sandbox of its own (faults are switched on per test with `set_faults`)."""
+    with start_in_thread(SandboxConfig(build_seconds=0.3, seed=11, retry_after_s=0.2)) as running:
+        yield running
+
+
+def set_faults(running: RunningSandbox, **faults: float) -> dict[str, Any]:
+    response = httpx.post(
+        f"{running.url}/_sandbox/faults", json=faults, headers={"Authorization": f"Bearer {running.token}"}
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def no_faults(running: RunningSandbox) -> None:
+    set_faults(running, fault_rate=0, rate_limit_rate=0, drop_rate=0, spike_rate=0, latency_ms=0)
+
+
+def stats(running: RunningSandbox) -> dict[str, Any]:
+    response = httpx.get(f"{running.url}/_sandbox/stats", headers={"Authorization": f"Bearer {running.token}"})
+    response.raise_for_status()
+    return response.json()
+
+
+def db_rows(running: RunningSandbox, sql: str, *params: Any) -> list[Any]:
+    """Rows straight from the sandbox's SQLite database (the ground truth for 'executed once')."""
+    store = running.app.state.sandbox.store
+    with store.lock:
+        return [tuple(row) for row in store.db.execute(sql, params)]
+
+
+def vtiger_records_named(running: RunningSandbox, prefix: str) -> dict[str, int]:
+    """How many Vtiger records carry each name starting with `prefix` (accountname or lastname)."""
+    counts: dict[str, int] = {}
+    for (data,) in db_rows(running, "SELECT data FROM app_records WHERE app = 'vtiger'"):
+        record = json.loads(data)
+        for field in ("accountname", "lastname"):
+            value = record.get(field)
+            if isinstance(value, str) and value.startswith(prefix):
+                counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def runs_with_input(running: RunningSandbox, marker: str) -> int:
+    rows = db_rows(running, "SELECT COUNT(*) FROM sandbox_action_runs WHERE input LIKE ?", f"%{marker}%")
+    return rows[0][0]
+
+
+def text_of(result: types.CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
+
+
+def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def server_env(running: RunningSandbox, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "MEMBRANE_API_URL": running.url,
+        "MEMBRANE_TOKEN": running.token,
+        **extra,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_http_server(running: RunningSandbox, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`membrane-mcp serve --transport http` in a subprocess, ready when /healthz answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--port", str(port), *args],
+        env=server_env(running, **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"HTTP server did not start: {stderr}")
+        time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+@pytest.fixture(params=["auto", "legacy"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Both protocol eras: 2026-07-28 (auto) and the 2025-11-25 handshake (legacy)."""
+    return request.param
+
+
+# The product's retry rules with shorter back-off pauses, so the fault tests stay quick (Retry-After is
+# still honoured in full).
+FAST_RETRIES = RetryPolicy(initial_backoff=0.05, max_backoff=0.4, jitter=0.05)
+
+
+@asynccontextmanager
+async def connect_fast(
+    running: RunningSandbox, mode: str = "auto", *, credentials: TokenProvider | None = None, **overrides: Any
+) -> AsyncIterator[Client]:
+    """An in-memory MCP client on a gateway wired like `open_gateway`'s, with `FAST_RETRIES`."""
+    settings = Settings(api_url=running.url, **overrides)
+    credentials = credentials or StaticToken(running.token)
+    async with MembraneClient(running.url, credentials, retry_policy=FAST_RETRIES) as membrane:
+        catalog_filter = CatalogFilter(settings.apps, settings.connections, settings.actions)
+        catalog = Catalog(membrane, ttl=settings.catalog_ttl, catalog_filter=catalog_filter)
+        gateway = Gateway(membrane, settings, policy_from(settings), catalog)
+        async with Client(build_server(gateway), mode=mode) as client:
+            client.gateway = gateway  # type: ignore[attr-defined]
+            yield client
