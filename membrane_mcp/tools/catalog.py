@@ -120,7 +120,9 @@ def connection_info(connection: Connection) -> ConnectionInfo:
     )
 
 
-def build_entries(connections: Sequence[ConnectionInfo], actions: dict[str, list[Action]]) -> list[ToolEntry]:
+def build_entries(
+    connections: Sequence[ConnectionInfo], actions: dict[str, list[Action]], schemas: SchemaMemo | None = None
+) -> list[ToolEntry]:
     """Name, sanitise and annotate every (connection, action) pair; sorted by tool name."""
     pairs: list[tuple[ConnectionInfo, Action, NameRequest]] = []
     for info in connections:
@@ -129,7 +131,7 @@ def build_entries(connections: Sequence[ConnectionInfo], actions: dict[str, list
                 continue
             pairs.append((info, action, NameRequest(info.app_key, info.id, action.key or action.id)))
     names = assign_tool_names(request for _, _, request in pairs)
-    schemas = SchemaMemo()
+    schemas = schemas or SchemaMemo()
     entries = [_entry(names[request], info, action, schemas) for info, action, request in pairs]
     entries.sort(key=lambda entry: entry.name)
     return entries
@@ -146,13 +148,28 @@ class SchemaMemo:
     def __init__(self) -> None:
         self._sanitized: dict[str, SanitizedSchema] = {}
         self._resolved: dict[str, dict[str, Any]] = {}
+        self._interned: dict[str, Any] = {}
+        self._key_of: dict[int, str] = {}  # id of an interned schema (kept alive here) -> its key
 
-    @staticmethod
-    def _key(schema: Any) -> str | None:
+    def _key(self, schema: Any) -> str | None:
+        known = self._key_of.get(id(schema))
+        if known is not None:
+            return known
         try:
             return json.dumps(schema, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):
             return None
+
+    def intern(self, schema: Any) -> Any:
+        """One shared instance per distinct schema, so duplicates are garbage as soon as a list arrives."""
+        if not isinstance(schema, dict):
+            return schema
+        key = self._key(schema)
+        if key is None:
+            return schema
+        canonical = self._interned.setdefault(key, schema)
+        self._key_of[id(canonical)] = key
+        return canonical
 
     def sanitize(self, schema: Any) -> SanitizedSchema:
         key = self._key(schema)
@@ -258,6 +275,7 @@ class Catalog:
         actions: dict[str, list[Action]] = {}
         errors: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(self._concurrency)
+        schemas = SchemaMemo()
 
         async def load_one(info: ConnectionInfo) -> None:
             if info.state != "READY":
@@ -269,12 +287,16 @@ class Catalog:
                     errors[info.id] = str(exc)
                     logger.warning("could not list actions of connection %s: %s", info.id, exc)
                     return
-            actions[info.id] = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
+            kept = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
+            for action in kept:
+                action.input_schema = schemas.intern(action.input_schema)
+                action.output_schema = schemas.intern(action.output_schema)
+            actions[info.id] = kept
 
         async with anyio.create_task_group() as group:
             for info in connections:
                 group.start_soon(load_one, info)
-        entries = build_entries(connections, actions)
+        entries = build_entries(connections, actions, schemas)
         logger.info(
             "catalog loaded: %d connections, %d actions in %.0f ms",
             len(connections),
