@@ -1,0 +1,188 @@
+"""Shared pieces: the result row, run configuration, statistics, and sandbox/server subprocesses."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SANDBOX_TOKEN = "pat-sandbox"
+Verdict = str  # "pass" | "MISS" | "info" | "skip" | "error"
+
+
+@dataclass
+class Result:
+    figure: str  # e.g. "1. Start-up"
+    name: str  # what was measured
+    value: float | None
+    unit: str
+    target: str = ""  # human-readable target, "" when informational
+    verdict: Verdict = "info"
+    gap: str = ""  # how far from the target, when missed
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BenchConfig:
+    smoke: bool
+    out_dir: Path
+    series: dict[str, Any] = field(default_factory=dict)  # data for plots, filled by figures
+
+    def pick(self, full: Any, smoke: Any) -> Any:
+        return smoke if self.smoke else full
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def upper_bound(name: str, value: float, limit: float, unit: str, figure: str, **details: Any) -> Result:
+    """A result whose target is `value < limit` (or <= for ratios); the gap says by how much it misses."""
+    ok = value <= limit
+    gap = "" if ok else f"{value / limit:.1f}x the target (+{value - limit:.3g} {unit})"
+    return Result(figure, name, value, unit, f"< {limit:g} {unit}".strip(), "pass" if ok else "MISS", gap, details)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONUNBUFFERED": "1",
+        "MEMBRANE_MCP_LOG_LEVEL": "WARNING",
+    }
+    env.update(extra)
+    return env
+
+
+def wait_http(url: str, timeout: float = 60.0, process: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} during start-up")
+        try:
+            httpx.get(url, headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"}, timeout=2.0)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not come up in {timeout:.0f} s") from None
+            time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@dataclass
+class SandboxProcess:
+    url: str
+    token: str
+    process: subprocess.Popen[Any]
+
+
+@contextmanager
+def sandbox_process(
+    *, latency_ms: float = 0.0, synthetic_connections: int = 0, synthetic_actions: int = 50
+) -> Iterator[SandboxProcess]:
+    """The sandbox in its own process (as Membrane would be), in-memory database, on loopback."""
+    port = free_port()
+    args = [
+        sys.executable, "-m", "membrane_mcp", "sandbox", "--port", str(port), "--db", ":memory:",
+        "--latency-ms", str(latency_ms), "--build-seconds", "0.3",
+        "--synthetic-connections", str(synthetic_connections), "--synthetic-actions", str(synthetic_actions),
+    ]  # fmt: skip
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=base_env())
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_sandbox/stats", timeout=120, process=process)
+        yield SandboxProcess(url, SANDBOX_TOKEN, process)
+    finally:
+        stop(process)
+
+
+@dataclass
+class HttpServer:
+    url: str  # .../mcp
+    process: subprocess.Popen[Any]
+
+
+@contextmanager
+def http_server(sandbox: SandboxProcess, *extra_args: str) -> Iterator[HttpServer]:
+    """`membrane-mcp serve --transport http` in its own process, pointed at `sandbox`."""
+    port = free_port()
+    args = [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--port", str(port), *extra_args]
+    env = base_env(MEMBRANE_API_URL=sandbox.url, MEMBRANE_TOKEN=sandbox.token)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)
+        yield HttpServer(f"http://127.0.0.1:{port}/mcp", process)
+    finally:
+        stop(process)
+
+
+def stdio_params(sandbox: SandboxProcess, *extra_args: str) -> Any:
+    from mcp import StdioServerParameters
+
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "membrane_mcp", "serve", *extra_args],
+        env=base_env(MEMBRANE_API_URL=sandbox.url, MEMBRANE_TOKEN=sandbox.token),
+    )
+
+
+def structured(result: Any) -> Any:
+    """The structured payload of a CallToolResult (or its text parsed as JSON)."""
+    if result.structured_content is not None:
+        return result.structured_content
+    for block in result.content:
+        if getattr(block, "type", "") == "text":
+            try:
+                return json.loads(block.text)
+            except ValueError:
+                return block.text
+    return None
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 2**20

@@ -1,0 +1,135 @@
+"""Figure 4: concurrent MCP clients over streamable HTTP, mixed calls, for a fixed duration.
+
+Each client loops over tools/list, search_actions, run_action (Vtiger query-records) and raw_request
+(GET /me). The load generator runs in this process, on the same two cores as the server and the
+sandbox, so calls/s is a floor for what the server alone would do. Peak RSS of the server process is
+sampled every 100 ms.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import anyio
+
+from bench.common import (
+    BenchConfig,
+    Result,
+    http_server,
+    log,
+    median,
+    percentile,
+    rss_mb,
+    sandbox_process,
+    upper_bound,
+)
+
+FIGURE = "4. Throughput"
+RSS_LIMIT_MB = 200.0
+
+OPERATIONS: list[tuple[str, str | None, dict[str, Any]]] = [
+    ("list", None, {}),
+    ("search", "search_actions", {"query": "find contacts by email", "limit": 5}),
+    ("run", "run_action", {"connection": "vtiger", "action": "query-records",
+                           "input": {"query": "SELECT * FROM Contacts LIMIT 3;"}}),
+    ("raw", "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}),
+]  # fmt: skip
+
+
+class PeakRss:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, rss_mb(self.pid))
+            except Exception:
+                return
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+async def _load(url: str, clients: int, duration: float) -> dict[str, Any]:
+    from mcp import Client
+
+    latencies: dict[str, list[float]] = {op: [] for op, _, _ in OPERATIONS}
+    errors: dict[str, int] = {op: 0 for op, _, _ in OPERATIONS}
+    samples: list[str] = []
+    ready = anyio.Event()
+    state = {"connected": 0, "deadline": 0.0, "started": 0.0}
+
+    async def one_client(index: int) -> None:
+        async with Client(url) as client:
+            await client.list_tools()
+            state["connected"] += 1
+            if state["connected"] == clients:  # the clock starts once every client is connected
+                state["started"] = time.monotonic()
+                state["deadline"] = state["started"] + duration
+                ready.set()
+            await ready.wait()
+            step = index
+            while time.monotonic() < state["deadline"]:
+                op, tool, args = OPERATIONS[step % len(OPERATIONS)]
+                step += 1
+                started = time.perf_counter()
+                try:
+                    if tool is None:
+                        await client.list_tools()
+                    else:
+                        result = await client.call_tool(tool, args)
+                        if result.is_error:
+                            raise RuntimeError(str(result.content)[:200])
+                except Exception as exc:
+                    errors[op] += 1
+                    if len(samples) < 5:
+                        samples.append(f"{op}: {type(exc).__name__}: {exc}"[:300])
+                    continue
+                latencies[op].append(time.perf_counter() - started)
+
+    async with anyio.create_task_group() as group:
+        for i in range(clients):
+            group.start_soon(one_client, i)
+    elapsed = time.monotonic() - state["started"]
+    return {"latencies": latencies, "errors": errors, "samples": samples, "elapsed": elapsed}
+
+
+def run(cfg: BenchConfig) -> list[Result]:
+    clients, duration = cfg.pick((32, 30.0), (2, 2.0))
+    with sandbox_process() as sandbox, http_server(sandbox) as server, PeakRss(server.process.pid) as rss:
+        idle_rss = rss_mb(server.process.pid)
+        measured = anyio.run(_load, server.url, clients, duration)
+    all_latencies = [x for values in measured["latencies"].values() for x in values]
+    total_calls = len(all_latencies)
+    total_errors = sum(measured["errors"].values())
+    rate = total_calls / measured["elapsed"]
+    log(f"throughput: {rate:.1f} calls/s, errors {total_errors}, peak RSS {rss.peak:.1f} MB")
+    per_op = {
+        op: {"calls": len(v), "p50_ms": round(median(v) * 1000, 2), "p99_ms": round(percentile(v, 99) * 1000, 2)}
+        for op, v in measured["latencies"].items()
+    }
+    common = {"clients": clients, "duration_s": round(measured["elapsed"], 2), "per_operation": per_op}
+    return [
+        Result(FIGURE, f"{clients} clients over streamable HTTP: calls/s (mixed list/search/run/raw)",
+               round(rate, 1), "calls/s", details={**common, "calls": total_calls}),
+        Result(FIGURE, "latency p50 (all calls)", round(median(all_latencies) * 1000, 2), "ms",
+               details={"p99_ms": round(percentile(all_latencies, 99) * 1000, 2)}),
+        Result(FIGURE, "latency p99 (all calls)", round(percentile(all_latencies, 99) * 1000, 2), "ms"),
+        Result(FIGURE, "errors", total_errors, "", "0", "pass" if total_errors == 0 else "MISS",
+               "" if total_errors == 0 else f"{total_errors} errors",
+               {"by_operation": measured["errors"], "samples": measured["samples"]}),
+        upper_bound("peak RSS of the server process", round(rss.peak, 1), RSS_LIMIT_MB, "MB", FIGURE,
+                    idle_rss_mb=round(idle_rss, 1)),
+    ]  # fmt: skip
