@@ -11,6 +11,7 @@ from membrane_mcp.membrane.errors import MembraneError, NotFound
 from membrane_mcp.membrane.models import Action, ActionRunResult
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
 from membrane_mcp.tools.confirm import require_confirmation
+from membrane_mcp.tools.connect import connect_app
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.validation import validate_arguments
@@ -291,4 +292,5 @@ META_HANDLERS: dict[str, Handler] = {
     "run_action": run_action,
     "raw_request": raw_request,
     "create_action": create_action,
+    "connect_app": connect_app,
 }

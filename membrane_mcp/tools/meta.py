@@ -15,8 +15,9 @@ SEARCH_ACTIONS = "search_actions"
 RUN_ACTION = "run_action"
 RAW_REQUEST = "raw_request"
 CREATE_ACTION = "create_action"
+CONNECT_APP = "connect_app"
 
-META_TOOL_NAMES = (LIST_CONNECTIONS, SEARCH_ACTIONS, RUN_ACTION, RAW_REQUEST, CREATE_ACTION)
+META_TOOL_NAMES = (LIST_CONNECTIONS, SEARCH_ACTIONS, RUN_ACTION, RAW_REQUEST, CREATE_ACTION, CONNECT_APP)
 
 _CONNECTION_ARG = {
     "type": "string",
@@ -93,6 +94,23 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["connection", "description"],
         "additionalProperties": False,
     },
+    CONNECT_APP: {
+        "type": "object",
+        "properties": {
+            "app": {"type": "string", "minLength": 1, "description": "App to connect: key or name (e.g. 'vtiger')."},
+            "name": {"type": "string", "description": "Name for the new connection."},
+            "new": {"type": "boolean", "default": False, "description": "Add a connection even if one exists."},
+            "wait_s": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 300,
+                "default": 0,
+                "description": "Wait this long for the user to finish signing in.",
+            },
+        },
+        "required": ["app"],
+        "additionalProperties": False,
+    },
 }
 
 _DESCRIPTIONS = {
@@ -110,6 +128,7 @@ _DESCRIPTIONS = {
         "Have Membrane build a new action from a plain-language description and wait until it is ready; "
         "it then becomes a tool."
     ),
+    CONNECT_APP: "Connect a new app through Membrane: returns a URL for the user to sign in, optionally waits.",
 }
 
 _TITLES = {
@@ -118,6 +137,7 @@ _TITLES = {
     RUN_ACTION: "Run action",
     RAW_REQUEST: "Raw API request",
     CREATE_ACTION: "Create action",
+    CONNECT_APP: "Connect app",
 }
 
 _ANNOTATIONS = {
@@ -126,6 +146,7 @@ _ANNOTATIONS = {
     RUN_ACTION: types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
     RAW_REQUEST: types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
     CREATE_ACTION: types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False),
+    CONNECT_APP: types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False),
 }
 
 

@@ -46,7 +46,7 @@ class Policy:
     def allows_meta_tool(self, name: str) -> bool:
         if name == "raw_request" and not (self.raw_request_enabled and self.allowed_raw_methods()):
             return False
-        if name == "create_action" and self.read_only:
+        if name in ("create_action", "connect_app") and self.read_only:
             return False
         return True
 

@@ -17,14 +17,14 @@ SMALL = ["vtiger", "bigtincan"]  # 1CRM's large catalog takes a second to load; 
 
 
 def action_tools(tools: list[types.Tool]) -> dict[str, types.Tool]:
-    return {t.name: t for t in tools if t.name not in READ_ONLY_META | {"create_action"}}
+    return {t.name: t for t in tools if t.name not in READ_ONLY_META | {"create_action", "connect_app"}}
 
 
 async def test_read_only_lists_only_read_tools(sandbox, mode):
     async with connect(settings_for(sandbox, read_only=True, tool_mode="direct"), mode) as client:
         tools = (await client.list_tools()).tools
     names = {t.name for t in tools}
-    assert "create_action" not in names
+    assert "create_action" not in names and "connect_app" not in names
     assert READ_ONLY_META <= names
     actions = action_tools(tools)
     assert len(actions) > 50  # the reads of all three apps are still there
@@ -43,7 +43,7 @@ async def test_without_read_only_the_same_catalog_has_writes(sandbox):
 
 
 async def test_read_only_hidden_tool_answers_like_an_unknown_one(sandbox, mode):
-    hidden = ["vtiger_delete_record", "vtiger_update_record", "vtiger_create_record", "create_action"]
+    hidden = ["vtiger_delete_record", "vtiger_update_record", "vtiger_create_record", "create_action", "connect_app"]
     args = {"id": "12x1"}
     async with connect(settings_for(sandbox, read_only=True, tool_mode="direct", apps=SMALL), mode) as client:
         refused = [await call_error(client, name, args) for name in hidden]

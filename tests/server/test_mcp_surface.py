@@ -14,7 +14,7 @@ from tests.server.conftest import connect, sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
 
-META = {"list_connections", "search_actions", "run_action", "raw_request", "create_action"}
+META = {"list_connections", "search_actions", "run_action", "raw_request", "create_action", "connect_app"}
 
 
 def structured(result: types.CallToolResult) -> dict[str, Any]:
@@ -32,6 +32,7 @@ async def test_auto_mode_lists_only_meta_tools_for_a_large_catalog(sandbox, mode
         "run_action",
         "raw_request",
         "create_action",
+        "connect_app",
     ]
     for tool in tools:
         assert tool.annotations is not None and tool.annotations.title
@@ -235,3 +236,36 @@ async def test_ambiguous_app_key_is_refused_and_names_stay_distinct(fresh_sandbo
         )
     assert len(names) == 16 and len(set(names)) == 16
     assert ambiguous.is_error and "Pass the connection id" in ambiguous.content[0].text
+
+
+async def test_connect_app_returns_the_sign_in_url_and_waits_for_the_user(fresh_sandbox, mode):
+    headers = {"Authorization": f"Bearer {fresh_sandbox.token}"}
+
+    async def user_signs_in() -> None:
+        async with httpx.AsyncClient(headers=headers) as http:
+            with anyio.fail_after(10):
+                while True:
+                    items = (await http.get(f"{fresh_sandbox.url}/connections")).json()["items"]
+                    pending = [c for c in items if c.get("state") == "CLIENT_ACTION_REQUIRED"]
+                    if pending:
+                        break
+                    await anyio.sleep(0.05)
+            (await http.get(pending[0]["clientAction"]["uiUrl"])).raise_for_status()
+
+    async with connect(settings_for(fresh_sandbox), mode) as client:
+        existing = structured(await client.call_tool("connect_app", {"app": "vtiger"}))
+        assert existing["already_connected"] is True
+        unknown = await client.call_tool("connect_app", {"app": "spaceships"})
+        assert unknown.is_error and "no connector" in unknown.content[0].text
+        pending = structured(await client.call_tool("connect_app", {"app": "bigtincan", "new": True}))
+        assert pending["state"] == "CLIENT_ACTION_REQUIRED" and pending["connect_url"].startswith("http")
+        async with httpx.AsyncClient() as http:
+            (await http.get(pending["connect_url"])).raise_for_status()
+        async with anyio.create_task_group() as group:
+            group.start_soon(user_signs_in)
+            waited = structured(await client.call_tool("connect_app", {"app": "1crm", "new": True, "wait_s": 15}))
+        listed = structured(await client.call_tool("list_connections", {}))["connections"]
+    assert waited["state"] == "READY"
+    states = {c["id"]: c["state"] for c in listed}
+    assert states[pending["id"]] == "READY" and states[waited["id"]] == "READY"
+    assert sum(1 for c in listed if c["app"] == "1crm") == 2
