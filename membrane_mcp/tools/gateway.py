@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -63,6 +63,20 @@ class CallContext:
     """Asks the user (MCP elicitation) before a destructive call; see tools/confirm.py."""
 
 
+@dataclass
+class CatalogView:
+    snapshot: CatalogSnapshot
+    pinned: frozenset[str]
+    allowed: list[ToolEntry]
+    mode: ToolMode
+    direct: list[ToolEntry]
+    tools: list[types.Tool] | None = None
+    direct_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.direct_names = frozenset(entry.name for entry in self.direct)
+
+
 def unknown_tool(name: str) -> MCPError:
     return MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
 
@@ -75,39 +89,50 @@ class Gateway:
         self.catalog = catalog
         self.pinned_action_ids: set[str] = set()
         self._tools_changed_listeners: list[Callable[[], Awaitable[None]]] = []
-        self._list_cache: tuple[int, ToolMode, frozenset[str], list[types.Tool]] | None = None
-        self._index_cache: tuple[int, SearchIndex] | None = None
+        self._view_cache: CatalogView | None = None
+        self._index_cache: tuple[CatalogSnapshot, SearchIndex] | None = None
 
     # -- listing ---------------------------------------------------------------------------------
 
-    def allowed_entries(self, snapshot: CatalogSnapshot) -> list[ToolEntry]:
-        return [e for e in snapshot.entries if self.policy.allows_action(e.app_key, e.action_key, e.kind)]
-
-    def effective_mode(self, snapshot: CatalogSnapshot) -> ToolMode:
+    def view(self, snapshot: CatalogSnapshot) -> CatalogView:
+        """What the policy and the tool mode make of one snapshot; computed once per snapshot."""
+        pinned = frozenset(self.pinned_action_ids)
+        cached = self._view_cache
+        if cached is not None and cached.snapshot is snapshot and cached.pinned == pinned:
+            return cached
+        allowed = [e for e in snapshot.entries if self.policy.allows_action(e.app_key, e.action_key, e.kind)]
         mode = self.settings.tool_mode
         if mode == "auto":
-            count = len(self.allowed_entries(snapshot))
-            return "direct" if count <= self.settings.direct_tool_limit else "search"
-        return mode
+            mode = "direct" if len(allowed) <= self.settings.direct_tool_limit else "search"
+        direct = allowed if mode == "direct" else [e for e in allowed if e.action_id in pinned]
+        self._view_cache = CatalogView(snapshot, pinned, allowed, mode, direct)
+        return self._view_cache
+
+    def allowed_entries(self, snapshot: CatalogSnapshot) -> list[ToolEntry]:
+        return self.view(snapshot).allowed
+
+    def effective_mode(self, snapshot: CatalogSnapshot) -> ToolMode:
+        return self.view(snapshot).mode
 
     def direct_entries(self, snapshot: CatalogSnapshot) -> list[ToolEntry]:
         """Entries listed as tools: all allowed ones in direct mode, else only the pinned ones."""
-        allowed = self.allowed_entries(snapshot)
-        if self.effective_mode(snapshot) == "direct":
-            return allowed
-        return [e for e in allowed if e.action_id in self.pinned_action_ids]
+        return self.view(snapshot).direct
+
+    def is_listed(self, snapshot: CatalogSnapshot, name: str) -> bool:
+        return name in self.view(snapshot).direct_names
 
     async def list_tools(self) -> list[types.Tool]:
-        snapshot = await self._snapshot()
-        mode = self.effective_mode(snapshot)
-        pinned = frozenset(self.pinned_action_ids)
-        cached = self._list_cache
-        if cached and cached[0] == id(snapshot) and cached[1] == mode and cached[2] == pinned:
-            return cached[3]
-        tools = [self._meta_tool(name) for name in self.visible_meta_tools()]
-        tools.extend(_entry_tool(entry) for entry in self.direct_entries(snapshot))
-        self._list_cache = (id(snapshot), mode, pinned, tools)
-        return tools
+        try:
+            snapshot = await self._snapshot()
+        except MembraneError as exc:
+            # Nothing loaded yet and Membrane fails: list the meta tools, whose calls explain the failure.
+            logger.error("could not load the catalog: %s", exc)
+            return [self._meta_tool(name) for name in self.visible_meta_tools()]
+        view = self.view(snapshot)
+        if view.tools is None:
+            view.tools = [self._meta_tool(name) for name in self.visible_meta_tools()]
+            view.tools.extend(_entry_tool(entry) for entry in view.direct)
+        return view.tools
 
     def _meta_tool(self, name: str) -> types.Tool:
         tool = meta_tool(name, read_only=self.policy.read_only)
@@ -130,8 +155,8 @@ class Gateway:
         return entry.input_schema if entry else None
 
     def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
-        if self._index_cache is None or self._index_cache[0] != id(snapshot):
-            self._index_cache = (id(snapshot), SearchIndex(self.allowed_entries(snapshot)))
+        if self._index_cache is None or self._index_cache[0] is not snapshot:
+            self._index_cache = (snapshot, SearchIndex(self.allowed_entries(snapshot)))
         return self._index_cache[1]
 
     # -- change notifications --------------------------------------------------------------------
@@ -204,7 +229,7 @@ class Gateway:
             failure = from_membrane_error(exc, doing="Loading the tool catalog")
             return error_result(failure.message, failure.details)
         entry = snapshot.by_name.get(name)
-        if entry is None or entry not in self.direct_entries(snapshot):
+        if entry is None or not self.is_listed(snapshot, name):
             raise unknown_tool(name)
         problems = validate_arguments(entry.validation_schema, _unwrap(entry, arguments))
         if problems:

@@ -276,7 +276,7 @@ async def create_action(gateway: Gateway, args: dict[str, Any], call: CallContex
         "key": action.key,
         "name": action.name,
         "connection": info.id,
-        "tool": entry.name if entry and entry in gateway.direct_entries(snapshot) else None,
+        "tool": entry.name if entry and gateway.is_listed(snapshot, entry.name) else None,
         "input_schema": entry.input_schema if entry else action.input_schema,
         "seconds": round(elapsed, 1),
     }

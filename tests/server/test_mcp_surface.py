@@ -9,6 +9,7 @@ import httpx
 import pytest
 from mcp import types
 from mcp.shared.exceptions import MCPError
+from pydantic import SecretStr
 
 from tests.server.conftest import connect, sandbox_stats, settings_for
 
@@ -269,3 +270,13 @@ async def test_connect_app_returns_the_sign_in_url_and_waits_for_the_user(fresh_
     states = {c["id"]: c["state"] for c in listed}
     assert states[pending["id"]] == "READY" and states[waited["id"]] == "READY"
     assert sum(1 for c in listed if c["app"] == "1crm") == 2
+
+
+async def test_rejected_credentials_still_list_meta_tools_and_explain(sandbox, mode):
+    settings = settings_for(sandbox).model_copy(update={"token": SecretStr("pat-wrong")})
+    async with connect(settings, mode) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("list_connections", {})
+    assert names == META
+    assert result.is_error
+    assert "credentials" in result.content[0].text and "pat-wrong" not in result.content[0].text
