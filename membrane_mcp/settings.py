@@ -32,37 +32,49 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True)
 
     # Membrane backend and credentials.
-    api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("api_url", "MEMBRANE_API_URL"))
-    token: SecretStr | None = Field(None, validation_alias=_env("token", "MEMBRANE_TOKEN"))
-    workspace_key: str | None = Field(None, validation_alias=_env("workspace_key", "MEMBRANE_WORKSPACE_KEY"))
-    workspace_secret: SecretStr | None = Field(
-        None, validation_alias=_env("workspace_secret", "MEMBRANE_WORKSPACE_SECRET")
+    api_url: str = Field(
+        DEFAULT_API_URL, validation_alias=_env("api_url", "MEMBRANE_API_URL"), description="Membrane API base URL"
     )
-    tenant_key: str | None = Field(None, validation_alias=_env("tenant_key", "MEMBRANE_TENANT_KEY"))
+    token: SecretStr | None = Field(
+        None, validation_alias=_env("token", "MEMBRANE_TOKEN"), description="Membrane API token"
+    )
+    workspace_key: str | None = Field(
+        None,
+        validation_alias=_env("workspace_key", "MEMBRANE_WORKSPACE_KEY"),
+        description="workspace key, to mint tokens (with the secret and a tenant key)",
+    )
+    workspace_secret: SecretStr | None = Field(
+        None,
+        validation_alias=_env("workspace_secret", "MEMBRANE_WORKSPACE_SECRET"),
+        description="workspace secret that signs the minted tokens",
+    )
+    tenant_key: str | None = Field(
+        None, validation_alias=_env("tenant_key", "MEMBRANE_TENANT_KEY"), description="tenant (customer) key"
+    )
 
     # The embedded sandbox (a local Membrane stand-in).
-    sandbox: bool = False
-    sandbox_db: Path | None = None
-    sandbox_build_seconds: float = 2.0
+    sandbox: bool = Field(False, description="run on an embedded local Membrane sandbox")
+    sandbox_db: Path | None = Field(None, description="sandbox database file (default: in the user data dir)")
+    sandbox_build_seconds: float = Field(2.0, ge=0, description="how long the sandbox takes to build an action")
 
     # Transport.
-    transport: Transport = "stdio"
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    transport: Transport = Field("stdio", description="stdio, or http (streamable HTTP at /mcp)")
+    host: str = Field("127.0.0.1", description="HTTP bind address")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port")
 
     # Catalog: which actions become tools.
-    tool_mode: ToolMode = "auto"
+    tool_mode: ToolMode = Field("auto", description="direct: every action a tool; search: meta tools only")
     direct_tool_limit: int = Field(40, ge=0, description="auto mode lists actions directly up to this many")
-    apps: CommaList = Field(default_factory=list)
-    connections: CommaList = Field(default_factory=list)
-    actions: CommaList = Field(default_factory=list)
-    catalog_ttl: float = Field(300.0, ge=0)
-    catalog_concurrency: int = Field(8, ge=1, le=64)
+    apps: CommaList = Field(default_factory=list, description="glob patterns on app keys to include")
+    connections: CommaList = Field(default_factory=list, description="glob patterns on connection ids/names")
+    actions: CommaList = Field(default_factory=list, description="glob patterns on action-key or app:action-key")
+    catalog_ttl: float = Field(300.0, ge=0, description="seconds a loaded catalog stays fresh")
+    catalog_concurrency: int = Field(8, ge=1, le=64, description="connections whose actions load at once")
 
     # Calls.
-    max_output_bytes: int = Field(65536, ge=1024)
-    call_timeout: float = Field(60.0, gt=0)
-    create_action_timeout: float = Field(180.0, gt=0)
+    max_output_bytes: int = Field(65536, ge=1024, description="larger outputs are cut at a record boundary")
+    call_timeout: float = Field(60.0, gt=0, description="deadline of each tool call, seconds")
+    create_action_timeout: float = Field(180.0, gt=0, description="deadline of create_action, seconds")
 
     # Safety (docs/security.md).
     read_only: bool = Field(False, description="list and run read actions only; raw_request GET/HEAD only")
@@ -80,7 +92,7 @@ class Settings(BaseSettings):
     allowed_hosts: CommaList = Field(default_factory=list, description="extra Host values HTTP accepts")
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted")
 
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR (logs go to stderr)")
 
     @field_validator(
         "apps",
