@@ -18,6 +18,7 @@ from mcp.server.caching import CacheHint
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
+from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from membrane_mcp import __version__
@@ -79,6 +80,9 @@ def build_server(gateway: Gateway) -> Server[Any]:
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         notifier.remember(ctx)
+        if params is not None and params.cursor is not None:
+            # The list comes in one page, so no cursor was ever issued: any cursor is invalid.
+            raise MCPError(types.INVALID_PARAMS, "Invalid cursor: tools/list is not paginated")
         return types.ListToolsResult(tools=await gateway.list_tools())
 
     async def on_call_tool(

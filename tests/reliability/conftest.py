@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from mcp import Client, types
@@ -83,12 +84,13 @@ def text_of(result: types.CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
-def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
+async def eventually(predicate: Any, within: float = 10.0, interval: float = 0.05) -> bool:
+    """Poll without blocking the event loop (the client may still have a cancel notification to send)."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(interval)
+        await anyio.sleep(interval)
     return predicate()
 
 
