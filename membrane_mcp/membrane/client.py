@@ -182,7 +182,7 @@ class MembraneClient:
         request_line = f"{method} {path}"
         query = params if isinstance(params, list) else _clean_params(params)
         reauthenticated = False
-        on_deadline = "" if safe else f"; the write may or may not have happened. {unsafe_hint}"
+        on_deadline = "" if safe else f"; it may or may not have happened. {unsafe_hint}"
 
         async def attempt() -> httpx.Response:
             nonlocal reauthenticated

@@ -90,7 +90,7 @@ def transport_failure(
     if isinstance(exc, httpx.TimeoutException) and left is not None and left <= 0.05:
         message = f"Deadline reached while waiting for Membrane ({request_line})"
         if sent and not safe:
-            message += f"; the write may or may not have happened. {unsafe_hint}"
+            message += f"; it may or may not have happened. {unsafe_hint}"
         return DeadlineExceeded(message)
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if not sent:
@@ -99,7 +99,7 @@ def transport_failure(
         return UpstreamUnavailable(f"Membrane did not answer {request_line}{tries}: {_describe(exc)}")
     return UpstreamUnavailable(
         f"The connection failed after {request_line} was sent ({_describe(exc)}); "
-        f"the write may or may not have happened, so it was not repeated. {unsafe_hint}"
+        f"it may or may not have happened, so it was not repeated. {unsafe_hint}"
     )
 
 
@@ -109,7 +109,7 @@ def _retry_after(state: RetryCallState) -> float | None:
 
 
 def _note_unsafe_5xx(exc: MembraneError, unsafe_hint: str) -> None:
-    exc.message += f" The write may or may not have happened, so it was not repeated. {unsafe_hint}"
+    exc.message += f" It may or may not have happened, so it was not repeated. {unsafe_hint}"
     exc.args = (exc.message,)
 
 

@@ -188,14 +188,9 @@ def _brief(value: Any, limit: int = 300) -> str:
 
 async def _run(gateway: Gateway, entry: ToolEntry, action_input: Any, call: CallContext) -> ActionRunResult:
     try:
-        # A read action (the same judgement read-only mode relies on) is retried like a GET.
-        return await gateway.client.run_action(
-            entry.action_id,
-            entry.connection_id,
-            action_input,
-            deadline=_deadline(call),
-            safe=entry.kind == "read",
-        )
+        # Never retried once it may have reached the app, reads included: a run is only ever executed
+        # once by us. (The client retries it only when nothing was sent or Membrane refused it with a 429.)
+        return await gateway.client.run_action(entry.action_id, entry.connection_id, action_input, deadline=_deadline(call))
     except NotFound as exc:
         # A listed action that Membrane no longer knows was archived or deleted upstream since the catalog loaded.
         if await gateway.action_vanished(entry):
