@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     call_timeout: float = Field(60.0, gt=0, description="deadline of each tool call, seconds")
     create_action_timeout: float = Field(180.0, gt=0, description="deadline of create_action, seconds")
 
-    # Safety (docs/security.md).
+    # Safety (README, Security).
     read_only: bool = Field(False, description="list and run read actions only; raw_request GET/HEAD only")
     allow_actions: CommaList = Field(default_factory=list, description="glob patterns on app:action-key to allow")
     deny_actions: CommaList = Field(default_factory=list, description="glob patterns on app:action-key to deny")
