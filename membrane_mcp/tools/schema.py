@@ -43,8 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+import jsonschema_rs
 
 __all__ = ["SanitizedSchema", "resolve_refs", "sanitize_input_schema"]
 
@@ -464,18 +463,32 @@ def sanitize_input_schema(schema: Any) -> SanitizedSchema:
         result["properties"] = {}
         changes.append("Added empty `properties` to the root.")
 
-    try:
-        if not _finite_numbers_only(result):
-            raise SchemaError("the schema contains NaN or infinite numbers")
-        Draft202012Validator.check_schema(result)
-    except SchemaError as error:
+    problem = schema_problem(result)
+    if problem is not None:
         return SanitizedSchema(
             copy.deepcopy(PERMISSIVE_OBJECT_SCHEMA),
             None,
             (
                 *changes,
-                f"The schema is not valid JSON Schema 2020-12 ({error.message}); advertised an object "
+                f"The schema is not valid JSON Schema 2020-12 ({problem}); advertised an object "
                 "schema accepting any arguments instead.",
             ),
         )
     return SanitizedSchema(result, wrapped_key, tuple(changes))
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why `schema` is not valid JSON Schema 2020-12, or None when it is.
+
+    Checked against the 2020-12 meta-schema with jsonschema-rs: the pure-Python check costs about 5 ms
+    per schema (mostly `$dynamicRef` resolution) and dominated a cold catalog load; this one costs 0.01 ms.
+    """
+    if not _finite_numbers_only(schema):
+        return "the schema contains NaN or infinite numbers"
+    try:
+        jsonschema_rs.meta.validate(schema)
+    except jsonschema_rs.ValidationError as error:
+        return error.message
+    except jsonschema_rs.ReferencingError as error:
+        return str(error)
+    return None
