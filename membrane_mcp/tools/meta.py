@@ -25,6 +25,9 @@ _CONNECTION_ARG = {
     "description": "Connection id, or app key (e.g. 'vtiger') when the app has exactly one connection.",
 }
 
+# Single-type branches rather than a type array: more hosts map them faithfully.
+_SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
+
 _SCHEMAS: dict[str, dict[str, Any]] = {
     LIST_CONNECTIONS: {"type": "object", "properties": {}, "additionalProperties": False},
     SEARCH_ACTIONS: {
@@ -67,12 +70,15 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
                 "minLength": 1,
                 "description": "Path relative to the app's API base, e.g. '/me'; may contain {name} placeholders.",
             },
-            "query": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+            "query": {"type": "object", "additionalProperties": _SCALAR},
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-            "body": {"description": "JSON body (object or array), or a string sent as-is."},
+            "body": {
+                "anyOf": [{"type": "object"}, {"type": "array"}, {"type": "string"}],
+                "description": "JSON body (object or array), or a string sent as-is.",
+            },
             "path_params": {
                 "type": "object",
-                "additionalProperties": {"type": ["string", "number"]},
+                "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}]},
                 "description": "Values for {name} placeholders in path.",
             },
         },

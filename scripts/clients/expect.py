@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-META_TOOLS = ["list_connections", "search_actions", "run_action", "raw_request", "create_action"]
+META_TOOLS = ["list_connections", "search_actions", "run_action", "raw_request", "create_action", "connect_app"]
 
 
 class Failed(Exception):
