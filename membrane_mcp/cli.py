@@ -181,6 +181,8 @@ def startup_problem(settings: Settings) -> str | None:
             "no Membrane credentials: set MEMBRANE_TOKEN (or MEMBRANE_WORKSPACE_KEY, MEMBRANE_WORKSPACE_SECRET "
             "and MEMBRANE_TENANT_KEY), or add --sandbox to run on the local sandbox"
         )
+    if settings.sandbox and settings.sandbox_db is not None and not settings.sandbox_db.parent.is_dir():
+        return f"--sandbox-db: the folder {settings.sandbox_db.parent} does not exist"
     return safety_problem(settings)
 
 

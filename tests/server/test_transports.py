@@ -117,3 +117,15 @@ def test_http_healthz_and_foreign_origin(http_server):
         content='{"jsonrpc":"2.0","id":1,"method":"ping"}',
     )
     assert response.status_code == 403
+
+
+def test_serve_refuses_a_sandbox_db_in_a_missing_folder(tmp_path):
+    process = subprocess.run(
+        [sys.executable, "-m", "membrane_mcp", "serve", "--sandbox", "--sandbox-db", str(tmp_path / "no" / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert process.returncode == 2
+    assert "does not exist" in process.stderr and process.stdout == ""
