@@ -15,9 +15,6 @@ from dataclasses import dataclass
 
 from membrane_mcp.tools.annotations import ActionKind, is_destructive, is_read_only
 
-READ_ONLY_META_TOOLS = frozenset({"list_connections", "search_actions", "raw_request", "run_action"})
-"""Meta tools still offered under --read-only (raw_request is limited to GET/HEAD, run_action to reads)."""
-
 ALL_RAW_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 SAFE_RAW_METHODS = frozenset({"GET", "HEAD"})
 

@@ -83,10 +83,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def iso_from_unix(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def stable_id(*parts: object) -> str:
     """A 24-hex-char id (the length of Membrane's Mongo ObjectIds), derived from its parts."""
     return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()[:24]

@@ -381,10 +381,6 @@ def generator(f: FieldDef) -> Gen:
     return lambda r, c: f"{c.label} {c.seq}"
 
 
-def value_for(f: FieldDef, rec: dict[str, Any], ctx: Context) -> Any:
-    return generator(f)(rec, ctx)
-
-
 Plan = tuple[tuple[str, bool, bool, Gen], ...]
 
 
