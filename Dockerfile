@@ -2,6 +2,8 @@
 #   docker build -t membrane-mcp .
 #   docker run -p 8000:8000 -e MEMBRANE_TOKEN=... -e MEMBRANE_MCP_AUTH_TOKENS=... membrane-mcp
 # Try it on the embedded sandbox: docker run -p 8000:8000 -e MEMBRANE_MCP_AUTH_TOKENS=s3cret membrane-mcp --sandbox
+# Clients reaching it by another name than localhost/127.0.0.1 need MEMBRANE_MCP_ALLOWED_HOSTS (else 421).
+# Not built in this project's CI (no Docker engine on its machines); `pip install .` is what it runs.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
