@@ -55,6 +55,10 @@ PROXY_METHODS = (
     "OPTIONS",
 )  # if a long-poll returns at once while still BUILDING, don't spin
 
+# Drop idle pooled connections before common server idle timeouts (5 s and up) close them: a request
+# sent on a connection the server is closing fails after it was sent, and a write cannot be retried.
+KEEPALIVE_EXPIRY_SECONDS = 4.0
+
 _RUN_HINT = (
     "Check the action-run log (GET /action-run-logs/{id}) or list the records before running it again."
 )
@@ -125,7 +129,11 @@ class MembraneClient:
             base_url=self.base_url,
             transport=transport,
             timeout=self._timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+            ),
             headers={
                 "User-Agent": user_agent,
                 "Accept": "application/json",

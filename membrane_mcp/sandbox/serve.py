@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+
+# Idle keep-alive like a cloud load balancer in front of Membrane (60 s), not uvicorn's 5 s: a client
+# whose pooled connection the server closed just as it sent a request cannot tell whether a write ran.
+KEEP_ALIVE_SECONDS = 65
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -108,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stderr.flush()
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS
+        )
     except KeyboardInterrupt:
         pass
     return 0
@@ -154,7 +161,13 @@ def start_in_thread(
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
     )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="membrane-sandbox", daemon=True
