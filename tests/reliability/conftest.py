@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -27,6 +24,7 @@ from membrane_mcp.server.backend import policy_from
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
 from membrane_mcp.tools.gateway import Gateway
+from tests.processes import server_env, spawn_http, stop_process  # noqa: F401 - re-exported to the tests
 
 MAY_OR_MAY_NOT = "may or may not have happened"
 
@@ -94,53 +92,9 @@ async def eventually(predicate: Any, within: float = 10.0, interval: float = 0.0
     return predicate()
 
 
-def server_env(running: RunningSandbox, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "MEMBRANE_API_URL": running.url,
-        "MEMBRANE_TOKEN": running.token,
-        **extra,
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_http_server(running: RunningSandbox, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
     """`membrane-mcp serve --transport http` in a subprocess, ready when /healthz answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--port", str(port), *args],
-        env=server_env(running, **env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise RuntimeError(f"HTTP server did not start: {stderr}")
-        time.sleep(0.1)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+    return spawn_http(list(args), server_env(running, **env))
 
 
 @pytest.fixture(params=["auto", "legacy"])

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from tests.processes import free_port, server_env, spawn_http  # noqa: F401 - re-exported to the tests
 from tests.server.conftest import fresh_sandbox, mode, sandbox  # noqa: F401 - fixtures re-exported
 
 META = ("list_connections", "search_actions", "run_action", "raw_request", "create_action")
@@ -32,20 +27,7 @@ def error_text(result: Any) -> str:
     return result.content[0].text
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def base_env(running: RunningSandbox, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "MEMBRANE_API_URL": running.url,
-        "MEMBRANE_TOKEN": running.token,
-        **extra,
-    }
+base_env = server_env
 
 
 class HttpServer:
@@ -57,26 +39,9 @@ class HttpServer:
 
 def start_http(args: list[str], env: dict[str, str], probe_host: str = "127.0.0.1") -> Iterator[HttpServer]:
     """Run `membrane-mcp serve --transport http` on a free port until the generator is closed."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    server = HttpServer(process, f"http://{probe_host}:{port}")
+    process, url = spawn_http(args, env, probe_host)
+    server = HttpServer(process, url)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                err = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"HTTP server did not start: {err}")
-            time.sleep(0.1)
         yield server
     finally:
         process.terminate()

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from tests.processes import server_env, spawn_http, stop_process
 
 pytestmark = pytest.mark.anyio
-
-
-def server_env(sandbox: RunningSandbox) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "MEMBRANE_API_URL": sandbox.url,
-        "MEMBRANE_TOKEN": sandbox.token,
-    }
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -67,37 +55,13 @@ def test_stdio_stdout_carries_protocol_only(sandbox):
     assert "membrane-mcp" in process.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def http_server(sandbox) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--port", str(port)],
-        env=server_env(sandbox),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process, url = spawn_http([], server_env(sandbox))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"HTTP server did not start: {process.stderr.read().decode() if process.stderr else ''}")
-            time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_process(process)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
