@@ -31,7 +31,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny version of every figure, in seconds")
     parser.add_argument("--only", default="", help="comma-separated figure numbers (2 also gives 5)")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default bench/, smoke: bench/out/)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output directory (default bench/, smoke: bench/out/)"
+    )
     return parser.parse_args(argv)
 
 
@@ -52,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:
             failed += 1
             traceback.print_exc()
-            results.append(Result(title, f"figure failed: {type(exc).__name__}: {exc}"[:300], None, "", "", "error"))
+            results.append(
+                Result(title, f"figure failed: {type(exc).__name__}: {exc}"[:300], None, "", "", "error")
+            )
         log(f"   {title} took {time.perf_counter() - figure_started:.1f} s")
     meta = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),

@@ -103,7 +103,9 @@ def run(cfg: BenchConfig) -> list[Result]:
     for n in sizes:
         cold_runs = cfg.pick(3 if n >= 100 else 5, 1)
         warm_runs = cfg.pick(30, 3)
-        with sandbox_process(latency_ms=LATENCY_MS, synthetic_connections=n, synthetic_actions=ACTIONS) as sandbox:
+        with sandbox_process(
+            latency_ms=LATENCY_MS, synthetic_connections=n, synthetic_actions=ACTIONS
+        ) as sandbox:
             rows[n] = anyio.run(_measure, sandbox.url, sandbox.token, cold_runs, warm_runs)
         r = rows[n]
         log(
@@ -122,8 +124,13 @@ def run(cfg: BenchConfig) -> list[Result]:
     for n in sizes:
         r = rows[n]
         cold, build = median(r["cold_s"]), median(r["build_s"])
-        details = {"runs_s": [round(x, 4) for x in r["cold_s"]], "build_entries_s": round(build, 4),
-                   "fetch_s": round(cold - build, 4), "actions": r["actions"], "latency_ms": LATENCY_MS}
+        details = {
+            "runs_s": [round(x, 4) for x in r["cold_s"]],
+            "build_entries_s": round(build, 4),
+            "fetch_s": round(cold - build, 4),
+            "actions": r["actions"],
+            "latency_ms": LATENCY_MS,
+        }
         name = f"cold load, {n} connection(s) x {ACTIONS} actions (Catalog.get on a new gateway)"
         if n == max(sizes):
             results.append(upper_bound(name, round(cold, 4), COLD_LIMIT_S, "s", FIGURE, **details))

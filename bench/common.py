@@ -68,7 +68,9 @@ def upper_bound(name: str, value: float, limit: float, unit: str, figure: str, *
     """A result whose target is `value < limit` (or <= for ratios); the gap says by how much it misses."""
     ok = value <= limit
     gap = "" if ok else f"{value / limit:.1f}x the target (+{value - limit:.3g} {unit})"
-    return Result(figure, name, value, unit, f"< {limit:g} {unit}".strip(), "pass" if ok else "MISS", gap, details)
+    return Result(
+        figure, name, value, unit, f"< {limit:g} {unit}".strip(), "pass" if ok else "MISS", gap, details
+    )
 
 
 def free_port() -> int:
@@ -149,7 +151,17 @@ class HttpServer:
 def http_server(sandbox: SandboxProcess, *extra_args: str) -> Iterator[HttpServer]:
     """`membrane-mcp serve --transport http` in its own process, pointed at `sandbox`."""
     port = free_port()
-    args = [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--port", str(port), *extra_args]
+    args = [
+        sys.executable,
+        "-m",
+        "membrane_mcp",
+        "serve",
+        "--transport",
+        "http",
+        "--port",
+        str(port),
+        *extra_args,
+    ]
     env = base_env(MEMBRANE_API_URL=sandbox.url, MEMBRANE_TOKEN=sandbox.token)
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:

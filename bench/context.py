@@ -19,7 +19,9 @@ SEARCH_LIMIT_BYTES = 6 * 1024
 
 
 def tool_bytes(tool: Any) -> int:
-    return len(json.dumps(tool.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")))
+    return len(
+        json.dumps(tool.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"))
+    )
 
 
 def list_bytes(result: Any) -> int:
@@ -43,10 +45,17 @@ async def _real_apps(url: str, token: str) -> dict[str, Any]:
     async with open_gateway(settings) as gateway, Client(build_server(gateway)) as client:
         result = await client.list_tools()
     sizes = per_action(result.tools, set(META_TOOL_NAMES))
-    return {"actions": len(sizes), "mean": sum(sizes) / len(sizes), "max": max(sizes), "list_bytes": list_bytes(result)}
+    return {
+        "actions": len(sizes),
+        "mean": sum(sizes) / len(sizes),
+        "max": max(sizes),
+        "list_bytes": list_bytes(result),
+    }
 
 
-def results(search_sizes: dict[int, int], synthetic_sizes: list[int], real: dict[str, Any] | None) -> list[Result]:
+def results(
+    search_sizes: dict[int, int], synthetic_sizes: list[int], real: dict[str, Any] | None
+) -> list[Result]:
     """Rows from the sizes the catalog figure collected (search list bytes per catalog size)."""
     out = []
     biggest = max(search_sizes.values())
@@ -60,7 +69,9 @@ def results(search_sizes: dict[int, int], synthetic_sizes: list[int], real: dict
             "B",
             f"constant, < {SEARCH_LIMIT_BYTES} B",
             "pass" if ok else "MISS",
-            "" if ok else ("varies with catalog size" if not constant else f"{biggest - SEARCH_LIMIT_BYTES} B over"),
+            ""
+            if ok
+            else ("varies with catalog size" if not constant else f"{biggest - SEARCH_LIMIT_BYTES} B over"),
             {"bytes_by_tools": search_sizes, "tokens_est": biggest // 4, "constant": constant},
         )
     )

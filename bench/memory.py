@@ -40,7 +40,9 @@ def run(cfg: BenchConfig) -> list[Result]:
             measured = anyio.run(_load, server.url, pid)
             after_search = rss_mb(pid)
     loaded = measured.pop("rss_after_load_mb")
-    log(f"memory: {connections * actions} actions -> RSS {loaded:.1f} MB, {after_search:.1f} MB after a search")
+    log(
+        f"memory: {connections * actions} actions -> RSS {loaded:.1f} MB, {after_search:.1f} MB after a search"
+    )
     return [
         upper_bound(
             f"server RSS with a {connections * actions:,}-action catalog loaded ({connections} x {actions})",

@@ -90,7 +90,9 @@ def run(cfg: BenchConfig) -> list[Result]:
     for transport, (mcp_times, direct_times) in measured.items():
         added = (median(mcp_times) - median(direct_times)) * 1000
         paired = median([(m - d) * 1000 for m, d in zip(mcp_times, direct_times, strict=True)])
-        log(f"overhead {transport}: mcp {median(mcp_times) * 1000:.2f}ms, direct {median(direct_times) * 1000:.2f}ms")
+        log(
+            f"overhead {transport}: mcp {median(mcp_times) * 1000:.2f}ms, direct {median(direct_times) * 1000:.2f}ms"
+        )
         results.append(
             upper_bound(
                 f"added latency of tools/call over {transport} (median MCP - median direct httpx)",

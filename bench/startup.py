@@ -101,7 +101,9 @@ def run(cfg: BenchConfig) -> list[Result]:
             db = Path(tmp) / f"fresh-{i}.db"
             embedded.append(time_to_initialize([*serve, "--sandbox", "--sandbox-db", str(db)], env))
             external.append(time_to_initialize(serve, external_env))
-            log(f"start-up {i + 1}/{runs}: floor {floor[-1]:.3f}s, --sandbox {embedded[-1]:.3f}s, env {external[-1]:.3f}s")
+            log(
+                f"start-up {i + 1}/{runs}: floor {floor[-1]:.3f}s, --sandbox {embedded[-1]:.3f}s, env {external[-1]:.3f}s"
+            )
     floor_s, embedded_s, external_s = median(floor), median(embedded), median(external)
     profile = import_profile()
     common = {"runs": runs, "floor_median_s": round(floor_s, 4), "import_profile": profile}

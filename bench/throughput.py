@@ -117,7 +117,11 @@ def run(cfg: BenchConfig) -> list[Result]:
     rate = total_calls / measured["elapsed"]
     log(f"throughput: {rate:.1f} calls/s, errors {total_errors}, peak RSS {rss.peak:.1f} MB")
     per_op = {
-        op: {"calls": len(v), "p50_ms": round(median(v) * 1000, 2), "p99_ms": round(percentile(v, 99) * 1000, 2)}
+        op: {
+            "calls": len(v),
+            "p50_ms": round(median(v) * 1000, 2),
+            "p99_ms": round(percentile(v, 99) * 1000, 2),
+        }
         for op, v in measured["latencies"].items()
     }
     common = {"clients": clients, "duration_s": round(measured["elapsed"], 2), "per_operation": per_op}

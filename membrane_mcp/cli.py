@@ -55,12 +55,19 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         env = _env_name(name, field)
         help_text = (field.description or "") + f" [env {env}]"
         if _is_bool(annotation):
-            group.add_argument(_flag(name), dest=name, action="store_true", default=argparse.SUPPRESS, help=help_text)
+            group.add_argument(
+                _flag(name), dest=name, action="store_true", default=argparse.SUPPRESS, help=help_text
+            )
             continue
         choices = _choices(annotation)
         metavar = "A,B" if typing.get_origin(_strip_annotated(annotation)) is list else None
         group.add_argument(
-            _flag(name), dest=name, default=argparse.SUPPRESS, choices=choices, metavar=metavar, help=help_text
+            _flag(name),
+            dest=name,
+            default=argparse.SUPPRESS,
+            choices=choices,
+            metavar=metavar,
+            help=help_text,
         )
 
 
@@ -121,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     call = commands.add_parser("call", help="run one tool and print its result")
     add_settings_arguments(call)
     call.add_argument("tool", help="tool name, e.g. search_actions or vtiger_query_records")
-    call.add_argument("--arg", action="append", default=[], metavar="K=V", help="an argument (V parsed as JSON if it can be)")
+    call.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="an argument (V parsed as JSON if it can be)",
+    )
     call.add_argument("--json-args", metavar="JSON", help="all arguments as one JSON object")
     call.set_defaults(func=cmd_call)
 
@@ -324,4 +337,3 @@ def cmd_config(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
-

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
 
     # Membrane backend and credentials.
     api_url: str = Field(
-        DEFAULT_API_URL, validation_alias=_env("api_url", "MEMBRANE_API_URL"), description="Membrane API base URL"
+        DEFAULT_API_URL,
+        validation_alias=_env("api_url", "MEMBRANE_API_URL"),
+        description="Membrane API base URL",
     )
     token: SecretStr | None = Field(
         None, validation_alias=_env("token", "MEMBRANE_TOKEN"), description="Membrane API token"
@@ -55,7 +57,9 @@ class Settings(BaseSettings):
     # The embedded sandbox (a local Membrane stand-in).
     sandbox: bool = Field(False, description="run on an embedded local Membrane sandbox")
     sandbox_db: Path | None = Field(None, description="sandbox database file (default: in the user data dir)")
-    sandbox_build_seconds: float = Field(2.0, ge=0, description="how long the sandbox takes to build an action")
+    sandbox_build_seconds: float = Field(
+        2.0, ge=0, description="how long the sandbox takes to build an action"
+    )
 
     # Transport.
     transport: Transport = Field("stdio", description="stdio, or http (streamable HTTP at /mcp)")
@@ -67,7 +71,9 @@ class Settings(BaseSettings):
     direct_tool_limit: int = Field(40, ge=0, description="auto mode lists actions directly up to this many")
     apps: CommaList = Field(default_factory=list, description="glob patterns on app keys to include")
     connections: CommaList = Field(default_factory=list, description="glob patterns on connection ids/names")
-    actions: CommaList = Field(default_factory=list, description="glob patterns on action-key or app:action-key")
+    actions: CommaList = Field(
+        default_factory=list, description="glob patterns on action-key or app:action-key"
+    )
     catalog_ttl: float = Field(300.0, ge=0, description="seconds a loaded catalog stays fresh")
     catalog_concurrency: int = Field(8, ge=1, le=64, description="connections whose actions load at once")
 
@@ -78,16 +84,26 @@ class Settings(BaseSettings):
 
     # Safety (README, Security).
     read_only: bool = Field(False, description="list and run read actions only; raw_request GET/HEAD only")
-    allow_actions: CommaList = Field(default_factory=list, description="glob patterns on app:action-key to allow")
-    deny_actions: CommaList = Field(default_factory=list, description="glob patterns on app:action-key to deny")
+    allow_actions: CommaList = Field(
+        default_factory=list, description="glob patterns on app:action-key to allow"
+    )
+    deny_actions: CommaList = Field(
+        default_factory=list, description="glob patterns on app:action-key to deny"
+    )
     deny_destructive: bool = Field(False, description="list and run reads and creates only")
-    confirm_destructive: bool = Field(False, description="ask the user (MCP elicitation) before a destructive call")
+    confirm_destructive: bool = Field(
+        False, description="ask the user (MCP elicitation) before a destructive call"
+    )
     no_raw_request: bool = Field(False, description="remove the raw_request tool")
-    raw_methods: CommaList = Field(default_factory=list, description="HTTP methods raw_request may send (default all)")
+    raw_methods: CommaList = Field(
+        default_factory=list, description="HTTP methods raw_request may send (default all)"
+    )
     raw_allow_host: CommaList = Field(
         default_factory=list, description="hosts raw_request may reach with an absolute URL"
     )
-    auth_tokens: SecretStr | None = Field(None, description="bearer tokens HTTP clients must send (comma-separated)")
+    auth_tokens: SecretStr | None = Field(
+        None, description="bearer tokens HTTP clients must send (comma-separated)"
+    )
     allowed_origins: CommaList = Field(default_factory=list, description="extra Origin values HTTP accepts")
     allowed_hosts: CommaList = Field(default_factory=list, description="extra Host values HTTP accepts")
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted")

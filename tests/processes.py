@@ -30,7 +30,9 @@ def server_env(running: RunningSandbox, **extra: str) -> dict[str, str]:
     }
 
 
-def spawn_http(args: list[str], env: dict[str, str], probe_host: str = "127.0.0.1") -> tuple[subprocess.Popen[bytes], str]:
+def spawn_http(
+    args: list[str], env: dict[str, str], probe_host: str = "127.0.0.1"
+) -> tuple[subprocess.Popen[bytes], str]:
     """`membrane-mcp serve --transport http` on a free port; returns once /healthz answers."""
     port = free_port()
     process = subprocess.Popen(

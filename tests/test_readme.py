@@ -18,6 +18,8 @@ def test_every_setting_is_in_the_readme():
 
 
 def test_ci_runs_the_readmes_test_command():
-    test_line = next(line for line in README.splitlines() if "pytest" in line and line.startswith("python3 -m venv"))
+    test_line = next(
+        line for line in README.splitlines() if "pytest" in line and line.startswith("python3 -m venv")
+    )
     command = test_line.split("&&")[-1].strip()
     assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

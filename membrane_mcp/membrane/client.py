@@ -272,7 +272,7 @@ class MembraneClient:
                 response = await self._http.request(
                     method,
                     path,
-                    params=query or None,
+                    params=query or None,  # type: ignore[arg-type]  # str values are a subset of what httpx takes
                     content=content,
                     headers=headers,
                     timeout=self._timeout(read_timeout or self.timeout, left),

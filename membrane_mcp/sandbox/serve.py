@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 # Idle keep-alive like a cloud load balancer in front of Membrane (60 s), not uvicorn's 5 s: a client
 # whose pooled connection the server closed just as it sent a request cannot tell whether a write ran.
 KEEP_ALIVE_SECONDS = 65
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()

@@ -89,12 +89,15 @@ def build_server(gateway: Gateway) -> Server[Any]:
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         notifier.remember(ctx)
-        call = CallContext(report_progress=ctx.session.report_progress, confirm=confirmer_for(ctx, params, seal))
+        call = CallContext(
+            report_progress=ctx.session.report_progress, confirm=confirmer_for(ctx, params, seal)
+        )
         try:
             result = await gateway.call_tool(params.name, params.arguments, call)
         except InputRequired as pending:
             return pending.result  # type: ignore[return-value]  # MRTR: the client retries with the answer
-        return scrub_model(result)
+        scrubbed: types.CallToolResult = scrub_model(result)
+        return scrubbed
 
     server: Server[Any] = Server(
         "membrane-mcp",

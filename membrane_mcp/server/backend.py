@@ -88,14 +88,20 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
         self.running: Any = None
         self._error: BaseException | None = None
         self._ready = threading.Event()
-        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=20))
-        self._thread = threading.Thread(target=self._start, args=(settings,), name="sandbox-start", daemon=True)
+        self._inner = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20)
+        )
+        self._thread = threading.Thread(
+            target=self._start, args=(settings,), name="sandbox-start", daemon=True
+        )
         self._thread.start()
 
     def _start(self, settings: Settings) -> None:
         try:
             self.running = start_sandbox(settings, port=self.port)
-            logger.info("sandbox: Membrane stand-in at %s (database %s)", self.url, self.running.config.db_path)
+            logger.info(
+                "sandbox: Membrane stand-in at %s (database %s)", self.url, self.running.config.db_path
+            )
         except BaseException as exc:
             self._error = exc
         finally:

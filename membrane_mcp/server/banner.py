@@ -13,11 +13,18 @@ logger = logging.getLogger("membrane_mcp")
 
 async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
     """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
-    logger.info("membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.settings.api_url)
+    logger.info(
+        "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.settings.api_url
+    )
     try:
         snapshot = await gateway.catalog.get()
     except MembraneError as exc:
-        logger.error("membrane-mcp (%s): could not load the catalog from %s: %s", transport, gateway.settings.api_url, exc)
+        logger.error(
+            "membrane-mcp (%s): could not load the catalog from %s: %s",
+            transport,
+            gateway.settings.api_url,
+            exc,
+        )
         return
     tools = await gateway.list_tools()
     apps = ", ".join(sorted({f"{c.app_key}:{c.state}" for c in snapshot.connections})) or "none"

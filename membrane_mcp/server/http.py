@@ -55,7 +55,9 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
         hosts += [f"{settings.host}:*", settings.host]
     hosts.extend(settings.allowed_hosts)
     origins.extend(settings.allowed_origins)
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -182,7 +182,8 @@ class SchemaMemo:
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         key = self._key(schema)
         if key is None:
-            return resolve_refs(schema)
+            resolved: dict[str, Any] = resolve_refs(schema)
+            return resolved
         if key not in self._resolved:
             self._resolved[key] = resolve_refs(schema)
         return self._resolved[key]
@@ -207,7 +208,9 @@ def _entry(name: str, info: ConnectionInfo, action: Action, schemas: SchemaMemo 
         description=_describe(info, action),
         kind=kind,
         input_schema=sanitized.schema,
-        validation_schema=schemas.resolve(action.input_schema) if isinstance(action.input_schema, dict) else {},
+        validation_schema=schemas.resolve(action.input_schema)
+        if isinstance(action.input_schema, dict)
+        else {},
         wrapped_key=sanitized.wrapped_key,
         output_schema=schemas.resolve(output_schema) if output_schema else None,
         annotations=tool_annotations(kind, title),
@@ -258,7 +261,11 @@ class Catalog:
         async with self._lock:
             # Another caller may have loaded while we waited for the lock.
             snapshot = self._snapshot
-            if snapshot is not None and self._fresh(snapshot) and (not refresh or generation != self._generation):
+            if (
+                snapshot is not None
+                and self._fresh(snapshot)
+                and (not refresh or generation != self._generation)
+            ):
                 return snapshot
             self._snapshot = await self._load()
             self._generation += 1

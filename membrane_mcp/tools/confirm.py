@@ -76,7 +76,9 @@ async def require_confirmation(confirm: ConfirmFn, what: str) -> None:
             "or to use a client that supports elicitation."
         )
     if not answer:
-        raise ToolError(f"The user did not confirm; nothing was sent. Do not {what} unless the user asks again.")
+        raise ToolError(
+            f"The user did not confirm; nothing was sent. Do not {what} unless the user asks again."
+        )
 
 
 def accepted(result: types.ElicitResult | Any) -> bool:
@@ -102,7 +104,9 @@ class LegacyConfirmer:
         if not supports_form_elicitation(self.session.client_capabilities):
             return None
         try:
-            result = await self.session.elicit_form(message, CONFIRM_SCHEMA, related_request_id=self.request_id)
+            result = await self.session.elicit_form(
+                message, CONFIRM_SCHEMA, related_request_id=self.request_id
+            )
         except NoBackChannelError:
             return None
         return accepted(result)
@@ -150,7 +154,9 @@ class ConfirmationSeal:
 class MrtrConfirmer:
     """The 2026-07-28 multi-round-trip flow: ask through ``input_required``, read the answer on the retry."""
 
-    def __init__(self, seal: ConfirmationSeal, params: types.CallToolRequestParams, capabilities: Any) -> None:
+    def __init__(
+        self, seal: ConfirmationSeal, params: types.CallToolRequestParams, capabilities: Any
+    ) -> None:
         self.seal = seal
         self.params = params
         self.capabilities = capabilities

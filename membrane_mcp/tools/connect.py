@@ -50,7 +50,9 @@ async def _find_connector(gateway: Gateway, wanted: str, call: CallContext) -> d
     results = await gateway.client.search(wanted, element_type="connector", limit=10, deadline=call.deadline)
     connectors = [r.element for r in results if isinstance(r.element, dict) and r.element.get("id")]
     lowered = wanted.lower()
-    exact = [c for c in connectors if lowered in (str(c.get("key", "")).lower(), str(c.get("name", "")).lower())]
+    exact = [
+        c for c in connectors if lowered in (str(c.get("key", "")).lower(), str(c.get("name", "")).lower())
+    ]
     if len(exact) == 1:
         return exact[0]
     if len(connectors) == 1:
@@ -61,7 +63,9 @@ async def _find_connector(gateway: Gateway, wanted: str, call: CallContext) -> d
     raise ToolError(f"'{wanted}' matches several connectors: {listed}. Pass the exact key.")
 
 
-async def _wait_for_user(gateway: Gateway, connection: Connection, wait_s: float, call: CallContext) -> Connection:
+async def _wait_for_user(
+    gateway: Gateway, connection: Connection, wait_s: float, call: CallContext
+) -> Connection:
     started = time.monotonic()
     deadline = started + wait_s
     if call.deadline is not None:

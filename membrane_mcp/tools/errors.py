@@ -34,7 +34,10 @@ ADVICE: tuple[tuple[type[membrane_errors.MembraneError], str], ...] = (
         membrane_errors.ConnectionProblem,
         "The connection needs attention: ask the user to reconnect it (list_connections shows its state and reconnect URL).",
     ),
-    (membrane_errors.ActionRunError, "The app refused the request; fix the input as the message says and try again."),
+    (
+        membrane_errors.ActionRunError,
+        "The app refused the request; fix the input as the message says and try again.",
+    ),
     (membrane_errors.BadRequest, "Fix the request as the message says and try again."),
     (membrane_errors.DeadlineExceeded, "The call ran out of time; try again, or narrow the request."),
     (membrane_errors.UpstreamUnavailable, "Membrane or the app is unavailable right now; try again shortly."),
@@ -55,5 +58,9 @@ def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str) -> To
         advice = f"Membrane is rate-limiting requests; try again{wait}."
     else:
         advice = next((text for kind, text in ADVICE if isinstance(exc, kind)), FALLBACK_ADVICE)
-    run = f" (actionRunId {exc.action_run_id}; its log shows the app's raw exchange)" if exc.action_run_id else ""
+    run = (
+        f" (actionRunId {exc.action_run_id}; its log shows the app's raw exchange)"
+        if exc.action_run_id
+        else ""
+    )
     return ToolError(f"{doing} failed: {reason}{run}. {advice}", details=details)

@@ -139,8 +139,13 @@ class Gateway:
         methods = self.policy.allowed_raw_methods()
         if name == "raw_request" and not self.policy.read_only and methods != ALL_RAW_METHODS:
             schema = tool.input_schema
-            method = {"type": "string", "enum": [m for m in schema["properties"]["method"]["enum"] if m in methods]}
-            tool = tool.model_copy(update={"input_schema": {**schema, "properties": {**schema["properties"], "method": method}}})
+            method = {
+                "type": "string",
+                "enum": [m for m in schema["properties"]["method"]["enum"] if m in methods],
+            }
+            tool = tool.model_copy(
+                update={"input_schema": {**schema, "properties": {**schema["properties"], "method": method}}}
+            )
         return tool
 
     def visible_meta_tools(self) -> list[str]:
@@ -183,7 +188,9 @@ class Gateway:
             logger.warning("catalog reload failed, serving the previous one: %s", exc)
             return self.catalog.cached
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None, call: CallContext) -> types.CallToolResult:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any] | None, call: CallContext
+    ) -> types.CallToolResult:
         """One call, bounded by its deadline (`call_timeout`; `create_action_timeout` for create_action)."""
         arguments = arguments or {}
         started = time.monotonic()
@@ -237,7 +244,9 @@ class Gateway:
         work = handlers.run_entry(self, entry, _unwrap(entry, arguments), call)
         return await self._guarded(f"{entry.app_name} action '{entry.action_key}'", work, entry)
 
-    async def _guarded(self, doing: str, work: Awaitable[Any], entry: ToolEntry | None) -> types.CallToolResult:
+    async def _guarded(
+        self, doing: str, work: Awaitable[Any], entry: ToolEntry | None
+    ) -> types.CallToolResult:
         try:
             value = await work
         except ToolError as exc:

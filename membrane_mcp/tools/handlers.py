@@ -41,7 +41,9 @@ def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
             return candidates[0]
         if len(candidates) > 1:
             listed = ", ".join(f"'{c.name}' (id {c.id})" for c in candidates)
-            raise ToolError(f"'{ref}' matches {len(candidates)} connections: {listed}. Pass the connection id.")
+            raise ToolError(
+                f"'{ref}' matches {len(candidates)} connections: {listed}. Pass the connection id."
+            )
     known = ", ".join(f"{c.app_key} '{c.name}' (id {c.id})" for c in snapshot.connections) or "none"
     raise ToolError(f"No connection '{ref}'. Known connections: {known}.")
 
@@ -130,7 +132,9 @@ def find_action(snapshot: CatalogSnapshot, connection_id: str, ref: str) -> Tool
     return None
 
 
-def find_allowed_action(gateway: Gateway, snapshot: CatalogSnapshot, connection_id: str, ref: str) -> ToolEntry | None:
+def find_allowed_action(
+    gateway: Gateway, snapshot: CatalogSnapshot, connection_id: str, ref: str
+) -> ToolEntry | None:
     entry = find_action(snapshot, connection_id, ref)
     if entry is None or not gateway.policy.allows_action(entry.app_key, entry.action_key, entry.kind):
         return None
@@ -190,7 +194,9 @@ async def _run(gateway: Gateway, entry: ToolEntry, action_input: Any, call: Call
     try:
         # Never retried once it may have reached the app, reads included: a run is only ever executed
         # once by us. (The client retries it only when nothing was sent or Membrane refused it with a 429.)
-        return await gateway.client.run_action(entry.action_id, entry.connection_id, action_input, deadline=_deadline(call))
+        return await gateway.client.run_action(
+            entry.action_id, entry.connection_id, action_input, deadline=_deadline(call)
+        )
     except NotFound as exc:
         # A listed action that Membrane no longer knows was archived or deleted upstream since the catalog loaded.
         if await gateway.action_vanished(entry):

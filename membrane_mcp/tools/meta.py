@@ -50,7 +50,11 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "connection": _CONNECTION_ARG,
-            "action": {"type": "string", "minLength": 1, "description": "Action key or id (from search_actions)."},
+            "action": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Action key or id (from search_actions).",
+            },
             "input": {
                 "type": "object",
                 "description": "Input matching the action's input_schema.",
@@ -103,9 +107,17 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     CONNECT_APP: {
         "type": "object",
         "properties": {
-            "app": {"type": "string", "minLength": 1, "description": "App to connect: key or name (e.g. 'vtiger')."},
+            "app": {
+                "type": "string",
+                "minLength": 1,
+                "description": "App to connect: key or name (e.g. 'vtiger').",
+            },
             "name": {"type": "string", "description": "Name for the new connection."},
-            "new": {"type": "boolean", "default": False, "description": "Add a connection even if one exists."},
+            "new": {
+                "type": "boolean",
+                "default": False,
+                "description": "Add a connection even if one exists.",
+            },
             "wait_s": {
                 "type": "number",
                 "minimum": 0,
@@ -147,7 +159,9 @@ _TITLES = {
 }
 
 _ANNOTATIONS = {
-    LIST_CONNECTIONS: types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True),
+    LIST_CONNECTIONS: types.ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True
+    ),
     SEARCH_ACTIONS: types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True),
     RUN_ACTION: types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
     RAW_REQUEST: types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
@@ -166,13 +180,18 @@ def meta_tool(name: str, *, read_only: bool = False) -> types.Tool:
     description = _DESCRIPTIONS[name]
     annotations = _ANNOTATIONS[name]
     if read_only and name == RAW_REQUEST:
-        schema = {**schema, "properties": {**schema["properties"], "method": {"type": "string", "enum": ["GET", "HEAD"]}}}
+        schema = {
+            **schema,
+            "properties": {**schema["properties"], "method": {"type": "string", "enum": ["GET", "HEAD"]}},
+        }
         description += " Read-only mode: GET and HEAD only."
         annotations = types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
     if read_only and name == RUN_ACTION:
         description += " Read-only mode: read actions only."
         annotations = types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
-    annotations = annotations.model_copy(update={"title": _TITLES[name], "open_world_hint": name != SEARCH_ACTIONS})
+    annotations = annotations.model_copy(
+        update={"title": _TITLES[name], "open_world_hint": name != SEARCH_ACTIONS}
+    )
     return types.Tool(
         name=name,
         title=_TITLES[name],

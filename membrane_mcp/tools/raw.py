@@ -103,7 +103,9 @@ def _check_segments(path: str) -> None:
 
 
 def _check_absolute(url: str, policy: Policy | None) -> str:
-    relative_only = "raw_request takes a path relative to the app's API (e.g. '/me'), not an absolute URL; refused."
+    relative_only = (
+        "raw_request takes a path relative to the app's API (e.g. '/me'), not an absolute URL; refused."
+    )
     allowed = sorted(policy.raw_allow_hosts) if policy else []
     if not allowed:
         raise ToolError(relative_only)
@@ -113,10 +115,14 @@ def _check_absolute(url: str, policy: Policy | None) -> str:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError as exc:
         raise ToolError(f"The URL does not parse ({exc}); refused.") from exc
-    if parts.scheme.lower() not in ("https", "http") or not url.lower().startswith(parts.scheme.lower() + "://"):
+    if parts.scheme.lower() not in ("https", "http") or not url.lower().startswith(
+        parts.scheme.lower() + "://"
+    ):
         raise ToolError(f"{relative_only} Absolute URLs must be http(s)://<host>/... with an allowed host.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ToolError("The URL carries credentials (user@host); refused. Membrane adds the app's auth itself.")
+        raise ToolError(
+            "The URL carries credentials (user@host); refused. Membrane adds the app's auth itself."
+        )
     if policy is None or not policy.allows_raw_host(host):
         raise ToolError(
             f"Host {host!r} is not one raw_request may reach; allowed hosts: {', '.join(allowed)}. "
@@ -128,7 +134,9 @@ def _check_absolute(url: str, policy: Policy | None) -> str:
 
 def check_headers(headers: dict[str, Any]) -> dict[str, str]:
     refused = sorted(
-        name for name in headers if name.lower() in FORBIDDEN_HEADERS or name.lower().startswith(FORBIDDEN_HEADER_PREFIXES)
+        name
+        for name in headers
+        if name.lower() in FORBIDDEN_HEADERS or name.lower().startswith(FORBIDDEN_HEADER_PREFIXES)
     )
     if refused:
         raise ToolError(

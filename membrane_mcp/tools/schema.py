@@ -291,7 +291,9 @@ class _Lifter:
                         f"Dropped {len(raw) - len(branches)} top-level `{combinator}` branch(es) that can "
                         "never match an arguments object."
                     )
-                result = self._merge([result, self._union(branches, combinator)], "allOf")
+                result = self._merge(
+                    [result, self._union([b for b in branches if b is not None], combinator)], "allOf"
+                )
                 self.changes.append(
                     f"Lifted the top-level `{combinator}` into one object: properties unioned, `required` "
                     "intersected, valid combinations listed in the description."

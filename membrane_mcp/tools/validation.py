@@ -63,7 +63,7 @@ def _format_checker(base: FormatChecker) -> FormatChecker:
 def _compile(schema: dict[str, Any] | bool) -> Validator | str:
     cls = validators.validator_for(schema) if isinstance(schema, dict) else validators.validator_for({})
     try:
-        cls.check_schema(schema)
+        cls.check_schema(schema)  # type: ignore[arg-type]  # booleans are valid schemas too
     except SchemaError as error:
         where = _path(error.absolute_path)
         return (

@@ -14,7 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-META_TOOLS = ["list_connections", "search_actions", "run_action", "raw_request", "create_action", "connect_app"]
+META_TOOLS = [
+    "list_connections",
+    "search_actions",
+    "run_action",
+    "raw_request",
+    "create_action",
+    "connect_app",
+]
 
 
 class Failed(Exception):
@@ -112,7 +119,9 @@ def check_run_action(out: str, err: str | None = None, arg: str | None = None) -
     bad = [r for r in records if not (r.get("id") and r.get("lastname"))]
     if bad:
         raise Failed(f"records without id/lastname: {json.dumps(bad)[:300]}")
-    return f"{len(records)} contacts: " + ", ".join(f"{r['id']} {r.get('firstname', '')} {r['lastname']}" for r in records)
+    return f"{len(records)} contacts: " + ", ".join(
+        f"{r['id']} {r.get('firstname', '')} {r['lastname']}" for r in records
+    )
 
 
 def check_raw_request(out: str, err: str | None = None, arg: str | None = None) -> str:
@@ -121,7 +130,12 @@ def check_raw_request(out: str, err: str | None = None, arg: str | None = None) 
         raise Failed(f"expected HTTP 200 from the app: {json.dumps(payload)[:300]}")
     body = payload.get("body")
     user = body.get("result") if isinstance(body, dict) else None
-    if not (isinstance(body, dict) and body.get("success") is True and isinstance(user, dict) and user.get("user_name")):
+    if not (
+        isinstance(body, dict)
+        and body.get("success") is True
+        and isinstance(user, dict)
+        and user.get("user_name")
+    ):
         raise Failed(f"body is not Vtiger's /me JSON: {json.dumps(body)[:300]}")
     return f"status 200, /me user_name={user['user_name']} id={user.get('id')}"
 
@@ -137,7 +151,9 @@ def check_modern_call(out: str, err: str | None = None, arg: str | None = None) 
 
 
 def check_tool_error(out: str, err: str | None = None, arg: str | None = None) -> str:
-    text = Path(out).read_text(errors="replace") + "\n" + (Path(err).read_text(errors="replace") if err else "")
+    text = (
+        Path(out).read_text(errors="replace") + "\n" + (Path(err).read_text(errors="replace") if err else "")
+    )
     docs = json_documents(text)
     result = next((d for d in docs if isinstance(d, dict) and "content" in d), None)
     if result is None:
@@ -168,7 +184,9 @@ def check_strict(out: str, err: str | None = None, arg: str | None = None) -> st
     if not summary:
         # The Inspector prints nothing under --strict when it finds no problem at all (and exits 6 on errors,
         # which the caller checks), so silence means a clean listing.
-        return f"{len(app_tools)} {app} tools + {len(names) - len(app_tools)} meta; strict: no problems reported"
+        return (
+            f"{len(app_tools)} {app} tools + {len(names) - len(app_tools)} meta; strict: no problems reported"
+        )
     if int(summary.group(1)) != 0:
         problems = [line for line in stderr.splitlines() if line.startswith(("Error", "  Path", "  Issue"))]
         raise Failed(f"{summary.group(0)}: " + " | ".join(problems[:6]))

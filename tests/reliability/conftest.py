@@ -49,7 +49,9 @@ def no_faults(running: RunningSandbox) -> None:
 
 
 def stats(running: RunningSandbox) -> dict[str, Any]:
-    response = httpx.get(f"{running.url}/_sandbox/stats", headers={"Authorization": f"Bearer {running.token}"})
+    response = httpx.get(
+        f"{running.url}/_sandbox/stats", headers={"Authorization": f"Bearer {running.token}"}
+    )
     response.raise_for_status()
     return response.json()
 

@@ -22,7 +22,11 @@ HANDSHAKE = {
     "jsonrpc": "2.0",
     "id": 0,
     "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    },
 }
 
 
@@ -36,7 +40,12 @@ NESTED = "[" * 100_000 + "]" * 100_000
 # (request id the answer must carry, or None when it cannot be known; the raw line; what is expected)
 CASES: list[tuple[str, int | None, str, str]] = [
     ("malformed JSON", None, '{"jsonrpc": "2.0", "id": 1, "method": ', "error:-32700"),
-    ("a batch (not in this protocol)", None, '[{"jsonrpc": "2.0", "id": 2, "method": "ping"}]', "error:-32600"),
+    (
+        "a batch (not in this protocol)",
+        None,
+        '[{"jsonrpc": "2.0", "id": 2, "method": "ping"}]',
+        "error:-32600",
+    ),
     ("no jsonrpc member", 3, '{"id": 3, "method": "ping"}', "error:-32600"),
     ("unknown method", 4, '{"jsonrpc": "2.0", "id": 4, "method": "tools/explode"}', "error:-32601"),
     ("tool name of the wrong type", 5, call(5, 123, {}), "error:-32602"),
@@ -44,12 +53,44 @@ CASES: list[tuple[str, int | None, str, str]] = [
     ("unknown tool", 7, call(7, "no_such_tool", {}), "error:-32602"),
     ("argument of the wrong type", 8, call(8, "search_actions", {"query": 42}), "isError"),
     ("10 MB argument", 9, call(9, "search_actions", {"query": "x" * 10_000_000}), "isError"),
-    ("10 MB action input", 10, call(10, "run_action", {"connection": "vtiger", "action": "list-modules", "input": {"blob": "y" * 10_000_000}}), "isError"),
-    ("deeply nested JSON", None, call(11, "run_action", {"connection": "vtiger", "action": "x"})[:-2] + ', "input": {"a": ' + NESTED + "}}}", "error:-32700"),
+    (
+        "10 MB action input",
+        10,
+        call(
+            10,
+            "run_action",
+            {"connection": "vtiger", "action": "list-modules", "input": {"blob": "y" * 10_000_000}},
+        ),
+        "isError",
+    ),
+    (
+        "deeply nested JSON",
+        None,
+        call(11, "run_action", {"connection": "vtiger", "action": "x"})[:-2]
+        + ', "input": {"a": '
+        + NESTED
+        + "}}}",
+        "error:-32700",
+    ),
     ("lone surrogate", 12, call(12, "search_actions", {"query": "\ud800 leads"}), "error:-32600"),
-    ("odd but valid Unicode", 13, call(13, "search_actions", {"query": "\u202e\u200b\u0000 🧨 \ufdfd \uff2c\uff45\uff41\uff44\uff53"}), "result"),
-    ("Unicode tool name", 14, call(14, "\uff52\uff55\uff4e\uff3f\uff41\uff43\uff54\uff49\uff4f\uff4e\u0000", {}), "error:-32602"),
-    ("invalid cursor", 15, '{"jsonrpc": "2.0", "id": 15, "method": "tools/list", "params": {"cursor": "not-a-cursor"}}', "error:-32602"),
+    (
+        "odd but valid Unicode",
+        13,
+        call(13, "search_actions", {"query": "\u202e\u200b\u0000 🧨 \ufdfd \uff2c\uff45\uff41\uff44\uff53"}),
+        "result",
+    ),
+    (
+        "Unicode tool name",
+        14,
+        call(14, "\uff52\uff55\uff4e\uff3f\uff41\uff43\uff54\uff49\uff4f\uff4e\u0000", {}),
+        "error:-32602",
+    ),
+    (
+        "invalid cursor",
+        15,
+        '{"jsonrpc": "2.0", "id": 15, "method": "tools/list", "params": {"cursor": "not-a-cursor"}}',
+        "error:-32602",
+    ),
 ]
 
 
@@ -97,7 +138,9 @@ class RawStdio:
             if "result" in message or "error" in message:
                 assert message.get("id") not in found, f"two answers to {message.get('id')}"
                 found[message.get("id")] = message
-        assert not set(ids) - set(found), f"no answer to {set(ids) - set(found)} within {within} s; got {found}"
+        assert not set(ids) - set(found), (
+            f"no answer to {set(ids) - set(found)} within {within} s; got {found}"
+        )
         return found
 
     def close(self) -> None:
@@ -143,7 +186,11 @@ def http_server(faulty_sandbox: RunningSandbox) -> Iterator[str]:
 
 def _messages(response: httpx.Response) -> list[dict[str, Any]]:
     if response.headers.get("content-type", "").startswith("text/event-stream"):
-        return [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
+        return [
+            json.loads(line[5:])
+            for line in response.text.splitlines()
+            if line.startswith("data:") and line[5:].strip()
+        ]
     return [response.json()] if response.content else []
 
 
@@ -154,7 +201,9 @@ def test_http_answers_every_bad_post_and_keeps_serving(http_server: str) -> None
         assert opened.status_code == 200
         headers["Mcp-Session-Id"] = opened.headers["mcp-session-id"]
         headers["MCP-Protocol-Version"] = "2025-11-25"
-        initialized = http.post(http_server, content='{"jsonrpc": "2.0", "method": "notifications/initialized"}', headers=headers)
+        initialized = http.post(
+            http_server, content='{"jsonrpc": "2.0", "method": "notifications/initialized"}', headers=headers
+        )
         assert initialized.status_code == 202
         for index, (label, _request_id, line, expected) in enumerate(CASES):
             response = http.post(http_server, content=line.encode("utf-8", "surrogatepass"), headers=headers)
@@ -166,12 +215,18 @@ def test_http_answers_every_bad_post_and_keeps_serving(http_server: str) -> None
                 messages = _messages(response)
             if response.status_code == 413:
                 pass
-            elif response.status_code >= 400:  # refused at the HTTP layer: the body must still be a JSON-RPC error
+            elif (
+                response.status_code >= 400
+            ):  # refused at the HTTP layer: the body must still be a JSON-RPC error
                 assert messages and "error" in messages[0], (label, response.status_code, response.text[:300])
             else:
                 assert len(messages) == 1, (label, response.text[:300])
                 check(messages[0], expected)
-            ping = http.post(http_server, content=json.dumps({"jsonrpc": "2.0", "id": 1000 + index, "method": "ping"}), headers=headers)
+            ping = http.post(
+                http_server,
+                content=json.dumps({"jsonrpc": "2.0", "id": 1000 + index, "method": "ping"}),
+                headers=headers,
+            )
             assert _messages(ping) == [{"jsonrpc": "2.0", "id": 1000 + index, "result": {}}], label
         final = http.post(http_server, content=call(2000, "list_connections", {}), headers=headers)
     assert _messages(final)[0]["result"]["structuredContent"]["connections"][0]["app"] == "vtiger"

@@ -15,14 +15,20 @@ pytestmark = pytest.mark.anyio
 
 
 def _api(running: RunningSandbox) -> httpx.Client:
-    return httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {running.token}"}, timeout=15)
+    return httpx.Client(
+        base_url=running.url, headers={"Authorization": f"Bearer {running.token}"}, timeout=15
+    )
 
 
 def add_action(running: RunningSandbox, key: str) -> dict[str, Any]:
     """`POST /actions` straight on the sandbox (another user of the workspace), then wait for the build."""
     with _api(running) as api:
-        vtiger = next(c["id"] for c in api.get("/connections").json()["items"] if c["integrationKey"] == "vtiger")
-        created = api.post("/actions", json={"intent": "list vtiger leads", "connectionId": vtiger, "key": key})
+        vtiger = next(
+            c["id"] for c in api.get("/connections").json()["items"] if c["integrationKey"] == "vtiger"
+        )
+        created = api.post(
+            "/actions", json={"intent": "list vtiger leads", "connectionId": vtiger, "key": key}
+        )
         created.raise_for_status()
         ready = api.get(f"/actions/{created.json()['id']}", params={"wait": "true", "timeout": 10}).json()
     assert ready["state"] == "READY", ready
@@ -61,7 +67,9 @@ async def test_an_explicit_refresh_finds_a_new_action_without_waiting_for_the_tt
         before = await _tool_names(client)
         add_action(faulty_sandbox, "rel-fresh")
         # run_action on a key the cached catalog does not know reloads it once before giving up.
-        result = await client.call_tool("run_action", {"connection": "vtiger", "action": "rel-fresh", "input": {}})
+        result = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "rel-fresh", "input": {}}
+        )
         after = await _tool_names(client)
     assert not result.is_error, text_of(result)
     assert {name for name in after - before if name.endswith("rel_fresh")}
@@ -75,7 +83,9 @@ async def test_calling_a_tool_whose_action_vanished_says_so_and_refreshes_the_li
         remove_action(faulty_sandbox, action["id"])
         result = await client.call_tool(tool, {})
         listed = await _tool_names(client)
-        via_meta = await client.call_tool("run_action", {"connection": "vtiger", "action": action["id"], "input": {}})
+        via_meta = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": action["id"], "input": {}}
+        )
     assert result.is_error
     assert "no longer exists" in text_of(result) and "Nothing was run" in text_of(result)
     assert result.structured_content["details"]["vanished"] is True

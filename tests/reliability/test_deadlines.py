@@ -37,11 +37,17 @@ async def test_a_slow_upstream_call_ends_at_the_call_timeout(faulty_sandbox):
         started = time.monotonic()
         write = await client.call_tool(
             "run_action",
-            {"connection": "vtiger", "action": "create-record", "input": {"elementType": "Accounts", "element": {"accountname": "rel-slow"}}},
+            {
+                "connection": "vtiger",
+                "action": "create-record",
+                "input": {"elementType": "Accounts", "element": {"accountname": "rel-slow"}},
+            },
         )
         write_seconds = time.monotonic() - started
         no_faults(faulty_sandbox)
-        after = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+        after = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}
+        )
     assert read.is_error and "Deadline" in text_of(read) and MAY_OR_MAY_NOT not in text_of(read)
     assert write.is_error and MAY_OR_MAY_NOT in text_of(write)
     assert read_seconds < 2.5 and write_seconds < 2.5
@@ -109,7 +115,9 @@ async def test_a_client_timeout_over_stdio_cancels_the_server_side_wait(faulty_s
     """Legacy era over a real stdio subprocess: the client's read timeout sends notifications/cancelled."""
     set_faults(faulty_sandbox, build_seconds=30)
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "membrane_mcp", "serve", "--apps", "vtiger"], env=server_env(faulty_sandbox)
+        command=sys.executable,
+        args=["-m", "membrane_mcp", "serve", "--apps", "vtiger"],
+        env=server_env(faulty_sandbox),
     )
     async with Client(params, mode="legacy") as client:
         await client.list_tools()

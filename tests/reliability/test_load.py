@@ -39,17 +39,30 @@ def _call_for(session: int, index: int, tally: Tally) -> tuple[str, dict[str, An
     if kind == 1:
         return "search_actions", {"query": "find contacts by email", "limit": 3}
     if kind == 2:
-        return "run_action", {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Leads LIMIT 3;"}}
+        return "run_action", {
+            "connection": "vtiger",
+            "action": "query-records",
+            "input": {"query": "SELECT * FROM Leads LIMIT 3;"},
+        }
     if kind == 3:
         return "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}
     if kind == 4:
         name = f"load-run-{session}-{index}"
         tally.records.append(name)
-        return "run_action", {"connection": "vtiger", "action": "create-record", "input": {"elementType": "Accounts", "element": {"accountname": name}}}
+        return "run_action", {
+            "connection": "vtiger",
+            "action": "create-record",
+            "input": {"elementType": "Accounts", "element": {"accountname": name}},
+        }
     if kind == 5:
         name = f"load-raw-{session}-{index}"
         tally.records.append(name)
-        return "raw_request", {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Contacts", "element": {"lastname": name}}}
+        return "raw_request", {
+            "connection": "vtiger",
+            "method": "POST",
+            "path": "/create",
+            "body": {"elementType": "Contacts", "element": {"lastname": name}},
+        }
     if index == 6:  # one create_action per session: it reloads the catalog for everyone
         description = f"list load leads {session}"
         tally.actions.append(description)
@@ -133,7 +146,9 @@ async def _run_load(running: RunningSandbox, sessions: int, calls: int, warmup: 
     assert {name: present.get(name, 0) for name in tally.records} == dict.fromkeys(tally.records, 1)
     assert set(present) == set(tally.records)  # and nothing else was written
     for description in tally.actions:
-        assert db_rows(running, "SELECT COUNT(*) FROM sandbox_actions WHERE intent = ?", description) == [(1,)]
+        assert db_rows(running, "SELECT COUNT(*) FROM sandbox_actions WHERE intent = ?", description) == [
+            (1,)
+        ]
     return figures
 
 

@@ -22,7 +22,9 @@ _requests = st.lists(st.builds(NameRequest, _text, _text, _text), max_size=25)
 
 @settings(max_examples=100, deadline=None)
 @given(_requests, st.randoms(use_true_random=False))
-def test_names_from_arbitrary_unicode_are_unique_valid_short_and_stable(requests: list[NameRequest], rng: random.Random) -> None:
+def test_names_from_arbitrary_unicode_are_unique_valid_short_and_stable(
+    requests: list[NameRequest], rng: random.Random
+) -> None:
     names = assign_tool_names(requests)
     assert set(names) == set(requests)
     assert len(set(names.values())) == len(names)

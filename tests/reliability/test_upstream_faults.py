@@ -40,7 +40,15 @@ READS: list[tuple[str, dict[str, Any]]] = [
     ("list_connections", {}),
     ("search_actions", {"query": "find contacts by email"}),
     ("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}),
-    ("raw_request", {"connection": "vtiger", "method": "GET", "path": "/query", "query": {"query": "SELECT * FROM Accounts LIMIT 1;"}}),
+    (
+        "raw_request",
+        {
+            "connection": "vtiger",
+            "method": "GET",
+            "path": "/query",
+            "query": {"query": "SELECT * FROM Accounts LIMIT 1;"},
+        },
+    ),
 ]
 
 
@@ -62,17 +70,28 @@ async def test_reads_listings_and_waits_succeed_through_retries_within_the_deadl
             # An action run is never repeated once it may have reached the app, even a read: under faults it
             # either succeeds or says plainly that it failed and was not repeated.
             for name, args in (
-                ("run_action", {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Leads LIMIT 2;"}}),
+                (
+                    "run_action",
+                    {
+                        "connection": "vtiger",
+                        "action": "query-records",
+                        "input": {"query": "SELECT * FROM Leads LIMIT 2;"},
+                    },
+                ),
                 (query_tool, {"query": "SELECT * FROM Contacts LIMIT 1;"}),
             ):
                 result = await client.call_tool(name, args)
                 if result.is_error:
-                    assert "not repeated" in text_of(result) or "rate-limit" in text_of(result), text_of(result)
+                    assert "not repeated" in text_of(result) or "rate-limit" in text_of(result), text_of(
+                        result
+                    )
             client.gateway.catalog.invalidate()  # the next call reloads the catalog, under faults too
         # A wait: create_action long-polls until the build is done; its POST is a write, so it may fail.
         built = 0
         for attempt in range(3):
-            result = await client.call_tool("create_action", {"connection": "vtiger", "description": f"list leads {attempt}"})
+            result = await client.call_tool(
+                "create_action", {"connection": "vtiger", "description": f"list leads {attempt}"}
+            )
             if not result.is_error:
                 built += 1
                 assert result.structured_content["state"] == "READY"
@@ -106,13 +125,22 @@ async def test_writes_under_faults_are_executed_at_most_once(faulty_sandbox):
             name = f"rel-run-{i}"
             result = await client.call_tool(
                 "run_action",
-                {"connection": "vtiger", "action": "create-record", "input": {"elementType": "Accounts", "element": {"accountname": name}}},
+                {
+                    "connection": "vtiger",
+                    "action": "create-record",
+                    "input": {"elementType": "Accounts", "element": {"accountname": name}},
+                },
             )
             outcomes[name], texts[name] = _outcome(result), text_of(result)
             name = f"rel-raw-{i}"
             result = await client.call_tool(
                 "raw_request",
-                {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Contacts", "element": {"lastname": name}}},
+                {
+                    "connection": "vtiger",
+                    "method": "POST",
+                    "path": "/create",
+                    "body": {"elementType": "Contacts", "element": {"lastname": name}},
+                },
             )
             outcomes[name], texts[name] = _outcome(result), text_of(result)
         no_faults(faulty_sandbox)
@@ -137,7 +165,9 @@ async def test_writes_under_faults_are_executed_at_most_once(faulty_sandbox):
     assert kinds.count("ok") >= n  # most writes go through (429s are retried: Membrane refused them)
     assert kinds.count("uncertain") >= 1  # and the faults did hit writes
     uncertain = [texts[k] for k, v in outcomes.items() if v == "uncertain"]
-    assert all("Injected sandbox fault" in t or "connection failed" in t.lower() for t in uncertain), uncertain
+    assert all("Injected sandbox fault" in t or "connection failed" in t.lower() for t in uncertain), (
+        uncertain
+    )
 
 
 async def test_a_failing_run_is_an_error_result_with_its_cause_and_the_next_call_works(faulty_sandbox, mode):
@@ -165,7 +195,11 @@ class CountingCredentials:
 
     def __init__(self) -> None:
         self.inner = WorkspaceCredentials(
-            "sandbox-workspace", "sandbox-secret", DEFAULT_TENANT_KEY, ttl=3600, clock=lambda: time.time() - 3598
+            "sandbox-workspace",
+            "sandbox-secret",
+            DEFAULT_TENANT_KEY,
+            ttl=3600,
+            clock=lambda: time.time() - 3598,
         )
         self.invalidations = 0
 
@@ -180,14 +214,20 @@ class CountingCredentials:
 async def test_an_expired_token_mid_session_is_renewed_and_the_write_runs_once(faulty_sandbox):
     mode = "legacy"  # token renewal is below the protocol: one era is enough
     credentials = CountingCredentials()
-    async with connect_fast(faulty_sandbox, mode, credentials=credentials, catalog_ttl=0.1, apps=["vtiger"]) as client:
+    async with connect_fast(
+        faulty_sandbox, mode, credentials=credentials, catalog_ttl=0.1, apps=["vtiger"]
+    ) as client:
         first = await client.call_tool("run_action", {"connection": "vtiger", "action": "get-current-user"})
         await anyio.sleep(2.5)  # the token is now expired
         listed = await client.call_tool("list_connections", {})
         await anyio.sleep(2.5)
         write = await client.call_tool(
             "run_action",
-            {"connection": "vtiger", "action": "create-record", "input": {"elementType": "Accounts", "element": {"accountname": "rel-token"}}},
+            {
+                "connection": "vtiger",
+                "action": "create-record",
+                "input": {"elementType": "Accounts", "element": {"accountname": "rel-token"}},
+            },
         )
     assert not first.is_error and not listed.is_error, text_of(listed)
     assert not write.is_error, text_of(write)

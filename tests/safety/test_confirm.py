@@ -35,7 +35,12 @@ def settings(running: Any, **overrides: Any) -> Any:
 
 async def a_lead_id(client: Any) -> str:
     result = await client.call_tool(
-        "run_action", {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Leads LIMIT 1;"}}
+        "run_action",
+        {
+            "connection": "vtiger",
+            "action": "query-records",
+            "input": {"query": "SELECT * FROM Leads LIMIT 1;"},
+        },
     )
     return result.structured_content["output"]["records"][0]["id"]
 
@@ -50,7 +55,9 @@ async def test_accepting_user_lets_the_delete_run(fresh_sandbox, mode):
         lead = await a_lead_id(client)
         assert user.asked == []  # a read is never confirmed
         before = runs(fresh_sandbox)
-        by_meta = await client.call_tool("run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": lead}})
+        by_meta = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": lead}}
+        )
         lead2 = await a_lead_id(client)
         by_tool = await client.call_tool("vtiger_delete_record", {"id": lead2})
     assert not by_meta.is_error, by_meta.content
@@ -76,7 +83,8 @@ async def test_client_without_elicitation_is_refused_with_the_reason(fresh_sandb
         before = runs(fresh_sandbox)
         by_tool = await client.call_tool("vtiger_delete_record", {"id": "12x1", "confirm": True})
         by_meta = await client.call_tool(
-            "run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1", "confirm": True}}
+            "run_action",
+            {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1", "confirm": True}},
         )
         read = await client.call_tool("vtiger_get_current_user", {})
     assert "Invalid arguments" in error_text(by_tool)  # a model-made 'confirm' is not even a valid argument
@@ -95,7 +103,8 @@ async def test_raw_writes_are_confirmed_reads_are_not(fresh_sandbox, mode):
         before = sandbox_stats(fresh_sandbox)["proxyRequests"]
         get = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
         post = await client.call_tool(
-            "raw_request", {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}}
+            "raw_request",
+            {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}},
         )
     assert get.structured_content["status"] == 200
     assert "did not confirm" in error_text(post)

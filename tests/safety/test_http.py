@@ -23,7 +23,18 @@ MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, 
 
 def test_non_loopback_bind_without_tokens_refuses_to_start(sandbox):
     process = subprocess.run(
-        [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "membrane_mcp",
+            "serve",
+            "--transport",
+            "http",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+        ],
         env=base_env(sandbox),
         capture_output=True,
         text=True,
@@ -37,7 +48,10 @@ def test_non_loopback_bind_without_tokens_refuses_to_start(sandbox):
 
 def test_auth_tokens_are_env_only():
     process = subprocess.run(
-        [sys.executable, "-m", "membrane_mcp", "serve", "--auth-tokens", "x"], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "membrane_mcp", "serve", "--auth-tokens", "x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert process.returncode == 2 and "unrecognized arguments" in process.stderr
 
@@ -46,7 +60,17 @@ def test_auth_tokens_are_env_only():
 def guarded(sandbox) -> Iterator[HttpServer]:
     env = base_env(sandbox, MEMBRANE_MCP_AUTH_TOKENS=TOKENS)
     yield from start_http(
-        ["--host", "0.0.0.0", "--allowed-hosts", "mcp.example.com", "--max-request-bytes", "4096", "--apps", "vtiger"], env
+        [
+            "--host",
+            "0.0.0.0",
+            "--allowed-hosts",
+            "mcp.example.com",
+            "--max-request-bytes",
+            "4096",
+            "--apps",
+            "vtiger",
+        ],
+        env,
     )
 
 
@@ -56,7 +80,12 @@ def post(server: HttpServer, headers: dict[str, str], body: str = PING) -> httpx
 
 def test_requests_need_a_bearer_token(guarded):
     assert httpx.get(f"{guarded.url}/healthz").status_code == 200  # stays open
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0"}, {"Authorization": "s3cret"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic czNjcmV0"},
+        {"Authorization": "s3cret"},
+    ):
         response = post(guarded, headers)
         assert response.status_code == 401, headers
         assert response.headers["www-authenticate"].startswith("Bearer")
@@ -81,8 +110,12 @@ def test_request_bodies_are_limited(guarded):
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_a_client_with_the_token_lists_and_calls(guarded, mode):
     async with create_mcp_http_client(headers={"Authorization": "Bearer s3cret"}) as http:
-        async with Client(streamable_http_client(f"{guarded.url}/mcp", http_client=http), mode=mode) as client:
+        async with Client(
+            streamable_http_client(f"{guarded.url}/mcp", http_client=http), mode=mode
+        ) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
-            result = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+            result = await client.call_tool(
+                "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}
+            )
     assert "raw_request" in names
     assert result.structured_content["status"] == 200

@@ -43,12 +43,20 @@ async def test_without_read_only_the_same_catalog_has_writes(sandbox):
 
 
 async def test_read_only_hidden_tool_answers_like_an_unknown_one(sandbox, mode):
-    hidden = ["vtiger_delete_record", "vtiger_update_record", "vtiger_create_record", "create_action", "connect_app"]
+    hidden = [
+        "vtiger_delete_record",
+        "vtiger_update_record",
+        "vtiger_create_record",
+        "create_action",
+        "connect_app",
+    ]
     args = {"id": "12x1"}
     async with connect(settings_for(sandbox, read_only=True, tool_mode="direct", apps=SMALL), mode) as client:
         refused = [await call_error(client, name, args) for name in hidden]
     # The same names on a server where they truly do not exist (Vtiger not loaded, create_action removed).
-    async with connect(settings_for(sandbox, apps=["bigtincan"], tool_mode="direct", read_only=True), mode) as client:
+    async with connect(
+        settings_for(sandbox, apps=["bigtincan"], tool_mode="direct", read_only=True), mode
+    ) as client:
         unknown = [await call_error(client, name, args) for name in hidden]
     for name, got, expected in zip(hidden, refused, unknown, strict=True):
         assert got.error.code == expected.error.code == types.INVALID_PARAMS
@@ -60,12 +68,23 @@ async def test_read_only_run_action_refuses_a_write_like_an_unknown_action(fresh
     settings = settings_for(fresh_sandbox, read_only=True, apps=SMALL)
     before = sandbox_stats(fresh_sandbox)["actionRuns"]["total"]
     async with connect(settings, mode) as client:
-        hidden = await client.call_tool("run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}})
-        unknown = await client.call_tool("run_action", {"connection": "vtiger", "action": "no-such-action", "input": {"id": "12x1"}})
-        read = await client.call_tool(
-            "run_action", {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Leads LIMIT 1;"}}
+        hidden = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}}
         )
-    assert error_text(hidden).replace("delete-record", "X") == error_text(unknown).replace("no-such-action", "X")
+        unknown = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "no-such-action", "input": {"id": "12x1"}}
+        )
+        read = await client.call_tool(
+            "run_action",
+            {
+                "connection": "vtiger",
+                "action": "query-records",
+                "input": {"query": "SELECT * FROM Leads LIMIT 1;"},
+            },
+        )
+    assert error_text(hidden).replace("delete-record", "X") == error_text(unknown).replace(
+        "no-such-action", "X"
+    )
     assert hidden.structured_content == {**unknown.structured_content, "error": error_text(hidden)}
     assert not read.is_error
     assert sandbox_stats(fresh_sandbox)["actionRuns"]["total"] == before + 1  # only the read ran
@@ -84,7 +103,8 @@ async def test_read_only_raw_request_allows_get_refuses_post(fresh_sandbox, mode
         get = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
         before = sandbox_stats(fresh_sandbox)["proxyRequests"]
         post = await client.call_tool(
-            "raw_request", {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}}
+            "raw_request",
+            {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}},
         )
     assert get.structured_content["status"] == 200
     assert "refuses POST in read-only mode" in error_text(post)
@@ -95,7 +115,11 @@ ALLOW_DENY_CASES = [
     # (settings, pattern every listed action matches, pattern no listed action matches)
     ({"allow_actions": ["vtiger:*"]}, "vtiger:*", "bigtincan:*"),
     ({"allow_actions": ["vtiger:*"], "deny_actions": ["vtiger:delete-*"]}, "vtiger:*", "vtiger:delete-*"),
-    ({"allow_actions": ["vtiger:delete-record"], "deny_actions": ["vtiger:delete-record"]}, "-", "*"),  # deny wins
+    (
+        {"allow_actions": ["vtiger:delete-record"], "deny_actions": ["vtiger:delete-record"]},
+        "-",
+        "*",
+    ),  # deny wins
     ({"deny_actions": ["*:delete-*", "bigtincan:*"]}, "*", "bigtincan:*"),
     ({"deny_actions": ["*:delete-*"]}, "*", "*:delete-*"),
     ({"allow_actions": ["vtiger:*"], "read_only": True}, "vtiger:*", "vtiger:update-*"),
@@ -123,15 +147,21 @@ async def test_allow_and_deny_lists(sandbox, overrides, all_match, none_match):
         sample = hidden[0]
         refused = await call_error(client, sample.name, {})
         assert refused.error.message == f"Unknown tool: {sample.name}"
-        run = await client.call_tool("run_action", {"connection": sample.connection_id, "action": sample.action_key})
+        run = await client.call_tool(
+            "run_action", {"connection": sample.connection_id, "action": sample.action_key}
+        )
         assert error_text(run).startswith(f"No action '{sample.action_key}' on connection")
 
 
 async def test_deny_wins_over_allow_in_run_action(fresh_sandbox, mode):
-    settings = settings_for(fresh_sandbox, allow_actions=["vtiger:*"], deny_actions=["vtiger:delete-record"], apps=SMALL)
+    settings = settings_for(
+        fresh_sandbox, allow_actions=["vtiger:*"], deny_actions=["vtiger:delete-record"], apps=SMALL
+    )
     before = sandbox_stats(fresh_sandbox)["actionRuns"]["total"]
     async with connect(settings, mode) as client:
-        result = await client.call_tool("run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}})
+        result = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}}
+        )
         other_app = await client.call_tool("run_action", {"connection": "bigtincan", "action": "list-users"})
     assert error_text(result).startswith("No action 'delete-record'")
     assert error_text(other_app).startswith("No action 'list-users'")
@@ -139,9 +169,13 @@ async def test_deny_wins_over_allow_in_run_action(fresh_sandbox, mode):
 
 
 async def test_deny_destructive_keeps_creates_and_limits_raw(sandbox, mode):
-    async with connect(settings_for(sandbox, deny_destructive=True, tool_mode="direct", apps=["vtiger"]), mode) as client:
+    async with connect(
+        settings_for(sandbox, deny_destructive=True, tool_mode="direct", apps=["vtiger"]), mode
+    ) as client:
         tools = (await client.list_tools()).tools
-        post = await client.call_tool("raw_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"})
+        post = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"}
+        )
     names = {t.name for t in tools}
     assert {"vtiger_create_record", "vtiger_query_records", "create_action"} <= names
     assert not names & {"vtiger_delete_record", "vtiger_update_record"}
@@ -151,7 +185,9 @@ async def test_deny_destructive_keeps_creates_and_limits_raw(sandbox, mode):
 async def test_no_raw_request_removes_the_tool(sandbox, mode):
     async with connect(settings_for(sandbox, no_raw_request=True, apps=SMALL), mode) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        refused = await call_error(client, "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+        refused = await call_error(
+            client, "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}
+        )
     assert "raw_request" not in names
     assert refused.error.code == types.INVALID_PARAMS
     assert refused.error.message == "Unknown tool: raw_request"

@@ -47,7 +47,9 @@ async def test_every_refusal_sends_nothing(fresh_sandbox, mode):
 async def test_allowed_host_takes_an_absolute_url_other_hosts_do_not(fresh_sandbox, mode):
     settings = settings_for(fresh_sandbox, apps=["vtiger"], raw_allow_host=["sandbox.od2.vtiger.com"])
     async with connect(settings, mode) as client:
-        ok = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": f"{VTIGER_BASE}/me"})
+        ok = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": "GET", "path": f"{VTIGER_BASE}/me"}
+        )
         before = sandbox_stats(fresh_sandbox)["proxyRequests"]
         refused = {
             url: await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": url})
@@ -63,7 +65,9 @@ async def test_allowed_host_takes_an_absolute_url_other_hosts_do_not(fresh_sandb
     assert ok.structured_content["status"] == 200, ok.content
     assert ok.structured_content["body"]["result"]["user_name"]
     assert "is not one raw_request may reach" in error_text(refused["https://evil.example/me"])
-    assert "is not one raw_request may reach" in error_text(refused["https://sandbox.od2.vtiger.com.evil.example/me"])
+    assert "is not one raw_request may reach" in error_text(
+        refused["https://sandbox.od2.vtiger.com.evil.example/me"]
+    )
     assert "credentials" in error_text(refused["https://user:pw@sandbox.od2.vtiger.com/me"])
     assert "'..' segments" in error_text(refused[f"{VTIGER_BASE}/../../admin"])
     assert "http(s)" in error_text(refused["ftp://sandbox.od2.vtiger.com/me"])
@@ -75,7 +79,9 @@ async def test_raw_methods_allow_list(fresh_sandbox, mode):
     async with connect(settings, mode) as client:
         tool = next(t for t in (await client.list_tools()).tools if t.name == "raw_request")
         before = sandbox_stats(fresh_sandbox)["proxyRequests"]
-        deleted = await client.call_tool("raw_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"})
+        deleted = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"}
+        )
         posted = await client.call_tool(
             "raw_request",
             {"connection": "vtiger", "method": "POST", "path": "/create",
@@ -90,7 +96,12 @@ async def test_raw_methods_allow_list(fresh_sandbox, mode):
 
 async def test_raw_response_is_capped_like_every_output(sandbox, mode):
     settings = settings_for(sandbox, apps=["vtiger"], max_output_bytes=2048)
-    args = {"connection": "vtiger", "method": "GET", "path": "/query", "query": {"query": "SELECT * FROM Contacts LIMIT 50;"}}
+    args = {
+        "connection": "vtiger",
+        "method": "GET",
+        "path": "/query",
+        "query": {"query": "SELECT * FROM Contacts LIMIT 50;"},
+    }
     async with connect(settings, mode) as client:
         result = await client.call_tool("raw_request", args)
     assert not result.is_error

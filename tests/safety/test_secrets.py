@@ -62,7 +62,9 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def secret_sandbox() -> Iterator[RunningSandbox]:
-    with start_in_thread(SandboxConfig(token=MEMBRANE_TOKEN, workspace_secret=WORKSPACE_SECRET, build_seconds=0.3)) as running:
+    with start_in_thread(
+        SandboxConfig(token=MEMBRANE_TOKEN, workspace_secret=WORKSPACE_SECRET, build_seconds=0.3)
+    ) as running:
         yield running
 
 
@@ -71,7 +73,9 @@ def recorded() -> Iterator[tuple[str, Recorder]]:
     config = SandboxConfig(token=MEMBRANE_TOKEN, workspace_secret=WORKSPACE_SECRET, build_seconds=0.3)
     recorder = Recorder(create_app(config))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(recorder, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(recorder, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -83,9 +87,24 @@ def recorded() -> Iterator[tuple[str, Recorder]]:
 
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("list_connections", {}),
-    ("run_action", {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Leads LIMIT 2;"}}),
+    (
+        "run_action",
+        {
+            "connection": "vtiger",
+            "action": "query-records",
+            "input": {"query": "SELECT * FROM Leads LIMIT 2;"},
+        },
+    ),
     ("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}),
-    ("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me", "headers": {"Authorization": f"Bearer {MEMBRANE_TOKEN}"}}),
+    (
+        "raw_request",
+        {
+            "connection": "vtiger",
+            "method": "GET",
+            "path": "/me",
+            "headers": {"Authorization": f"Bearer {MEMBRANE_TOKEN}"},
+        },
+    ),
     ("raw_request", {"connection": "vtiger", "method": "GET", "path": "https://evil.example/x"}),
     ("run_action", {"connection": "nope", "action": "x"}),
     ("run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "bad"}}),
@@ -103,7 +122,9 @@ async def run_calls(client: Client) -> str:
     return "\n".join(out)
 
 
-def run_all(jobs: list[tuple[list[str], dict[str, str], str | None]]) -> list[subprocess.CompletedProcess[str]]:
+def run_all(
+    jobs: list[tuple[list[str], dict[str, str], str | None]],
+) -> list[subprocess.CompletedProcess[str]]:
     """Run `python -m membrane_mcp <args>` jobs side by side (each start-up costs seconds)."""
     processes = [
         (subprocess.Popen(
@@ -122,13 +143,17 @@ def run_all(jobs: list[tuple[list[str], dict[str, str], str | None]]) -> list[su
 def stdio_env(url: str, **extra: str) -> dict[str, str]:
     running = RunningSandbox.__new__(RunningSandbox)
     running.url, running.token = url, MEMBRANE_TOKEN
-    return base_env(running, MEMBRANE_MCP_AUTH_TOKENS=",".join(MCP_TOKENS), MEMBRANE_MCP_APPS="vtiger", **extra)
+    return base_env(
+        running, MEMBRANE_MCP_AUTH_TOKENS=",".join(MCP_TOKENS), MEMBRANE_MCP_APPS="vtiger", **extra
+    )
 
 
 async def test_stdio_results_are_clean(secret_sandbox):
     mode = "legacy"  # the real handshake; the in-memory test covers both eras
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "membrane_mcp", "serve", "--log-level", "DEBUG"], env=stdio_env(secret_sandbox.url)
+        command=sys.executable,
+        args=["-m", "membrane_mcp", "serve", "--log-level", "DEBUG"],
+        env=stdio_env(secret_sandbox.url),
     )
     async with Client(params, mode=mode) as client:
         results = await run_calls(client)
@@ -166,7 +191,9 @@ def test_wrong_token_error_paths_and_cli_output_are_clean(secret_sandbox):
         ["config", "claude-desktop"],
     ]
     good_env = stdio_env(secret_sandbox.url)
-    *outputs, good = run_all([(c, env, None) for c in commands] + [(["tools", "--json", "--log-level", "DEBUG"], good_env, None)])
+    *outputs, good = run_all(
+        [(c, env, None) for c in commands] + [(["tools", "--json", "--log-level", "DEBUG"], good_env, None)]
+    )
     for command, process in zip(commands, outputs, strict=True):
         assert_clean(process.stdout + process.stderr, " ".join(command))
     assert outputs[0].returncode != 0
@@ -180,7 +207,13 @@ async def test_http_responses_logs_and_upstream_requests_are_clean(recorded):
     env = stdio_env(url)
     for server in start_http(["--log-level", "DEBUG", "--host", "0.0.0.0"], env):
         async with httpx.AsyncClient() as plain:
-            texts = [(await plain.post(f"{server.url}/mcp", content="{}", headers={"Authorization": "Bearer nope"})).text]
+            texts = [
+                (
+                    await plain.post(
+                        f"{server.url}/mcp", content="{}", headers={"Authorization": "Bearer nope"}
+                    )
+                ).text
+            ]
         for token in MCP_TOKENS:
             async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
                 async with Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client:
@@ -209,7 +242,9 @@ async def test_in_memory_logs_and_results_are_scrubbed(secret_sandbox, caplog, m
              "input": {"elementType": "Leads", "element": {"lastname": MCP_TOKENS[0], "company": "Acme"}}},
         )  # fmt: skip
         # And a log line that carries one by mistake is masked too.
-        logging.getLogger("membrane_mcp.test").warning("oops %s / Bearer %s", MEMBRANE_TOKEN, "abcdefghijklmnop")
+        logging.getLogger("membrane_mcp.test").warning(
+            "oops %s / Bearer %s", MEMBRANE_TOKEN, "abcdefghijklmnop"
+        )
         try:
             raise RuntimeError(f"failed with {MCP_TOKENS[1]}")
         except RuntimeError:

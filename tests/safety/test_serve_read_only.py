@@ -26,7 +26,8 @@ async def test_serve_sandbox_read_only(tmp_path):
             "run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}}
         )
         post = await client.call_tool(
-            "raw_request", {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}}
+            "raw_request",
+            {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}},
         )
     writable = [t.name for t in tools if not t.annotations.read_only_hint]
     assert writable == []

@@ -38,7 +38,10 @@ def settings_for(running: RunningSandbox, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def connect(settings: Settings, mode: str = "auto", **client_kwargs: Any) -> AsyncIterator[Client]:
-    async with open_gateway(settings) as gateway, Client(build_server(gateway), mode=mode, **client_kwargs) as client:
+    async with (
+        open_gateway(settings) as gateway,
+        Client(build_server(gateway), mode=mode, **client_kwargs) as client,
+    ):
         client.gateway = gateway  # type: ignore[attr-defined]
         yield client
 
@@ -50,7 +53,9 @@ async def gateway_for(settings: Settings) -> AsyncIterator[Gateway]:
 
 
 def sandbox_stats(running: RunningSandbox) -> dict[str, Any]:
-    response = httpx.get(f"{running.url}/_sandbox/stats", headers={"Authorization": f"Bearer {running.token}"})
+    response = httpx.get(
+        f"{running.url}/_sandbox/stats", headers={"Authorization": f"Bearer {running.token}"}
+    )
     response.raise_for_status()
     return response.json()
 

@@ -59,7 +59,11 @@ async def test_search_actions_ranks_a_vtiger_query_first(sandbox, mode):
 
 
 async def test_run_action_vtiger_query_returns_three_contacts(sandbox, mode):
-    args = {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Contacts LIMIT 3;"}}
+    args = {
+        "connection": "vtiger",
+        "action": "query-records",
+        "input": {"query": "SELECT * FROM Contacts LIMIT 3;"},
+    }
     async with connect(settings_for(sandbox), mode) as client:
         result = await client.call_tool("run_action", args)
     assert not result.is_error, result.content
@@ -73,7 +77,9 @@ async def test_run_action_vtiger_query_returns_three_contacts(sandbox, mode):
 
 async def test_raw_request_get_me_returns_the_apps_json(sandbox, mode):
     async with connect(settings_for(sandbox), mode) as client:
-        result = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+        result = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}
+        )
     payload = structured(result)
     assert payload["status"] == 200
     assert payload["body"]["success"] is True
@@ -145,7 +151,11 @@ async def test_bad_arguments_name_every_field_and_send_nothing(fresh_sandbox, mo
 
 async def test_long_output_is_cut_at_a_record_boundary(sandbox):
     settings = settings_for(sandbox, max_output_bytes=4096)
-    args = {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Contacts LIMIT 100;"}}
+    args = {
+        "connection": "vtiger",
+        "action": "query-records",
+        "input": {"query": "SELECT * FROM Contacts LIMIT 100;"},
+    }
     async with connect(settings) as client:
         result = await client.call_tool("run_action", args)
     assert not result.is_error
@@ -175,7 +185,9 @@ async def test_create_action_reaches_ready_changes_the_list_and_runs(fresh_sandb
         if mode == "auto":
             async with client.listen(tools_list_changed=True) as subscription:
                 result = await client.call_tool(
-                    "create_action", {"connection": "vtiger", "description": description}, progress_callback=on_progress
+                    "create_action",
+                    {"connection": "vtiger", "description": description},
+                    progress_callback=on_progress,
                 )
                 with anyio.fail_after(5):
                     async for _event in subscription:
@@ -183,7 +195,9 @@ async def test_create_action_reaches_ready_changes_the_list_and_runs(fresh_sandb
                         break
         else:
             result = await client.call_tool(
-                "create_action", {"connection": "vtiger", "description": description}, progress_callback=on_progress
+                "create_action",
+                {"connection": "vtiger", "description": description},
+                progress_callback=on_progress,
             )
             with anyio.fail_after(5):
                 await changed.wait()
@@ -213,7 +227,9 @@ async def test_ambiguous_app_key_is_refused_and_names_stay_distinct(fresh_sandbo
     headers = {"Authorization": f"Bearer {fresh_sandbox.token}"}
     async with httpx.AsyncClient() as http:
         created = await http.post(
-            f"{fresh_sandbox.url}/connections", json={"connectorKey": "vtiger", "name": "Vtiger EU"}, headers=headers
+            f"{fresh_sandbox.url}/connections",
+            json={"connectorKey": "vtiger", "name": "Vtiger EU"},
+            headers=headers,
         )
     created.raise_for_status()
     connection = created.json()
@@ -264,7 +280,9 @@ async def test_connect_app_returns_the_sign_in_url_and_waits_for_the_user(fresh_
             (await http.get(pending["connect_url"])).raise_for_status()
         async with anyio.create_task_group() as group:
             group.start_soon(user_signs_in)
-            waited = structured(await client.call_tool("connect_app", {"app": "1crm", "new": True, "wait_s": 15}))
+            waited = structured(
+                await client.call_tool("connect_app", {"app": "1crm", "new": True, "wait_s": 15})
+            )
         listed = structured(await client.call_tool("list_connections", {}))["connections"]
     assert waited["state"] == "READY"
     states = {c["id"]: c["state"] for c in listed}

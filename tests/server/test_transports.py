@@ -24,7 +24,11 @@ async def test_stdio_subprocess_lists_and_calls(sandbox, mode):
         names = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool(
             "run_action",
-            {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Leads LIMIT 2;"}},
+            {
+                "connection": "vtiger",
+                "action": "query-records",
+                "input": {"query": "SELECT * FROM Leads LIMIT 2;"},
+            },
         )
     assert "search_actions" in names
     assert not result.is_error, result.content
@@ -68,7 +72,9 @@ def http_server(sandbox) -> Iterator[str]:
 async def test_http_lists_and_calls(http_server, mode):
     async with Client(f"{http_server}/mcp", mode=mode) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        result = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+        result = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}
+        )
     assert "raw_request" in names
     assert result.structured_content["status"] == 200
 
@@ -77,7 +83,11 @@ def test_http_healthz_and_foreign_origin(http_server):
     assert httpx.get(f"{http_server}/healthz").json()["status"] == "ok"
     response = httpx.post(
         f"{http_server}/mcp",
-        headers={"Origin": "http://evil.example", "Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+        headers={
+            "Origin": "http://evil.example",
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        },
         content='{"jsonrpc":"2.0","id":1,"method":"ping"}',
     )
     assert response.status_code == 403
@@ -85,7 +95,15 @@ def test_http_healthz_and_foreign_origin(http_server):
 
 def test_serve_refuses_a_sandbox_db_in_a_missing_folder(tmp_path):
     process = subprocess.run(
-        [sys.executable, "-m", "membrane_mcp", "serve", "--sandbox", "--sandbox-db", str(tmp_path / "no" / "x.db")],
+        [
+            sys.executable,
+            "-m",
+            "membrane_mcp",
+            "serve",
+            "--sandbox",
+            "--sandbox-db",
+            str(tmp_path / "no" / "x.db"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
