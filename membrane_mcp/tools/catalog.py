@@ -11,7 +11,7 @@ import fnmatch
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,9 +235,11 @@ class Catalog:
         ttl: float = 300.0,
         concurrency: int = 8,
         catalog_filter: CatalogFilter | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._ttl = ttl
+        self._clock = clock  # what the TTL is measured on (tests pass a fake)
         self._concurrency = concurrency
         self._filter = catalog_filter or CatalogFilter()
         self._snapshot: CatalogSnapshot | None = None
@@ -272,7 +274,7 @@ class Catalog:
             return self._snapshot
 
     def _fresh(self, snapshot: CatalogSnapshot) -> bool:
-        return time.monotonic() - snapshot.loaded_at < self._ttl
+        return self._clock() - snapshot.loaded_at < self._ttl
 
     async def _load(self) -> CatalogSnapshot:
         started = time.perf_counter()
@@ -310,4 +312,6 @@ class Catalog:
             len(entries),
             (time.perf_counter() - started) * 1000,
         )
-        return CatalogSnapshot(connections=connections, entries=entries, load_errors=errors)
+        return CatalogSnapshot(
+            connections=connections, entries=entries, load_errors=errors, loaded_at=self._clock()
+        )
