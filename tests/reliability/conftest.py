@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -112,14 +112,22 @@ FAST_RETRIES = RetryPolicy(initial_backoff=0.05, max_backoff=0.4, jitter=0.05)
 
 @asynccontextmanager
 async def connect_fast(
-    running: RunningSandbox, mode: str = "auto", *, credentials: TokenProvider | None = None, **overrides: Any
+    running: RunningSandbox,
+    mode: str = "auto",
+    *,
+    credentials: TokenProvider | None = None,
+    catalog_clock: Callable[[], float] = time.monotonic,
+    **overrides: Any,
 ) -> AsyncIterator[Client]:
-    """An in-memory MCP client on a gateway wired like `open_gateway`'s, with `FAST_RETRIES`."""
+    """An in-memory MCP client on a gateway wired like `open_gateway`'s, with `FAST_RETRIES`; the catalog's
+    TTL runs on `catalog_clock` (a `tests.clock.FakeClock` to expire it without waiting)."""
     settings = Settings(api_url=running.url, **overrides)
     credentials = credentials or StaticToken(running.token)
     async with MembraneClient(running.url, credentials, retry_policy=FAST_RETRIES) as membrane:
         catalog_filter = CatalogFilter(settings.apps, settings.connections, settings.actions)
-        catalog = Catalog(membrane, ttl=settings.catalog_ttl, catalog_filter=catalog_filter)
+        catalog = Catalog(
+            membrane, ttl=settings.catalog_ttl, catalog_filter=catalog_filter, clock=catalog_clock
+        )
         gateway = Gateway(membrane, settings, policy_from(settings), catalog)
         async with Client(build_server(gateway), mode=mode) as client:
             client.gateway = gateway  # type: ignore[attr-defined]
