@@ -105,9 +105,9 @@ def mode(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-# The product's retry rules with shorter back-off pauses, so the fault tests stay quick (Retry-After is
-# still honoured in full).
-FAST_RETRIES = RetryPolicy(initial_backoff=0.05, max_backoff=0.4, jitter=0.05)
+# The product's retry rules with back-off pauses of 10-50 ms, so the fault tests stay quick (Retry-After is
+# still honoured in full). The pauses are real: the same sleep paces create_action's polls, which must not spin.
+FAST_RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
 
 
 @asynccontextmanager
