@@ -18,13 +18,14 @@ from membrane_mcp.membrane.auth import StaticToken, TokenProvider
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.retry import RetryPolicy
 from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_mcp.sandbox.serve import RunningSandbox
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import policy_from
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
 from membrane_mcp.tools.gateway import Gateway
 from tests.processes import server_env, spawn_http, stop_process  # noqa: F401 - re-exported to the tests
+from tests.sandboxes import seeded_sandbox
 
 MAY_OR_MAY_NOT = "may or may not have happened"
 
@@ -32,7 +33,7 @@ MAY_OR_MAY_NOT = "may or may not have happened"
 @pytest.fixture
 def faulty_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of its own (faults are switched on per test with `set_faults`)."""
-    with start_in_thread(SandboxConfig(build_seconds=0.3, seed=11, retry_after_s=0.2)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.3, seed=11, retry_after_s=0.2)) as running:
         yield running
 
 

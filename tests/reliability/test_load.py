@@ -17,8 +17,9 @@ import pytest
 from mcp import Client
 
 from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_mcp.sandbox.serve import RunningSandbox
 from tests.reliability.conftest import db_rows, start_http_server, stop_process, text_of, vtiger_records_named
+from tests.sandboxes import seeded_sandbox
 
 pytestmark = pytest.mark.anyio
 
@@ -97,7 +98,7 @@ def percentile(values: list[float], share: float) -> float:
 
 @pytest.fixture
 def load_sandbox() -> Iterator[RunningSandbox]:
-    with start_in_thread(SandboxConfig(build_seconds=0.2, seed=1)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.2, seed=1)) as running:
         yield running
 
 

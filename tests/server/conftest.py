@@ -16,6 +16,7 @@ from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.gateway import Gateway
+from tests.sandboxes import seeded_sandbox
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +29,7 @@ def sandbox() -> Iterator[RunningSandbox]:
 @pytest.fixture
 def fresh_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of its own, for tests that write or count."""
-    with start_in_thread(SandboxConfig(build_seconds=0.3)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.3)) as running:
         yield running
 
 
