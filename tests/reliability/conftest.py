@@ -86,13 +86,14 @@ def text_of(result: types.CallToolResult) -> str:
 
 
 async def eventually(predicate: Any, within: float = 10.0, interval: float = 0.05) -> bool:
-    """Poll without blocking the event loop (the client may still have a cancel notification to send)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await anyio.sleep(interval)
-    return predicate()
+    """Wait for a condition (not for time to pass), polling without blocking the event loop (the client may
+    still have a cancel notification to send); `within` only bounds a wait that would otherwise hang."""
+    with anyio.move_on_after(within):
+        while True:
+            if predicate():
+                return True
+            await anyio.sleep(interval)  # the poll interval while the condition does not hold yet
+    return bool(predicate())
 
 
 def start_http_server(running: RunningSandbox, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
