@@ -222,12 +222,10 @@ async def test_401_twice_is_an_authentication_error(mock: respx.MockRouter) -> N
 async def test_retry_after_longer_than_deadline_fails_fast(mock: respx.MockRouter) -> None:
     route = mock.get("/connections").respond(429, headers={"Retry-After": "10"}, json=RATE_LIMIT)
     sleep = RecordingSleep()
-    started = time.monotonic()
     async with make_client(sleep=sleep) as client:
         with pytest.raises((RateLimited, DeadlineExceeded)) as info:
             await client.list_connections(deadline=time.monotonic() + 2)
-    assert time.monotonic() - started < 1
-    assert route.call_count == 1 and sleep.delays == []
+    assert route.call_count == 1 and sleep.delays == []  # fast: no pause was even asked for
     assert info.value.retry_after == 10
 
 
@@ -255,16 +253,17 @@ async def test_slow_answer_bounded_by_deadline(mock: respx.MockRouter) -> None:
 
     async def slow(request: httpx.Request) -> httpx.Response:
         calls.append(request)
-        await anyio.sleep(5)  # the mock transport ignores httpx timeouts: only the deadline can stop this
+        # Simulated latency, longer than the test's bound: the mock transport ignores httpx timeouts, so
+        # only the client's deadline can end this.
+        await anyio.sleep(60)
         return httpx.Response(200, json={"output": None})
 
     mock.post("/actions/q/run").mock(side_effect=slow)
     async with make_client() as client:
-        started = time.monotonic()
+        # DeadlineExceeded rather than fail_after's TimeoutError: the client's own deadline cut the request.
         with pytest.raises(DeadlineExceeded, match="may or may not have happened"):
-            with anyio.fail_after(3):
+            with anyio.fail_after(30):
                 await client.run_action("q", "c1", {}, deadline=time.monotonic() + 0.3)
-        assert time.monotonic() - started < 1.5
     assert len(calls) == 1
 
 
@@ -274,7 +273,7 @@ async def test_read_timeout_at_deadline_is_deadline_exceeded(mock: respx.MockRou
 
     def timeout(request: httpx.Request) -> httpx.Response:
         calls.append(request)
-        time.sleep(0.06)  # the transport's own read timeout fires just as the deadline passes
+        time.sleep(0.06)  # simulated latency: the transport waited until its read timeout, at the deadline
         raise httpx.ReadTimeout("timed out", request=request)
 
     mock.get("/connections").mock(side_effect=timeout)
