@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from mcp import Client, types
@@ -26,6 +25,7 @@ from membrane_mcp.tools.catalog import Catalog, CatalogFilter
 from membrane_mcp.tools.gateway import Gateway
 from tests.processes import server_env, spawn_http, stop_process  # noqa: F401 - re-exported to the tests
 from tests.sandboxes import seeded_sandbox
+from tests.waiting import eventually  # noqa: F401 - re-exported to the tests
 
 MAY_OR_MAY_NOT = "may or may not have happened"
 
@@ -83,17 +83,6 @@ def runs_with_input(running: RunningSandbox, marker: str) -> int:
 
 def text_of(result: types.CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
-
-
-async def eventually(predicate: Any, within: float = 10.0, interval: float = 0.05) -> bool:
-    """Wait for a condition (not for time to pass), polling without blocking the event loop (the client may
-    still have a cancel notification to send); `within` only bounds a wait that would otherwise hang."""
-    with anyio.move_on_after(within):
-        while True:
-            if predicate():
-                return True
-            await anyio.sleep(interval)  # the poll interval while the condition does not hold yet
-    return bool(predicate())
 
 
 def start_http_server(running: RunningSandbox, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
