@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,17 +141,16 @@ def test_load_apps_keys_and_metadata(apps: dict[str, App]) -> None:
     assert load_apps()["vtiger"] is apps["vtiger"]  # cached
 
 
-def test_catalog_load_is_fast() -> None:
+def test_catalog_reload_gives_the_same_apps(apps: dict[str, App]) -> None:
+    # How long a load takes is a figure for bench/, not a test.
     from membrane_mcp.sandbox import apps as apps_pkg
 
-    best = 1.0
-    for _ in range(3):
-        load_catalog.cache_clear()
-        apps_pkg._apps.cache_clear()
-        t = time.perf_counter()
-        load_apps()
-        best = min(best, time.perf_counter() - t)
-    assert best < 0.05, f"load_apps took {best * 1000:.0f} ms"
+    load_catalog.cache_clear()
+    apps_pkg._apps.cache_clear()
+    reloaded = load_apps()
+    assert {key: [a.key for a in app.actions()] for key, app in reloaded.items()} == {
+        key: [a.key for a in app.actions()] for key, app in apps.items()
+    }
 
 
 def test_vtiger_has_exactly_the_eight_seed_actions(apps: dict[str, App]) -> None:
@@ -290,15 +288,12 @@ def test_seed_counts_and_links(db: sqlite3.Connection) -> None:
     assert all(s["spaceId"] in spaces for s in stories)
 
 
-def test_seed_is_deterministic_idempotent_and_fast(apps: dict[str, App]) -> None:
+def test_seed_is_deterministic_and_idempotent(apps: dict[str, App]) -> None:
     conn = sqlite3.connect(":memory:")
     for app in apps.values():
         app.init_schema(conn)
-    t = time.perf_counter()
     for app in apps.values():
         app.seed(conn, "a", 1)
-    elapsed = time.perf_counter() - t
-    assert elapsed < 1.0, f"seeding took {elapsed:.2f}s"
     for app in apps.values():
         app.seed(conn, "b", 1)
         app.seed(conn, "c", 2)
@@ -852,9 +847,7 @@ def test_synthetic_app_has_exactly_n_actions(n: int) -> None:
 
 
 def test_synthetic_apps_scale_and_run() -> None:
-    t = time.perf_counter()
     many = [synthetic_app(i, 50) for i in range(100, 200)]
-    assert time.perf_counter() - t < 1.0
     assert len({a.key for a in many}) == 100
     app = many[0]
     for a in app.actions()[:5]:
