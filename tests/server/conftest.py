@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 
 from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_mcp.sandbox.serve import RunningSandbox
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.settings import Settings
@@ -21,8 +21,8 @@ from tests.sandboxes import seeded_sandbox
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[RunningSandbox]:
-    """One sandbox shared by the read-mostly tests (in-memory database)."""
-    with start_in_thread(SandboxConfig(build_seconds=0.3)) as running:
+    """One sandbox shared by the read-mostly tests."""
+    with seeded_sandbox(SandboxConfig(build_seconds=0.3)) as running:
         yield running
 
 
