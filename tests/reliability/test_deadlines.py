@@ -56,22 +56,32 @@ async def test_a_slow_upstream_call_ends_at_the_call_timeout(faulty_sandbox):
     assert vtiger_records_named(faulty_sandbox, "rel-slow").get("rel-slow", 0) <= 1
 
 
-async def test_the_gateway_stops_a_call_stuck_outside_the_membrane_client(faulty_sandbox):
+async def test_the_gateway_stops_a_call_stuck_outside_the_membrane_client(faulty_sandbox, caplog):
     mode = "legacy"
-    """A catalog reload has no deadline of its own; the gateway's bound still ends the call."""
+    """A catalog reload works to the call's deadline; when it cannot finish, the last catalog answers.
+
+    (The gateway's own hard stop, for work outside the Membrane client, is tested in
+    tests/server/test_registry.py.)"""
     async with connect_fast(faulty_sandbox, mode, call_timeout=1, catalog_ttl=0, apps=["vtiger"]) as client:
         await client.list_tools()
         set_faults(faulty_sandbox, latency_ms=3000)  # simulated latency, past the call's deadline
         result = await client.call_tool("list_connections", {})
         no_faults(faulty_sandbox)
         after = await client.call_tool("list_connections", {})
-    # Had the call waited for the sandbox, the listing would have succeeded: the error is the bound.
-    assert result.is_error and "timed out" in text_of(result) and "Nothing was changed" in text_of(result)
-    assert result.structured_content["details"]["timedOut"] is True
+    # The reload was cut at the deadline and the last catalog answered (had the call waited out the 3 s,
+    # the reload would have succeeded and nothing would be logged).
+    assert not result.is_error and result.structured_content["connections"]
+    assert any(
+        "serving the previous one" in r.getMessage() and "deadline" in r.getMessage().lower()
+        for r in caplog.records
+    ), [r.getMessage() for r in caplog.records]
     assert not after.is_error
 
 
-async def test_cancelling_create_action_closes_its_long_poll(faulty_sandbox, mode):
+async def test_cancelling_create_action_closes_its_long_poll(faulty_sandbox):
+    # Handshake era only: in-process 2026 dispatch runs the server in the caller's task, so the server
+    # sees the client's deadline as its own and ends the wait by itself (no cancel to observe).
+    mode = "legacy"
     set_faults(faulty_sandbox, build_seconds=30)
     cancel = anyio.CancelScope()
 
