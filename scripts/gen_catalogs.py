@@ -1,4 +1,4 @@
-"""Generate ``membrane_mcp/sandbox/catalogs/{vtiger,1crm,bigtincan}.json`` from compact tables.
+"""Generate ``membrane_sandbox/catalogs/{vtiger,1crm,bigtincan}.json`` from compact tables.
 
 Run ``.venv/bin/python scripts/gen_catalogs.py``; commit both this script and the JSON. The
 runtime reads only the JSON.
@@ -43,15 +43,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from membrane_mcp.sandbox.apps.base import ActionSpec  # noqa: E402
-from membrane_mcp.sandbox.apps.catalog import (  # noqa: E402
+from membrane_sandbox.apps.base import ActionSpec  # noqa: E402
+from membrane_sandbox.apps.catalog import (  # noqa: E402
     FIELD_TYPES,
     Catalog,
     FieldDef,
     ObjectDef,
     catalog_to_json,
 )
-from membrane_mcp.sandbox.apps.schemas import (  # noqa: E402
+from membrane_sandbox.apps.schemas import (  # noqa: E402
     MAX_PAGE,
     crud_action,
     paging_properties,

@@ -64,8 +64,7 @@ def policy_from(settings: Settings) -> Policy:
 
 
 def start_sandbox(settings: Settings, port: int = 0) -> Any:
-    from membrane_mcp.sandbox.config import SandboxConfig, default_db_path
-    from membrane_mcp.sandbox.serve import start_in_thread
+    from membrane_sandbox import SandboxConfig, default_db_path, start_in_thread
 
     db_path = str(settings.sandbox_db) if settings.sandbox_db else str(default_db_path())
     config = SandboxConfig(db_path=db_path, build_seconds=settings.sandbox_build_seconds)
@@ -128,7 +127,7 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     protect(secret_values(settings))
     sandbox = None
     if settings.sandbox:
-        from membrane_mcp.sandbox.config import SandboxConfig
+        from membrane_sandbox import SandboxConfig
 
         sandbox = BackgroundSandbox(settings)
         settings = settings.model_copy(update={"api_url": sandbox.url})

@@ -16,8 +16,8 @@ from membrane_mcp.membrane import (
     StaticToken,
     WorkspaceCredentials,
 )
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import start_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from membrane_mcp.membrane import MembraneClient, RetryPolicy, StaticToken, UpstreamUnavailable
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import start_in_thread
 from tests.sandbox.conftest import fake_apps
 
 

@@ -17,13 +17,13 @@ from mcp import Client, types
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.retry import RetryPolicy
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import policy_from
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
 from membrane_mcp.tools.gateway import Gateway
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 from tests.processes import server_env, spawn_http, stop_process  # noqa: F401 - re-exported to the tests
 
 MAY_OR_MAY_NOT = "may or may not have happened"

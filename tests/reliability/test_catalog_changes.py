@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 from tests.reliability.conftest import connect_fast, runs_with_input, text_of
 
 pytestmark = pytest.mark.anyio

@@ -16,8 +16,8 @@ import psutil
 import pytest
 from mcp import Client
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 from tests.reliability.conftest import db_rows, start_http_server, stop_process, text_of, vtiger_records_named
 
 pytestmark = pytest.mark.anyio

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 
 from .conftest import client_for, connection_ids
 

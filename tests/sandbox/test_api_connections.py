@@ -4,7 +4,7 @@ import time
 
 import httpx
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 
 CONNECTION_FIELDS = {
     "id", "name", "userId", "tenantId", "isTest", "connected", "disconnected", "isDefunct", "state", "errors",

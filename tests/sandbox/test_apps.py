@@ -11,10 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from membrane_mcp.sandbox.apps import AppError, load_apps, synthetic_app
-from membrane_mcp.sandbox.apps.base import ActionSpec, App, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import load_catalog
-from membrane_mcp.sandbox.apps.vtiger_query import QueryError, parse
+from membrane_sandbox.apps import AppError, load_apps, synthetic_app
+from membrane_sandbox.apps.base import ActionSpec, App, ProxyResponse
+from membrane_sandbox.apps.catalog import load_catalog
+from membrane_sandbox.apps.vtiger_query import QueryError, parse
 
 ACCOUNT = "conn-test"
 SEED = 7
@@ -143,7 +143,7 @@ def test_load_apps_keys_and_metadata(apps: dict[str, App]) -> None:
 
 
 def test_catalog_load_is_fast() -> None:
-    from membrane_mcp.sandbox import apps as apps_pkg
+    from membrane_sandbox import apps as apps_pkg
 
     best = 1.0
     for _ in range(3):

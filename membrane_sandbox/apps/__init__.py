@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from membrane_mcp.sandbox.apps import synthetic
-from membrane_mcp.sandbox.apps.base import ActionSpec, App, AppError, ProxyResponse
+from membrane_sandbox.apps import synthetic
+from membrane_sandbox.apps.base import ActionSpec, App, AppError, ProxyResponse
 
 __all__ = ["ActionSpec", "App", "AppError", "ProxyResponse", "load_apps", "synthetic_app"]
 
 
 @cache
 def _apps() -> tuple[tuple[str, App], ...]:
-    from membrane_mcp.sandbox.apps import bigtincan, onecrm, vtiger
+    from membrane_sandbox.apps import bigtincan, onecrm, vtiger
 
     loaded: list[App] = [vtiger.load(), onecrm.load(), bigtincan.load()]
     return tuple((a.key, a) for a in loaded)

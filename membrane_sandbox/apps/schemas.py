@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from membrane_mcp.sandbox.apps.base import ActionSpec
-from membrane_mcp.sandbox.apps.catalog import FieldDef, ObjectDef
+from membrane_sandbox.apps.base import ActionSpec
+from membrane_sandbox.apps.catalog import FieldDef, ObjectDef
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20

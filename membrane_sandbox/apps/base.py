@@ -1,6 +1,6 @@
 """The contract between the sandbox's Membrane API layer and the apps behind it.
 
-The API layer (``membrane_mcp.sandbox.api``) knows Membrane's REST surface: tokens,
+The API layer (``membrane_sandbox.api``) knows Membrane's REST surface: tokens,
 connections, actions, runs, paging, faults. An :class:`App` knows one SaaS product:
 its objects, its records in SQLite, how each of its actions runs and how its own
 REST API answers a proxied request. Neither imports the other's internals.

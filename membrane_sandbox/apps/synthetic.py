@@ -11,12 +11,12 @@ import sqlite3
 from functools import cache
 from typing import Any
 
-from membrane_mcp.sandbox.apps import records
-from membrane_mcp.sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import Catalog, FieldDef, ObjectDef
-from membrane_mcp.sandbox.apps.catalog_app import CatalogApp
-from membrane_mcp.sandbox.apps.proxy_util import BadBody, int_param, json_response, read_body, split_path
-from membrane_mcp.sandbox.apps.schemas import crud_action
+from membrane_sandbox.apps import records
+from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
+from membrane_sandbox.apps.catalog import Catalog, FieldDef, ObjectDef
+from membrane_sandbox.apps.catalog_app import CatalogApp
+from membrane_sandbox.apps.proxy_util import BadBody, int_param, json_response, read_body, split_path
+from membrane_sandbox.apps.schemas import crud_action
 
 NOUNS = (
     "widget gadget order shipment invoice ticket task project asset contract lead opportunity campaign "

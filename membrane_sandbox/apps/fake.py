@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from membrane_mcp.sandbox.apps.catalog import FieldDef
+from membrane_sandbox.apps.catalog import FieldDef
 
 FIRST_NAMES = (
     "Olivia Liam Emma Noah Ava Oliver Sophia Elijah Isabella James Mia William Amelia Benjamin Harper Lucas "

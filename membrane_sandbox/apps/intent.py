@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from membrane_mcp.sandbox.apps.base import ActionSpec
-from membrane_mcp.sandbox.apps.catalog import ObjectDef
-from membrane_mcp.sandbox.apps.schemas import title
+from membrane_sandbox.apps.base import ActionSpec
+from membrane_sandbox.apps.catalog import ObjectDef
+from membrane_sandbox.apps.schemas import title
 
 if TYPE_CHECKING:
-    from membrane_mcp.sandbox.apps.catalog_app import CatalogApp
+    from membrane_sandbox.apps.catalog_app import CatalogApp
 
 # Verb words, first match wins in this order; "get all"/"show" style phrases mean list.
 VERBS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -11,12 +11,12 @@ import random
 import sqlite3
 from typing import Any
 
-from membrane_mcp.sandbox.apps import records
-from membrane_mcp.sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import ObjectDef, load_catalog
-from membrane_mcp.sandbox.apps.catalog_app import CatalogApp
-from membrane_mcp.sandbox.apps.fake import Context
-from membrane_mcp.sandbox.apps.proxy_util import (
+from membrane_sandbox.apps import records
+from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
+from membrane_sandbox.apps.catalog import ObjectDef, load_catalog
+from membrane_sandbox.apps.catalog_app import CatalogApp
+from membrane_sandbox.apps.fake import Context
+from membrane_sandbox.apps.proxy_util import (
     BadBody,
     first,
     int_param,
@@ -24,7 +24,7 @@ from membrane_mcp.sandbox.apps.proxy_util import (
     read_body,
     split_path,
 )
-from membrane_mcp.sandbox.apps.records import Record
+from membrane_sandbox.apps.records import Record
 
 API_VERSION = "v5"
 MAX_LIMIT = 100

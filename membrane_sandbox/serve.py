@@ -1,4 +1,4 @@
-"""``membrane-mcp sandbox`` (uvicorn), and ``start_in_thread`` for tests and ``serve --sandbox``.
+"""The ``sandbox`` command (uvicorn), and ``start_in_thread`` for tests and ``serve --sandbox``.
 
 Imports of Starlette, uvicorn and the apps happen inside the functions, so the CLI stays quick.
 """

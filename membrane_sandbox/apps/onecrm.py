@@ -16,12 +16,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from membrane_mcp.sandbox.apps import records
-from membrane_mcp.sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import FieldDef, ObjectDef, load_catalog
-from membrane_mcp.sandbox.apps.catalog_app import CatalogApp, project
-from membrane_mcp.sandbox.apps.fake import Context
-from membrane_mcp.sandbox.apps.proxy_util import (
+from membrane_sandbox.apps import records
+from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
+from membrane_sandbox.apps.catalog import FieldDef, ObjectDef, load_catalog
+from membrane_sandbox.apps.catalog_app import CatalogApp, project
+from membrane_sandbox.apps.fake import Context
+from membrane_sandbox.apps.proxy_util import (
     BadBody,
     first,
     int_param,
@@ -29,7 +29,7 @@ from membrane_mcp.sandbox.apps.proxy_util import (
     read_body,
     split_path,
 )
-from membrane_mcp.sandbox.apps.records import Record
+from membrane_sandbox.apps.records import Record
 
 _NS = uuid.UUID("6f1c2d3e-4b5a-4c6d-8e7f-1234567890ab")
 _SEEDED_AT = "2023-01-02 09:00:00"

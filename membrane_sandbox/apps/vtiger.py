@@ -14,14 +14,14 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from membrane_mcp.sandbox.apps import records
-from membrane_mcp.sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import Catalog, FieldDef, ObjectDef, load_catalog
-from membrane_mcp.sandbox.apps.catalog_app import CatalogApp, project
-from membrane_mcp.sandbox.apps.fake import Context
-from membrane_mcp.sandbox.apps.proxy_util import BadBody, json_response, read_body, split_path
-from membrane_mcp.sandbox.apps.records import Record
-from membrane_mcp.sandbox.apps.vtiger_query import QueryError, parse
+from membrane_sandbox.apps import records
+from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
+from membrane_sandbox.apps.catalog import Catalog, FieldDef, ObjectDef, load_catalog
+from membrane_sandbox.apps.catalog_app import CatalogApp, project
+from membrane_sandbox.apps.fake import Context
+from membrane_sandbox.apps.proxy_util import BadBody, json_response, read_body, split_path
+from membrane_sandbox.apps.records import Record
+from membrane_sandbox.apps.vtiger_query import QueryError, parse
 
 PAGE_CAP = 100
 CURRENT_USER_ID = "19x1"

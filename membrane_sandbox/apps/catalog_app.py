@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from membrane_mcp.sandbox.apps import fake, records
-from membrane_mcp.sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import Catalog, FieldDef, ObjectDef
-from membrane_mcp.sandbox.apps.records import Record
-from membrane_mcp.sandbox.apps.schemas import DEFAULT_PAGE, MAX_PAGE, crud_action
+from membrane_sandbox.apps import fake, records
+from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
+from membrane_sandbox.apps.catalog import Catalog, FieldDef, ObjectDef
+from membrane_sandbox.apps.records import Record
+from membrane_sandbox.apps.schemas import DEFAULT_PAGE, MAX_PAGE, crud_action
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class CatalogApp:
         raise NotImplementedError
 
     def build_action(self, intent: str) -> ActionSpec | list[dict[str, Any]]:
-        from membrane_mcp.sandbox.apps.intent import build_from_intent
+        from membrane_sandbox.apps.intent import build_from_intent
 
         return build_from_intent(self, intent)
 

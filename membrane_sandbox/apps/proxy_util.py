@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from membrane_mcp.sandbox.apps.base import ProxyResponse
+from membrane_sandbox.apps.base import ProxyResponse
 
 
 class BadBody(ValueError):
