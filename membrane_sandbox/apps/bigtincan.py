@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from membrane_sandbox.apps import records
 from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_sandbox.apps.catalog import ObjectDef, load_catalog
+from membrane_sandbox.apps.catalog import ObjectDef
 from membrane_sandbox.apps.catalog_app import CatalogApp
+from membrane_sandbox.apps.catalog_file import load_catalog
 from membrane_sandbox.apps.fake import Context
 from membrane_sandbox.apps.proxy_util import (
     BadBody,
@@ -283,5 +285,10 @@ def _error(status: int, code: str, message: str) -> ProxyResponse:
     return json_response(status, {"error": {"status": status, "code": code, "message": message}})
 
 
+def operation_values(objects: Sequence[ObjectDef]) -> dict[str, Any]:
+    """What ``catalogs/bigtincan.yaml``'s operations may use as ``${name}``."""
+    return {"object_types": [o.key for o in objects]}
+
+
 def load() -> BigtincanApp:
-    return BigtincanApp(load_catalog("bigtincan"))
+    return BigtincanApp(load_catalog("bigtincan", values=operation_values))

@@ -12,14 +12,15 @@ import io
 import random
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from membrane_sandbox.apps import records
 from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_sandbox.apps.catalog import FieldDef, ObjectDef, load_catalog
+from membrane_sandbox.apps.catalog import FieldDef, ObjectDef
 from membrane_sandbox.apps.catalog_app import CatalogApp, project
+from membrane_sandbox.apps.catalog_file import load_catalog
 from membrane_sandbox.apps.fake import Context
 from membrane_sandbox.apps.proxy_util import (
     BadBody,
@@ -433,5 +434,16 @@ def _error(status: int, code: str, message: str, data: dict[str, Any] | None = N
 Handler = Callable[..., Any]
 
 
+def operation_values(objects: Sequence[ObjectDef]) -> dict[str, Any]:
+    """What ``catalogs/1crm.yaml``'s operations may use as ``${name}``: models are the record objects
+    (not the Layout and Picklist metadata, nor the settings singletons)."""
+    models = [o for o in objects if "singleton_id" not in o.extra and o.key not in ("Layout", "Picklist")]
+    return {
+        "models": [o.key for o in models],
+        "model_list": ", ".join(f"{o.key} ({o.label})" for o in models),
+        "searchable_models": [o.key for o in objects if o.searchable],
+    }
+
+
 def load() -> OneCrmApp:
-    return OneCrmApp(load_catalog("1crm"))
+    return OneCrmApp(load_catalog("1crm", values=operation_values))

@@ -1,7 +1,7 @@
 """JSON Schemas (draft 2020-12) for records and for the standard per-object actions.
 
-Used by ``scripts/gen_catalogs.py`` to write the catalogs, and at runtime by ``build_action``
-and the synthetic apps, so that every action everywhere has the same shape.
+Used to derive the real apps' record actions from their data files (``catalog_file.py``), by
+``build_action`` and by the synthetic apps, so that every action everywhere has the same shape.
 """
 
 from __future__ import annotations

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from membrane_sandbox.apps import records
 from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
-from membrane_sandbox.apps.catalog import Catalog, FieldDef, ObjectDef, load_catalog
+from membrane_sandbox.apps.catalog import Catalog, FieldDef, ObjectDef
 from membrane_sandbox.apps.catalog_app import CatalogApp, project
+from membrane_sandbox.apps.catalog_file import load_catalog
 from membrane_sandbox.apps.fake import Context
 from membrane_sandbox.apps.proxy_util import BadBody, json_response, read_body, split_path
 from membrane_sandbox.apps.records import Record
@@ -461,5 +463,13 @@ def _main_block(obj: ObjectDef) -> str:
     return "LBL_" + obj.singular.upper().replace("-", "_") + "_INFORMATION"
 
 
+def operation_values(objects: Sequence[ObjectDef]) -> dict[str, Any]:
+    """What ``catalogs/vtiger.yaml``'s operations may use as ``${name}``."""
+    return {
+        "modules": [o.key for o in objects],
+        "module_list": ", ".join(f"{o.key} ({o.label})" for o in objects),
+    }
+
+
 def load() -> VtigerApp:
-    return VtigerApp(load_catalog("vtiger"))
+    return VtigerApp(load_catalog("vtiger", values=operation_values, stringly=VtigerApp.stringly))
