@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .config import SandboxConfig, default_db_path
+from .config import PROFILES, SandboxConfig, default_db_path
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -75,6 +75,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--public-url", default=None, help="base URL in connect links (default: the request's)"
     )
+    parser.add_argument(
+        "--profile",
+        default=defaults.profile,
+        choices=list(PROFILES),
+        help="which shapes of a real Membrane workspace to reproduce: 'strict' for all of them "
+        "(default %(default)s)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -94,6 +101,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         synthetic_connections=args.synthetic_connections,
         synthetic_actions=args.synthetic_actions,
         public_url=args.public_url,
+        profile=args.profile,
     )
 
 

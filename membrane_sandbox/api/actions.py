@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import ranking
+from .auth import bearer_token, is_workspace_token
 from .connections import find_connection
 from .context import authenticate, json_object, query_bool, wait_timeout
 from .db import now_iso, unix_now
@@ -88,10 +89,14 @@ def find_action(
     connection: sqlite3.Row | None = None,
     integration_key: str | None = None,
     include_archived: bool = False,
+    for_run: bool = False,
 ) -> sqlite3.Row:
     """Resolve an action selector: an id, ``integrationKey.actionKey``, or a key (scoped by
     connection or integration when given). With a connection, an integration-level match is
-    mapped to that connection's instance."""
+    mapped to that connection's instance; ``for_run`` creates a missing built-in instance
+    (under lazy-connection-actions, instances exist only once an action ran on the connection)."""
+    if for_run and connection is not None and state.config.has("lazy-connection-actions"):
+        _ensure_instance(state, selector, connection)
     db = state.store.db
     with state.store.lock:
         row = _visible(
@@ -129,6 +134,19 @@ def find_action(
     if row is None:
         raise not_found(f"Action {selector!r} not found")
     return row
+
+
+def _ensure_instance(state: SandboxState, selector: str, connection: sqlite3.Row) -> None:
+    prefix, dot, rest = selector.partition(".")
+    key = rest if dot and prefix in state.apps else selector
+    with state.store.lock:
+        parent = state.store.db.execute(
+            "SELECT * FROM sandbox_actions WHERE connection_id IS NULL AND archived_at IS NULL "
+            "AND integration_key = ? AND (id = ? OR key = ?)",
+            (connection["integration_key"], selector, key),
+        ).fetchone()
+    if parent is not None and parent["key"] in state.builtin_specs(parent["integration_key"]):
+        state.create_instance(connection, parent)
 
 
 async def list_actions(request: Request) -> Response:
@@ -230,6 +248,13 @@ async def create_action(request: Request) -> Response:
     if problems:
         raise bad_request(
             "Invalid action: " + "; ".join(f"{k} {v}" for k, v in problems.items()), {"fields": problems}
+        )
+    if state.config.has("tenant-cannot-create-actions") and not is_workspace_token(
+        bearer_token(request), state.config
+    ):
+        raise access_denied(
+            "Creating actions needs a workspace (manager) token: a JWT signed with the workspace secret "
+            "without a tenant claim; tenant tokens get 403"
         )
     if not has_connection:
         # Integration-level actions need a workspace (manager) token; the sandbox only issues tenant ones.

@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 
 from ..apps.base import App
 from ..config import DEFAULT_TENANT_KEY, SandboxConfig
-from . import actions, connections, proxy, runs, sandbox_routes
+from . import actions, connection_requests, connections, proxy, runs, sandbox_routes
 from .errors import EXCEPTION_HANDLERS
 from .faults import FaultMiddleware
 from .state import SandboxState
@@ -48,6 +48,7 @@ def create_app(config: SandboxConfig | None = None, *, apps: Mapping[str, App] |
         routes=[
             *sandbox_routes.routes,
             *connections.routes,
+            *connection_requests.routes,
             # The run and proxy routes sit before /actions/{action} and /connections/{connection}/...
             *runs.routes,
             *proxy.routes,

@@ -36,6 +36,15 @@ def tenant_from_token(token: str, config: SandboxConfig) -> str:
     return tenant_key
 
 
+def is_workspace_token(token: str, config: SandboxConfig) -> bool:
+    """A valid JWT for this workspace without a tenant claim (a manager token). The static token and
+    tenant JWTs are tenant tokens. Call after ``tenant_from_token`` has accepted the token."""
+    if token == config.token:
+        return False
+    claims = _decode(token, config)
+    return (claims.get("tenantKey") or claims.get("id")) is None
+
+
 def _decode(token: str, config: SandboxConfig) -> dict[str, Any]:
     with warnings.catch_warnings():
         # The default sandbox secret is shorter than RFC 7518 recommends; that is deliberate here.

@@ -53,6 +53,13 @@ def connection_view(
         view["key"] = row["key"]
     if row["archived_at"]:
         view["archivedAt"] = row["archived_at"]
+    config = state.config
+    if config.has("no-integration-key"):
+        del view["integrationKey"]
+    if config.has("some-without-integration") and key in state.apps and list(state.apps).index(key) % 2:
+        view.pop("integration", None)
+    if config.has("disconnected-flag-only"):
+        del view["state"], view["connected"]
     if row["state"] == "CLIENT_ACTION_REQUIRED":
         name = state.apps[key].name if key in state.apps else key
         ui_url = f"{public_base(state, request)}/_sandbox/connect/{row['id']}?code={row['connect_code']}"
@@ -248,6 +255,15 @@ async def create_connection(request: Request) -> Response:
     return JSONResponse(connection_view(state, tenant, row, request))
 
 
+async def reconnect_connection(request: Request) -> Response:
+    """``POST /connections/{id}/reconnect``: the same connection asks the user to sign in again
+    (rather than a second connection to the same app); its clientAction.uiUrl is the new link."""
+    state, tenant = authenticate(request)
+    row = find_connection(state, tenant, request.path_params["connection"])
+    state.start_reconnect(row["id"], secrets.token_hex(16))
+    return JSONResponse(connection_view(state, tenant, find_connection(state, tenant, row["id"]), request))
+
+
 async def delete_connection(request: Request) -> Response:
     state, tenant = authenticate(request)
     row = find_connection(state, tenant, request.path_params["connection"])
@@ -262,10 +278,28 @@ async def delete_connection(request: Request) -> Response:
     return JSONResponse(connection_view(state, tenant, row, request))
 
 
+async def list_integrations(request: Request) -> Response:
+    state, _ = authenticate(request)
+    return JSONResponse(page([state.integration_view(key) for key in state.apps], request.query_params))
+
+
+async def get_integration(request: Request) -> Response:
+    """An integration by id or key: how a client names the app of a connection without `integration`."""
+    state, _ = authenticate(request)
+    selector = request.path_params["integration"]
+    key = selector if selector in state.apps else state.integration_by_id(selector)
+    if key is None:
+        raise not_found(f"Integration {selector!r} not found")
+    return JSONResponse(state.integration_view(key))
+
+
 routes = [
     Route("/search", search, methods=["GET"]),
+    Route("/integrations", list_integrations, methods=["GET"]),
+    Route("/integrations/{integration}", get_integration, methods=["GET"]),
     Route("/connections", list_connections, methods=["GET"]),
     Route("/connections", create_connection, methods=["POST"]),
     Route("/connections/{connection}", get_connection, methods=["GET"]),
     Route("/connections/{connection}", delete_connection, methods=["DELETE"]),
+    Route("/connections/{connection}/reconnect", reconnect_connection, methods=["POST"]),
 ]

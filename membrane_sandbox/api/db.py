@@ -74,9 +74,31 @@ CREATE TABLE IF NOT EXISTS sandbox_action_runs (
     output TEXT,
     error TEXT,
     status TEXT NOT NULL,         -- success | error
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    completed_at TEXT,
+    duration_ms REAL,
+    details TEXT                  -- the exchange with the app, shown with ?details=true
+);
+CREATE TABLE IF NOT EXISTS sandbox_connection_requests (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    tenant_key TEXT NOT NULL,
+    integration_key TEXT NOT NULL,
+    connection_id TEXT,           -- the connection to reconnect, if any
+    name TEXT,
+    code TEXT NOT NULL,           -- the secret in the request's url
+    status TEXT NOT NULL,         -- pending | success | cancelled | error
+    result_connection_id TEXT,
+    result_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
 );
 """
+
+# Columns added after a table's first release: databases made by an older sandbox get them on open.
+ADDED_COLUMNS = {
+    "sandbox_action_runs": {"completed_at": "TEXT", "duration_ms": "REAL", "details": "TEXT"},
+}
 
 
 def now_iso() -> str:
@@ -111,6 +133,11 @@ class Store:
         self.lock = threading.RLock()
         with self.lock:
             self.db.executescript(SCHEMA)
+            for table, columns in ADDED_COLUMNS.items():
+                present = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in columns.items():
+                    if column not in present:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self.db.commit()
 
     @contextmanager

@@ -63,13 +63,10 @@ def access_denied(message: str) -> ApiError:
     return ApiError(403, message, key="access_denied")
 
 
-def rate_limited(retry_after_s: float) -> ApiError:
-    return ApiError(
-        429,
-        "Too many requests, retry later",
-        key="rate_limit_exceeded",
-        headers={"Retry-After": str(max(0, round(retry_after_s)))},
-    )
+def rate_limited(retry_after_s: float | None) -> ApiError:
+    """A 429; ``retry_after_s`` None sends no Retry-After (as no source shows Membrane sending one)."""
+    headers = {} if retry_after_s is None else {"Retry-After": str(max(0, round(retry_after_s)))}
+    return ApiError(429, "Too many requests, retry later", key="rate_limit_exceeded", headers=headers)
 
 
 def internal(message: str = "Internal server error") -> ApiError:

@@ -38,13 +38,14 @@ class FaultMiddleware:
         if delay > 0:
             await asyncio.sleep(delay / 1000)
         # 5xx and 429 come before the request is handled: nothing runs, nothing is written.
+        retry_after = None if config.has("no-retry-after") else config.retry_after_s
         if state.burst_remaining > 0:
             state.burst_remaining -= 1
-            await _send_error(send, rate_limited(config.retry_after_s))
+            await _send_error(send, rate_limited(retry_after))
             return
         if rate_draw < config.rate_limit_rate:
             state.burst_remaining = max(0, config.rate_limit_burst - 1)
-            await _send_error(send, rate_limited(config.retry_after_s))
+            await _send_error(send, rate_limited(retry_after))
             return
         if fault_draw < config.fault_rate:
             state.store.bump("faults:5xx")

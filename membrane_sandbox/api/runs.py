@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from typing import Any
 
 import jsonschema
@@ -13,9 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..apps.base import ActionSpec, AppError
-from .actions import action_view, connection_from_query, find_action
+from .actions import connection_from_query, find_action
 from .connections import connection_for_integration, find_connection
-from .context import authenticate, json_body
+from .context import authenticate, json_body, query_bool
 from .db import dumps, now_iso
 from .errors import ApiError, bad_request, not_found
 from .state import SandboxState
@@ -78,23 +79,18 @@ def execute(state: SandboxState, tenant: sqlite3.Row, action: sqlite3.Row, raw_i
     if spec is None or app is None:
         raise not_found(f"Action {action['id']} no longer exists in its integration")
     input = validate_input(spec, raw_input)
-    snapshot = action_view(state, tenant, action)
+    run = _Run(tenant, action, connection, spec, input)
     try:
         with state.store.tx() as db:
             output = app.run(db, connection["id"], spec, input)
             run_id = state.store.next_id("action-run")
-            _record(db, run_id, tenant, action, connection, snapshot, input, output=output)
+            run.record(db, run_id, 200, output=output)
         return output, run_id
     except AppError as exc:
-        run_id = _record_error(
-            state,
-            tenant,
-            action,
-            connection,
-            snapshot,
-            input,
-            {"type": "action_run", "message": exc.message, "data": exc.data},
-        )
+        error = {"type": "action_run", "message": exc.message, "data": exc.data}
+        with state.store.tx() as db:
+            run_id = state.store.next_id("action-run")
+            run.record(db, run_id, exc.status, error=error)
         data = {**exc.data, "actionRunId": run_id}
         # The docs say failed runs still carry actionRunId; the SDK's envelope puts extras in data.
         raise ApiError(
@@ -104,9 +100,9 @@ def execute(state: SandboxState, tenant: sqlite3.Row, action: sqlite3.Row, raw_i
         raise
     except Exception as exc:
         log.exception("action %s failed unexpectedly", action["id"])
-        run_id = _record_error(
-            state, tenant, action, connection, snapshot, input, {"type": "internal", "message": str(exc)}
-        )
+        with state.store.tx() as db:
+            run_id = state.store.next_id("action-run")
+            run.record(db, run_id, 500, error={"type": "internal", "message": str(exc)})
         raise ApiError(
             500,
             f"Action run failed: {exc}",
@@ -116,50 +112,65 @@ def execute(state: SandboxState, tenant: sqlite3.Row, action: sqlite3.Row, raw_i
         ) from exc
 
 
-def _record(
-    db: sqlite3.Connection,
-    run_id: str,
-    tenant: sqlite3.Row,
-    action: sqlite3.Row,
-    connection: sqlite3.Row,
-    snapshot: dict[str, Any],
-    input: Any,
-    *,
-    output: Any = None,
-    error: dict[str, Any] | None = None,
-) -> None:
-    db.execute(
-        "INSERT INTO sandbox_action_runs (id, tenant_key, action_id, connection_id, integration_key, action, "
-        "input, output, error, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            run_id,
-            tenant["key"],
-            action["id"],
-            connection["id"],
-            action["integration_key"],
-            dumps(snapshot),
-            dumps(input),
-            None if error else dumps(output),
-            dumps(error) if error else None,
-            "error" if error else "success",
-            now_iso(),
-        ),
-    )
+class _Run:
+    """One run being recorded: when it started, and what the log will hold."""
 
+    def __init__(
+        self,
+        tenant: sqlite3.Row,
+        action: sqlite3.Row,
+        connection: sqlite3.Row,
+        spec: ActionSpec,
+        input: Any,
+    ) -> None:
+        self.tenant, self.action, self.connection, self.spec, self.input = (
+            tenant,
+            action,
+            connection,
+            spec,
+            input,
+        )
+        self.created_at = now_iso()
+        self.started = time.perf_counter()
 
-def _record_error(
-    state: SandboxState,
-    tenant: sqlite3.Row,
-    action: sqlite3.Row,
-    connection: sqlite3.Row,
-    snapshot: dict[str, Any],
-    input: Any,
-    error: dict[str, Any],
-) -> str:
-    with state.store.tx() as db:
-        run_id = state.store.next_id("action-run")
-        _record(db, run_id, tenant, action, connection, snapshot, input, error=error)
-    return run_id
+    def record(
+        self,
+        db: sqlite3.Connection,
+        run_id: str,
+        status: int,
+        *,
+        output: Any = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        # The log's `action` is the /act body that re-runs the same dispatch (docs: action-run-logs).
+        snapshot = {"id": self.action["id"], "connectionId": self.connection["id"], "input": self.input}
+        # Membrane's details hold the raw HTTP exchange with the app. The sandbox's apps run in-process,
+        # so the exchange recorded is the app-level call: the operation, its input, and the app's answer.
+        details = {
+            "request": {"operation": self.spec.impl.get("op", self.spec.key), "body": self.input},
+            "response": {"status": status, "body": error if error else output},
+        }
+        db.execute(
+            "INSERT INTO sandbox_action_runs (id, tenant_key, action_id, connection_id, integration_key, action, "
+            "input, output, error, status, created_at, completed_at, duration_ms, details) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                self.tenant["key"],
+                self.action["id"],
+                self.connection["id"],
+                self.action["integration_key"],
+                dumps(snapshot),
+                dumps(self.input),
+                None if error else dumps(output),
+                dumps(error) if error else None,
+                "error" if error else "success",
+                self.created_at,
+                now_iso(),
+                round((time.perf_counter() - self.started) * 1000, 3),
+                dumps(details),
+            ),
+        )
 
 
 async def _input_object(request: Request) -> Any:
@@ -182,10 +193,11 @@ async def run_action(request: Request) -> Response:
         request.path_params["action"],
         connection=connection,
         integration_key=query.get("integrationKey"),
+        for_run=True,
     )
     if action["connection_id"] is None:
         connection = connection_for_integration(state, tenant, action["integration_key"])
-        action = find_action(state, tenant, action["id"], connection=connection)
+        action = find_action(state, tenant, action["id"], connection=connection, for_run=True)
     output, run_id = execute(state, tenant, action, (body or {}).get("input"))
     return JSONResponse({"output": output, "actionRunId": run_id})
 
@@ -194,7 +206,7 @@ async def run_connection_action(request: Request) -> Response:
     """``POST /connections/{conn}/actions/{action}/run``: the body is the raw input (SDK)."""
     state, tenant = authenticate(request)
     connection = find_connection(state, tenant, request.path_params["connection"])
-    action = find_action(state, tenant, request.path_params["action"], connection=connection)
+    action = find_action(state, tenant, request.path_params["action"], connection=connection, for_run=True)
     output, run_id = execute(state, tenant, action, await _input_object(request))
     return JSONResponse({"output": output, "actionRunId": run_id})
 
@@ -214,7 +226,7 @@ async def run_legacy_instance(request: Request) -> Response:
     parent_key = query.get("parentKey") or query.get("key")
     if not parent_key:
         raise bad_request("parentKey is required", {"fields": {"parentKey": "is required"}})
-    action = find_action(state, tenant, parent_key, connection=connection)
+    action = find_action(state, tenant, parent_key, connection=connection, for_run=True)
     output, run_id = execute(state, tenant, action, await _input_object(request))
     return JSONResponse({"output": output, "actionRunId": run_id})
 
@@ -242,43 +254,57 @@ async def act(request: Request) -> Response:
             raise not_found(f"Integration {body.get('integrationId')!r} not found")
         connection = connection_for_integration(state, tenant, integration_key)
     action = find_action(
-        state, tenant, str(body[given[0]]), connection=connection, integration_key=body.get("integrationKey")
+        state,
+        tenant,
+        str(body[given[0]]),
+        connection=connection,
+        integration_key=body.get("integrationKey"),
+        for_run=True,
     )
     if action["connection_id"] is None:
         connection = connection_for_integration(state, tenant, action["integration_key"])
-        action = find_action(state, tenant, action["id"], connection=connection)
+        action = find_action(state, tenant, action["id"], connection=connection, for_run=True)
     output, run_id = execute(state, tenant, action, body.get("input"))
     return JSONResponse({"output": output, "actionRunId": run_id})
 
 
 async def get_run_log(request: Request) -> Response:
+    """``GET /action-run-logs/{id}`` (``?details=true``, or ``/details``, adds the exchange with the app)."""
     state, tenant = authenticate(request)
+    run_id = request.path_params["run"]
     with state.store.lock:
         row = state.store.db.execute(
             "SELECT r.*, c.name AS connection_name FROM sandbox_action_runs r "
             "LEFT JOIN sandbox_connections c ON c.id = r.connection_id WHERE r.id = ? AND r.tenant_key = ?",
-            (request.path_params["run"], tenant["key"]),
+            (run_id, tenant["key"]),
         ).fetchone()
     if row is None:
-        raise not_found(f"Action run {request.path_params['run']!r} not found")
+        raise not_found(f"Action run {run_id!r} not found")
     key = row["integration_key"]
-    body = {
+    body: dict[str, Any] = {
         "id": row["id"],
         "status": row["status"],
         "action": json.loads(row["action"]),
-        "actionId": row["action_id"],
         "connection": {
             "id": row["connection_id"],
             "name": row["connection_name"],
             "integrationId": state.integration_id(key),
         },
-        "connectionId": row["connection_id"],
         "integration": state.integration_view(key) if key in state.apps else {"key": key},
-        "input": json.loads(row["input"]),
+        "input": json.loads(row["input"]),  # deprecated in favour of action.input
         "output": json.loads(row["output"]) if row["output"] is not None else None,
         "error": json.loads(row["error"]) if row["error"] else None,
         "createdAt": row["created_at"],
+        # Deprecated in favour of action.id / action.connectionId (docs: action-run-logs).
+        "actionId": row["action_id"],
+        "connectionId": row["connection_id"],
     }
+    if row["completed_at"]:
+        body["completedAt"] = row["completed_at"]
+        body["duration"] = row["duration_ms"]
+    details = request.url.path.endswith("/details") or query_bool(request.query_params, "details")
+    if details and row["details"]:
+        body["details"] = json.loads(row["details"])
     return JSONResponse(body)
 
 
@@ -288,4 +314,5 @@ routes = [
     Route("/action-instance/run", run_legacy_instance, methods=["POST"]),
     Route("/act", act, methods=["POST"]),
     Route("/action-run-logs/{run}", get_run_log, methods=["GET"]),
+    Route("/action-run-logs/{run}/details", get_run_log, methods=["GET"]),
 ]

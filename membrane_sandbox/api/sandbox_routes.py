@@ -1,4 +1,4 @@
-"""Sandbox-only endpoints under ``/_sandbox/``: stats, runtime fault settings, the connect page."""
+"""Sandbox-only endpoints under ``/_sandbox/``: stats, runtime fault settings, the connect pages."""
 
 from __future__ import annotations
 
@@ -98,9 +98,27 @@ async def connect_page(request: Request) -> Response:
     )
 
 
+async def connection_request_page(request: Request) -> Response:
+    """What a connection request's ``url`` opens: the user "signs in", the request succeeds."""
+    state = sandbox(request)
+    request_id = request.path_params["request"]
+    if state.complete_request(request_id, request.query_params.get("code", "")):
+        return HTMLResponse(
+            _PAGE.format(
+                title="Connected",
+                message=f"Connection request {html.escape(request_id)} is complete. You can close this page.",
+            )
+        )
+    return HTMLResponse(
+        _PAGE.format(title="Link not valid", message="This link is unknown, expired or already used."),
+        status_code=404,
+    )
+
+
 routes = [
     Route("/_sandbox/stats", stats, methods=["GET"]),
     Route("/_sandbox/faults", get_faults, methods=["GET"]),
     Route("/_sandbox/faults", set_faults, methods=["POST"]),
     Route("/_sandbox/connect/{connection}", connect_page, methods=["GET"]),
+    Route("/_sandbox/connection-requests/{request}", connection_request_page, methods=["GET"]),
 ]

@@ -101,12 +101,20 @@ class SandboxState:
                 "SELECT id, tenant_key, integration_key FROM sandbox_connections WHERE archived_at IS NULL"
             ).fetchall()
             for row in rows:
-                if row["integration_key"] in self.apps:
+                if row["integration_key"] in self.apps and not self.config.has("lazy-connection-actions"):
                     self._create_instances(db, row["tenant_key"], row["id"], row["integration_key"], now)
 
     def _create_instances(
-        self, db: sqlite3.Connection, tenant_key: str, connection_id: str, integration_key: str, now: str
+        self,
+        db: sqlite3.Connection,
+        tenant_key: str,
+        connection_id: str,
+        integration_key: str,
+        now: str,
+        only_key: str | None = None,
     ) -> None:
+        """The connection's instances of its integration's built-in actions (or of one of them)."""
+        specs = [s for s in self.builtin_specs(integration_key).values() if only_key in (None, s.key)]
         db.executemany(
             "INSERT OR IGNORE INTO sandbox_actions (id, tenant_key, connection_id, integration_key, key, "
             "name, parent_id, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'READY', ?, ?)",
@@ -122,9 +130,21 @@ class SandboxState:
                     now,
                     now,
                 )
-                for spec in self.builtin_specs(integration_key).values()
+                for spec in specs
             ],
         )
+
+    def create_instance(self, connection: sqlite3.Row, parent: sqlite3.Row) -> None:
+        """Under lazy-connection-actions, the instance a first run on a connection creates."""
+        with self.store.tx() as db:
+            self._create_instances(
+                db,
+                connection["tenant_key"],
+                connection["id"],
+                parent["integration_key"],
+                now_iso(),
+                parent["key"],
+            )
 
     # -- tenants and connections -----------------------------------------------------------------
 
@@ -188,7 +208,8 @@ class SandboxState:
                 now if state == "READY" else None,
             ),
         )
-        self._create_instances(db, tenant_key, connection_id, integration_key, now)
+        if not self.config.has("lazy-connection-actions"):
+            self._create_instances(db, tenant_key, connection_id, integration_key, now)
 
     def create_connection(
         self, tenant_key: str, integration_key: str, name: str, key: str | None, connect_code: str
@@ -222,6 +243,48 @@ class SandboxState:
                     (now, now, connection_id),
                 )
                 self.apps[row["integration_key"]].seed(db, connection_id, self.config.seed)
+        self.notify()
+        return True
+
+    def start_reconnect(self, connection_id: str, code: str) -> None:
+        """The user must sign in again: the connection waits in CLIENT_ACTION_REQUIRED on a new link."""
+        with self.store.tx() as db:
+            db.execute(
+                "UPDATE sandbox_connections SET state = 'CLIENT_ACTION_REQUIRED', connect_code = ?, "
+                "updated_at = ? WHERE id = ?",
+                (code, now_iso(), connection_id),
+            )
+        self.notify()
+
+    def complete_request(self, request_id: str, code: str) -> bool:
+        """The user finished a connection request: reconnect its connection, or create a READY one."""
+        with self.store.tx() as db:
+            row = db.execute(
+                "SELECT * FROM sandbox_connection_requests WHERE id = ? AND status = 'pending'", (request_id,)
+            ).fetchone()
+            if row is None or row["code"] != code:
+                return False
+            now = now_iso()
+            integration_key = row["integration_key"]
+            connection_id = row["connection_id"]
+            if connection_id is not None:
+                db.execute(
+                    "UPDATE sandbox_connections SET state = 'READY', connect_code = NULL, updated_at = ?, "
+                    "last_active_at = ? WHERE id = ?",
+                    (now, now, connection_id),
+                )
+            else:
+                connection_id = self.store.next_id("connection")
+                name = row["name"] or self.apps[integration_key].name
+                self._insert_connection(
+                    db, connection_id, row["tenant_key"], integration_key, name, "READY", None, None
+                )
+            self.apps[integration_key].seed(db, connection_id, self.config.seed)
+            db.execute(
+                "UPDATE sandbox_connection_requests SET status = 'success', result_connection_id = ?, "
+                "updated_at = ? WHERE id = ?",
+                (connection_id, now, request_id),
+            )
         self.notify()
         return True
 

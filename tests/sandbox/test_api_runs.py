@@ -19,7 +19,8 @@ def test_run_and_read_the_log(tenant_api: httpx.Client) -> None:
     assert [r["id"] for r in body["output"]["records"]] == ["c0", "c1"]
     log = tenant_api.get(f"/action-run-logs/{body['actionRunId']}").json()
     assert log["status"] == "success" and log["input"] == {"limit": 2} and log["output"] == body["output"]
-    assert log["action"]["key"] == "list-contacts" and log["connection"]["id"] == ids["vtiger"]
+    assert log["action"] == {"id": log["actionId"], "connectionId": ids["vtiger"], "input": {"limit": 2}}
+    assert log["connection"]["id"] == ids["vtiger"]
     assert log["integration"]["key"] == "vtiger" and log["createdAt"]
 
 
