@@ -270,12 +270,13 @@ async def create_action(request: Request) -> Response:
             ).fetchone()
         if taken:
             raise already_exists(f"An action with key {body['key']!r} already exists on this connection")
+    intent = str(intent).strip()
     now = now_iso()
     ready_at = unix_now() + state.config.build_seconds
     with state.store.tx() as db:
         action_id = state.store.next_id("action")
         session_id = state.store.next_id("agent-session")
-        name = body.get("name") or intent.strip()[:80]
+        name = body.get("name") or intent[:80]
         db.execute(
             "INSERT INTO sandbox_actions (id, tenant_key, connection_id, integration_key, key, name, state, "
             "intent, agent_session_id, ready_at, requested_name, requested_key, created_at, updated_at) "
@@ -287,7 +288,7 @@ async def create_action(request: Request) -> Response:
                 connection["integration_key"],
                 body.get("key"),
                 name,
-                intent.strip(),
+                intent,
                 session_id,
                 ready_at,
                 body.get("name"),

@@ -49,7 +49,7 @@ def validate_input(spec: ActionSpec, input: Any) -> dict[str, Any]:
     problems: dict[str, str] = {}
     for error in validator_cls(schema).iter_errors(input):
         if error.validator == "required" and isinstance(error.instance, dict):
-            for name in error.validator_value:
+            for name in error.validator_value:  # type: ignore[union-attr]  # a list for "required"
                 if name not in error.instance:
                     problems.setdefault(_field([*error.absolute_path, name]), "is required")
         elif error.validator == "additionalProperties" and not error.absolute_path:

@@ -102,7 +102,7 @@ class BigtincanApp(CatalogApp):
         types = input.get("types") or ["story", "story_content"]
         space = input.get("spaceId")
         needle = text.casefold()
-        story_space: dict[int, int] = {}
+        story_space: dict[int, Any] = {}
         if space is not None:
             story_space = {r["id"]: r.get("spaceId") for r in records.scan(db, account, self.key, "story")}
         hits: list[dict[str, Any]] = []

@@ -69,7 +69,7 @@ class ObjectDef:
         return self.field_map().get(name)
 
     def field_map(self) -> dict[str, FieldDef]:
-        return self._fields_by_name  # type: ignore[attr-defined,no-any-return]
+        return self._fields_by_name  # type: ignore[attr-defined]
 
     def writable_fields(self) -> list[FieldDef]:
         return [f for f in self.fields if not f.readonly]
@@ -92,4 +92,4 @@ class Catalog:
         return self.object_map().get(key)
 
     def object_map(self) -> dict[str, ObjectDef]:
-        return self._objects_by_key  # type: ignore[attr-defined,no-any-return]
+        return self._objects_by_key  # type: ignore[attr-defined]
