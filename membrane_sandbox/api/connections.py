@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,7 +14,7 @@ from starlette.routing import Route
 from . import ranking
 from .context import authenticate, json_object, query_bool, wait_timeout
 from .db import now_iso
-from .errors import bad_request, not_found
+from .errors import ApiError, bad_request, not_found
 from .paging import page, parse_limit
 from .state import ClientGone, SandboxState
 
@@ -255,6 +256,46 @@ async def create_connection(request: Request) -> Response:
     return JSONResponse(connection_view(state, tenant, row, request))
 
 
+def integration_for_app_url(state: SandboxState, app_url: str) -> str | None:
+    """The integration whose app lives at a URL or bare domain ("https://vtiger.com", "1crm.com")."""
+    host = urlsplit(app_url if "//" in app_url else f"//{app_url}").hostname or ""
+    labels = host.lower().removeprefix("www.").split(".")
+    name = labels[-2] if len(labels) >= 2 else labels[0]
+    for key, app in state.apps.items():
+        app_host = urlsplit(app.base_url).hostname or ""
+        if name and (name == key.lower() or app_host == host or name in app_host.split(".")):
+            return key
+    return None
+
+
+async def ensure_connection(request: Request) -> Response:
+    """``POST /connections/ensure {appUrl, name?}``: the tenant's connection to the app at that URL,
+    or a new one waiting for the user (SDK ``EnsureConnectionRequest``)."""
+    state, tenant = authenticate(request)
+    body = await json_object(request)
+    app_url = body.get("appUrl")
+    if not isinstance(app_url, str) or not app_url.strip():
+        raise bad_request(
+            "appUrl is required: the app's URL or domain", {"fields": {"appUrl": "is required"}}
+        )
+    integration_key = integration_for_app_url(state, app_url.strip())
+    if integration_key is None:
+        raise not_found(f"No connector matches the app at {app_url!r}")
+    try:
+        row = connection_for_integration(state, tenant, integration_key)
+    except ApiError:
+        name = body.get("name") if isinstance(body.get("name"), str) else None
+        connection_id = state.create_connection(
+            tenant["key"],
+            integration_key,
+            name or state.apps[integration_key].name,
+            None,
+            secrets.token_hex(16),
+        )
+        row = find_connection(state, tenant, connection_id)
+    return JSONResponse(connection_view(state, tenant, row, request))
+
+
 async def reconnect_connection(request: Request) -> Response:
     """``POST /connections/{id}/reconnect``: the same connection asks the user to sign in again
     (rather than a second connection to the same app); its clientAction.uiUrl is the new link."""
@@ -299,6 +340,7 @@ routes = [
     Route("/integrations/{integration}", get_integration, methods=["GET"]),
     Route("/connections", list_connections, methods=["GET"]),
     Route("/connections", create_connection, methods=["POST"]),
+    Route("/connections/ensure", ensure_connection, methods=["POST"]),
     Route("/connections/{connection}", get_connection, methods=["GET"]),
     Route("/connections/{connection}", delete_connection, methods=["DELETE"]),
     Route("/connections/{connection}/reconnect", reconnect_connection, methods=["POST"]),

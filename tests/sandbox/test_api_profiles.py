@@ -220,3 +220,19 @@ def test_run_log_details(tenant_api: httpx.Client) -> None:
     # The snapshot re-runs the same dispatch through /act.
     again = tenant_api.post("/act", json=log["action"])
     assert again.status_code == 200 and again.json()["output"] == ok.json()["output"]
+
+
+def test_ensure_finds_the_connection_of_an_app_url_or_makes_one(tenant_api: httpx.Client) -> None:
+    ids = {c["integrationKey"]: c["id"] for c in tenant_api.get("/connections").json()["items"]}
+    assert (
+        tenant_api.post("/connections/ensure", json={"appUrl": "https://www.vtiger.com/crm"}).json()["id"]
+        == ids["vtiger"]
+    )
+    assert tenant_api.post("/connections/ensure", json={"appUrl": "1crm.com"}).json()["id"] == ids["1crm"]
+    tenant_api.delete(f"/connections/{ids['bigtincan']}")
+    made = tenant_api.post("/connections/ensure", json={"appUrl": "bigtincan.com", "name": "Hub"}).json()
+    assert (
+        made["id"] != ids["bigtincan"] and made["state"] == "CLIENT_ACTION_REQUIRED" and made["name"] == "Hub"
+    )
+    assert tenant_api.post("/connections/ensure", json={"appUrl": "slack.com"}).status_code == 404
+    assert tenant_api.post("/connections/ensure", json={}).status_code == 400
