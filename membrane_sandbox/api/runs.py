@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..apps.base import ActionSpec, AppError
-from .actions import connection_from_query, find_action
-from .connections import connection_for_integration, find_connection
+from .actions import action_view, connection_from_query, find_action
+from .connections import connection_for_integration, connection_view, find_connection
 from .context import authenticate, json_body, query_bool
 from .db import dumps, now_iso
 from .errors import ApiError, bad_request, not_found
@@ -79,7 +79,7 @@ def execute(state: SandboxState, tenant: sqlite3.Row, action: sqlite3.Row, raw_i
     if spec is None or app is None:
         raise not_found(f"Action {action['id']} no longer exists in its integration")
     input = validate_input(spec, raw_input)
-    run = _Run(tenant, action, connection, spec, input)
+    run = _Run(tenant, action, connection, spec, input, action_view(state, tenant, action))
     try:
         with state.store.tx() as db:
             output = app.run(db, connection["id"], spec, input)
@@ -122,14 +122,10 @@ class _Run:
         connection: sqlite3.Row,
         spec: ActionSpec,
         input: Any,
+        view: dict[str, Any],
     ) -> None:
-        self.tenant, self.action, self.connection, self.spec, self.input = (
-            tenant,
-            action,
-            connection,
-            spec,
-            input,
-        )
+        self.tenant, self.action, self.connection = tenant, action, connection
+        self.spec, self.input, self.view = spec, input, view
         self.created_at = now_iso()
         self.started = time.perf_counter()
 
@@ -142,8 +138,9 @@ class _Run:
         output: Any = None,
         error: dict[str, Any] | None = None,
     ) -> None:
-        # The log's `action` is the /act body that re-runs the same dispatch (docs: action-run-logs).
-        snapshot = {"id": self.action["id"], "connectionId": self.connection["id"], "input": self.input}
+        # The log's `action`: the action as it ran (the SDK's ActionRunLogRecordApiResponse types it as
+        # an Action) with the dispatch's connectionId and input, which the docs read from action.*.
+        snapshot = {**self.view, "connectionId": self.connection["id"], "input": self.input}
         # Membrane's details hold the raw HTTP exchange with the app. The sandbox's apps run in-process,
         # so the exchange recorded is the app-level call: the operation, its input, and the app's answer.
         details = {
@@ -274,31 +271,42 @@ async def get_run_log(request: Request) -> Response:
     run_id = request.path_params["run"]
     with state.store.lock:
         row = state.store.db.execute(
-            "SELECT r.*, c.name AS connection_name FROM sandbox_action_runs r "
-            "LEFT JOIN sandbox_connections c ON c.id = r.connection_id WHERE r.id = ? AND r.tenant_key = ?",
+            "SELECT * FROM sandbox_action_runs WHERE id = ? AND tenant_key = ?",
             (run_id, tenant["key"]),
         ).fetchone()
     if row is None:
         raise not_found(f"Action run {run_id!r} not found")
     key = row["integration_key"]
+    action = json.loads(row["action"])
+    # The SDK's ActionRunLogRecordApiResponse: userId, name, integrationActionId, integrationId and
+    # connectionId are required; error and output are absent (not null) when there are none.
     body: dict[str, Any] = {
         "id": row["id"],
-        "status": row["status"],
-        "action": json.loads(row["action"]),
-        "connection": {
-            "id": row["connection_id"],
-            "name": row["connection_name"],
-            "integrationId": state.integration_id(key),
-        },
-        "integration": state.integration_view(key) if key in state.apps else {"key": key},
-        "input": json.loads(row["input"]),  # deprecated in favour of action.input
-        "output": json.loads(row["output"]) if row["output"] is not None else None,
-        "error": json.loads(row["error"]) if row["error"] else None,
-        "createdAt": row["created_at"],
-        # Deprecated in favour of action.id / action.connectionId (docs: action-run-logs).
+        "userId": tenant["user_id"],
+        "tenantId": tenant["id"],
+        "name": action.get("name", ""),
+        "integrationActionId": action.get("parentId") or row["action_id"],
         "actionId": row["action_id"],
-        "connectionId": row["connection_id"],
+        "integrationId": state.integration_id(key),
+        "connectionId": row["connection_id"],  # the docs prefer action.connectionId
+        "status": row["status"],
+        "input": json.loads(row["input"]),  # the docs prefer action.input
+        "createdAt": row["created_at"],
+        "action": action,
+        "connection": connection_view(
+            state,
+            tenant,
+            find_connection(state, tenant, row["connection_id"], include_archived=True),
+            request,
+        ),
+        "integration": state.integration_view(key) if key in state.apps else {"key": key},
     }
+    if action.get("parentId"):
+        body["connectionActionId"] = row["action_id"]
+    if row["output"] is not None:
+        body["output"] = json.loads(row["output"])
+    if row["error"]:
+        body["error"] = json.loads(row["error"])
     if row["completed_at"]:
         body["completedAt"] = row["completed_at"]
         body["duration"] = row["duration_ms"]
