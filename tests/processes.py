@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 
 
 def free_port() -> int:

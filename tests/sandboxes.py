@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from membrane_mcp.sandbox.api import create_app
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_sandbox.api import create_app
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 
 _SHARED_MEMORY = Path("/dev/shm")
 _folder: Path | None = None

@@ -125,8 +125,7 @@ def sandbox_options(settings: Settings) -> SandboxOptions:
 
 def start_sandbox(options: SandboxOptions, port: int = 0) -> Any:
     """The product's one call into the sandbox package."""
-    from membrane_mcp.sandbox.config import SandboxConfig, default_db_path
-    from membrane_mcp.sandbox.serve import start_in_thread
+    from membrane_sandbox import SandboxConfig, default_db_path, start_in_thread
 
     config = SandboxConfig(
         db_path=options.db_path or str(default_db_path()), build_seconds=options.build_seconds
@@ -190,7 +189,7 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     protect(secret_values(settings))
     sandbox = None
     if settings.sandbox:
-        from membrane_mcp.sandbox.config import SandboxConfig
+        from membrane_sandbox import SandboxConfig
 
         sandbox = BackgroundSandbox(sandbox_options(settings))
         settings = settings.model_copy(update={"api_url": sandbox.url})

@@ -17,7 +17,7 @@ from membrane_mcp.membrane import (
     StaticToken,
     WorkspaceCredentials,
 )
-from membrane_mcp.sandbox.config import SandboxConfig
+from membrane_sandbox.config import SandboxConfig
 from tests.sandboxes import seeded_sandbox
 
 

@@ -16,11 +16,11 @@ from mcp import Client, types
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.retry import RetryPolicy
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import build_gateway, membrane_config
 from membrane_mcp.settings import Settings
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox
 from tests.processes import server_env, spawn_http, stop_process  # noqa: F401 - re-exported to the tests
 from tests.sandboxes import seeded_sandbox
 from tests.waiting import eventually  # noqa: F401 - re-exported to the tests

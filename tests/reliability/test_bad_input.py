@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 from tests.reliability.conftest import server_env, start_http_server, stop_process
 
 HANDSHAKE = {

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 from tests.clock import FakeClock
 from tests.reliability.conftest import connect_fast, runs_with_input, text_of
 

@@ -17,12 +17,12 @@ import pytest
 import uvicorn
 from mcp import Client
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.http import build_http_app
 from membrane_mcp.settings import Settings
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox
 from tests.processes import free_port
 from tests.reliability.conftest import (
     db_rows,

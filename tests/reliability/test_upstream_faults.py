@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from membrane_mcp.membrane.auth import WorkspaceCredentials
-from membrane_mcp.sandbox.config import DEFAULT_TENANT_KEY
+from membrane_sandbox.config import DEFAULT_TENANT_KEY
 from tests.reliability.conftest import (
     MAY_OR_MAY_NOT,
     connect_fast,

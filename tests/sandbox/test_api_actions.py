@@ -6,7 +6,7 @@ import anyio
 import httpx
 import pytest
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 from tests.waiting import eventually
 
 from .conftest import client_for, connection_ids

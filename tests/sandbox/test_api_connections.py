@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 
 CONNECTION_FIELDS = {
     "id", "name", "userId", "tenantId", "isTest", "connected", "disconnected", "isDefunct", "state", "errors",

@@ -100,7 +100,7 @@ def test_fault_settings_endpoint(start_sandbox) -> None:
 def test_latency(start_sandbox, monkeypatch) -> None:
     from types import SimpleNamespace
 
-    from membrane_mcp.sandbox.api import faults
+    from membrane_sandbox.api import faults
 
     waits: list[float] = []
 

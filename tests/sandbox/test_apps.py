@@ -10,10 +10,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from membrane_mcp.sandbox.apps import AppError, load_apps, synthetic_app
-from membrane_mcp.sandbox.apps.base import ActionSpec, App, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import load_catalog
-from membrane_mcp.sandbox.apps.vtiger_query import QueryError, parse
+from membrane_sandbox.apps import AppError, load_apps, synthetic_app
+from membrane_sandbox.apps.base import ActionSpec, App, ProxyResponse
+from membrane_sandbox.apps.catalog_file import load_catalog
+from membrane_sandbox.apps.vtiger_query import QueryError, parse
 
 ACCOUNT = "conn-test"
 SEED = 7
@@ -141,16 +141,15 @@ def test_load_apps_keys_and_metadata(apps: dict[str, App]) -> None:
     assert load_apps()["vtiger"] is apps["vtiger"]  # cached
 
 
-def test_catalog_reload_gives_the_same_apps(apps: dict[str, App]) -> None:
-    # How long a load takes is a figure for bench/, not a test.
-    from membrane_mcp.sandbox import apps as apps_pkg
+def test_each_data_file_is_read_once_per_process() -> None:
+    from membrane_sandbox import apps as apps_pkg
 
     load_catalog.cache_clear()
     apps_pkg._apps.cache_clear()
-    reloaded = load_apps()
-    assert {key: [a.key for a in app.actions()] for key, app in reloaded.items()} == {
-        key: [a.key for a in app.actions()] for key, app in apps.items()
-    }
+    first = load_apps()
+    assert load_catalog.cache_info().misses == 3
+    assert load_apps()["1crm"].catalog is first["1crm"].catalog  # type: ignore[attr-defined]
+    assert load_catalog.cache_info().misses == 3
 
 
 def test_vtiger_has_exactly_the_eight_seed_actions(apps: dict[str, App]) -> None:

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from mcp import Client
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.gateway import Gateway
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox
 from tests.sandboxes import seeded_sandbox
 
 
