@@ -96,10 +96,16 @@ class Settings(BaseSettings):
     )
     no_raw_request: bool = Field(False, description="remove the raw_request tool")
     raw_methods: CommaList = Field(
-        default_factory=list, description="HTTP methods raw_request may send (default all)"
+        default_factory=list,
+        description="HTTP methods raw_request may send (default all; GET,HEAD under allow/deny lists "
+        "or --deny-destructive)",
     )
     raw_allow_host: CommaList = Field(
-        default_factory=list, description="hosts raw_request may reach with an absolute URL"
+        default_factory=list,
+        description="origins (host, host:port or https://host[:port]) raw_request may reach with an absolute URL",
+    )
+    allow_create_action: bool = Field(
+        False, description="keep create_action available under --allow-actions/--deny-actions"
     )
     auth_tokens: SecretStr | None = Field(
         None, description="bearer tokens HTTP clients must send (comma-separated)"
