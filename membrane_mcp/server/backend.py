@@ -141,7 +141,11 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
         credentials = credentials_from(settings)
     try:
         async with MembraneClient(
-            settings.api_url, credentials, user_agent=f"membrane-mcp/{__version__}", transport=sandbox
+            settings.api_url,
+            credentials,
+            user_agent=f"membrane-mcp/{__version__}",
+            transport=sandbox,
+            max_response_bytes=settings.max_response_bytes,
         ) as client:
             catalog = Catalog(
                 client,

@@ -267,7 +267,9 @@ class SessionLimits:
                 await _respond(
                     send,
                     413,
-                    jsonrpc_error(SERVER_ERROR, f"Request body too large (over {self.max_body_bytes} bytes)."),
+                    jsonrpc_error(
+                        SERVER_ERROR, f"Request body too large (over {self.max_body_bytes} bytes)."
+                    ),
                 )
                 return None
             chunks.append(chunk)

@@ -35,7 +35,7 @@ from membrane_mcp.tools.meta import (
     meta_tool,
     meta_tool_schema,
 )
-from membrane_mcp.tools.output import shape_output
+from membrane_mcp.tools.output import cap_result, shape_output
 from membrane_mcp.tools.policy import ALL_RAW_METHODS, Policy
 from membrane_mcp.tools.search import SearchIndex
 from membrane_mcp.tools.validation import validate_arguments
@@ -200,7 +200,8 @@ class Gateway:
                 budget = self.settings.create_action_timeout
             call.deadline = started + budget
         with anyio.move_on_after(max(0.0, call.deadline - started) + DEADLINE_GRACE):
-            return await self._call(name, arguments, call)
+            # Every result, errors included, within --max-output-bytes.
+            return cap_result(await self._call(name, arguments, call), self.settings.max_output_bytes)
         return timed_out(name, time.monotonic() - started, self._may_write(name, arguments))
 
     def _may_write(self, name: str, arguments: dict[str, Any]) -> bool:

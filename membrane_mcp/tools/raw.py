@@ -278,4 +278,7 @@ def summarize_response(response: ProxyResponse) -> dict[str, Any]:
             body = response.body.decode("utf-8", errors="replace")
     else:
         body = response.body.decode("utf-8", errors="replace")
-    return {"status": response.status, "ok": 200 <= response.status < 300, "headers": useful, "body": body}
+    summary = {"status": response.status, "ok": 200 <= response.status < 300, "headers": useful, "body": body}
+    if response.cut:
+        summary = {"_truncated": {"note": response.cut}, **summary}
+    return summary
