@@ -17,7 +17,6 @@ from typing import Any
 TRUNCATION_KEY = "_truncated"
 
 _STRUCTURE = re.compile(r'["{}\[\],]')
-_STRING_TAIL = re.compile(r'(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -75,10 +74,9 @@ def cut_json(prefix: bytes, limit: int) -> CutJson | None:
             break
         char, index = match.group(), match.start()
         if char == '"':
-            tail = _STRING_TAIL.match(text, index + 1)
-            if tail is None:
+            position = _string_end(text, index + 1)
+            if position < 0:
                 break  # cut inside a string
-            position = tail.end()
             continue
         position = index + 1
         if char in "{[":
@@ -99,6 +97,24 @@ def cut_json(prefix: bytes, limit: int) -> CutJson | None:
                 parent.counted = True
                 parent.boundary = index + 1
     return _close(text, stack, limit)
+
+
+def _string_end(text: str, start: int) -> int:
+    """The index after the quote that closes the string starting at `start`; -1 if it is not closed.
+
+    str.find, not a regular expression: a pattern repeated per character needs memory per character.
+    """
+    position = start
+    while True:
+        quote = text.find('"', position)
+        if quote < 0:
+            return -1
+        backslashes = 0
+        while quote - backslashes - 1 >= start and text[quote - backslashes - 1] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return quote + 1
+        position = quote + 1
 
 
 def _close(text: str, stack: list[_Open], limit: int) -> CutJson | None:
