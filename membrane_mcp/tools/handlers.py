@@ -14,6 +14,7 @@ from membrane_mcp.tools.confirm import require_confirmation
 from membrane_mcp.tools.connect import connect_app
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
+from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
 from membrane_mcp.tools.validation import validate_arguments
 
 if TYPE_CHECKING:
@@ -147,15 +148,22 @@ async def run_action(gateway: Gateway, args: dict[str, Any], call: CallContext) 
     require_ready(info)
     ref = args["action"]
     entry = find_allowed_action(gateway, snapshot, info.id, ref)
-    if entry is None:
-        # It may have been created since the catalog was loaded. A hidden action takes this path
-        # too, so it answers exactly like an unknown one.
+    if entry is None and unknown_key_reloads.allow(gateway.catalog, gateway.settings.catalog_ttl):
+        # It may have been created since the catalog was loaded (reloaded at most once per TTL window).
+        # A hidden action takes this path too, so it answers exactly like an unknown one.
         snapshot = await gateway.catalog.get(refresh=True)
         entry = find_allowed_action(gateway, snapshot, info.id, ref)
     if entry is None:
+        entries = snapshot.by_connection.get(info.id, [])
+        allowed = [
+            e.action_key for e in entries if gateway.policy.allows_action(e.app_key, e.action_key, e.kind)
+        ]
+        close = did_you_mean(ref, allowed)
         raise ToolError(
-            f"No action '{ref}' on connection '{info.name}' ({info.app_key}). "
-            "Use search_actions to find the right key."
+            f"No action '{ref}' on connection '{info.name}' ({info.app_key})."
+            + (f" Did you mean: {', '.join(close)}?" if close else "")
+            + " Use search_actions to find the right key.",
+            details={"did_you_mean": close} if close else None,
         )
     action_input = args.get("input") or {}
     problems = validate_arguments(entry.validation_schema, action_input)
