@@ -114,6 +114,9 @@ def _segments(template: str, params: dict[str, Any]) -> list[str]:
     missing = [name for name in _PLACEHOLDER.findall(template) if name not in params]
     if missing:
         raise ToolError(f"path_params lacks a value for: {', '.join(missing)}.")
+    empty = sorted(name for name in set(_PLACEHOLDER.findall(template)) if str(params[name]) == "")
+    if empty:
+        raise ToolError(f"path_params has an empty value for: {', '.join(empty)}; refused.")
     pieces = template[1:].split("/") if template.startswith("/") else template.split("/")
     segments = []
     for piece in pieces:
@@ -156,7 +159,7 @@ def check_segments(segments: list[str], *, absolute: bool = False) -> None:
                     )
                 bare = piece.split(";", 1)[0].strip()
                 if not bare:
-                    raise ToolError(f"The path has a blank segment ({piece!r}); refused.")
+                    raise ToolError(f"The path has a blank segment ({piece[:40]!r}); refused.")
                 if set(bare) == {"."}:
                     raise ToolError(
                         "The path may not contain '.' or '..' segments (in any encoding); refused."

@@ -70,20 +70,20 @@ async def test_a_large_upstream_body_is_cut_at_a_record_boundary(fresh_sandbox, 
 
 
 async def test_error_results_are_capped_too(fresh_sandbox, mode):
-    settings = settings_for(fresh_sandbox, apps=["vtiger"], max_output_bytes=4096)
-    huge = "/" + " " * 2_000_000 + ";x"  # refused, and the refusal quotes the segment
+    settings = settings_for(fresh_sandbox, apps=["vtiger"], max_output_bytes=1024)
+    # Refused before anything is sent, with a long problem list (20 lines of about 250 characters).
+    arguments = {"connection": "vtiger", "method": "GET", "path": "/me"}
+    arguments |= {f"unexpected_{i:03d}_" + "x" * 230: i for i in range(100)}
     async with connect(settings, mode) as client:
         before = sandbox_stats(fresh_sandbox)["proxyRequests"]
-        result = await client.call_tool(
-            "raw_request", {"connection": "vtiger", "method": "GET", "path": huge}
-        )
+        result = await client.call_tool("raw_request", arguments)
         after = sandbox_stats(fresh_sandbox)["proxyRequests"]
     text = error_text(result)
-    assert "blank segment" in text
-    assert len(text.encode()) <= 4096 and "--max-output-bytes" in text
+    assert text.startswith("Invalid arguments for raw_request")
+    assert len(text.encode()) <= 1024 and "--max-output-bytes" in text
     compact = json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False)
-    assert len(compact.encode()) <= 4096
-    assert result.structured_content["error"].startswith("The path has a blank segment")
+    assert len(compact.encode()) <= 1024
+    assert result.structured_content["error"].startswith("Invalid arguments for raw_request")
     assert after == before
 
 

@@ -40,6 +40,7 @@ REFUSED = [
     ({"path": "/me/\u2025/connections"}, "'..' segments"),
     ({"path": "/{a}/x", "path_params": {"a": "\uff0e\uff0e"}}, "'..' segments"),
     ({"path": "/me//x"}, "empty segment"),
+    ({"path": "/records/{id}", "path_params": {"id": ""}}, "empty value for: id"),
     ({"path": "/{id}", "path_params": {"id": "12x1?x=1"}}, "'?' or '#'"),
     ({"path": "/me%23frag"}, "'?' or '#'"),
     ({"headers": {"X-Name": "caf\u00e9"}}, "not visible ASCII"),
