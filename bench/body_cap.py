@@ -29,9 +29,9 @@ def peak_rss_mb(pid: int) -> float:
 
 async def populate(url: str, token: str, records: int) -> None:
     from membrane_mcp.membrane.auth import StaticToken
-    from membrane_mcp.membrane.client import MembraneClient
+    from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
 
-    async with MembraneClient(url, StaticToken(token)) as client:
+    async with MembraneClient(MembraneConfig(base_url=url), StaticToken(token)) as client:
         connection = next(c for c in await client.list_connections() if "vtiger" in (c.name or "").lower())
         create = next(a for a in await client.list_actions(connection.id) if a.key == "create-record")
         for index in range(records):
