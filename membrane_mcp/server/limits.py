@@ -252,7 +252,7 @@ class SessionLimits:
                 with anyio.fail_after(self.body_timeout):
                     message = await receive()
             except TimeoutError:
-                logger.warning("request body not received within %.0f s; answered 408", self.body_timeout)
+                logger.warning("request body not received within %g s; answered 408", self.body_timeout)
                 await _respond(
                     send,
                     408,
@@ -345,7 +345,7 @@ class SlowHeaderTimeoutH11(H11Protocol):
         self._header_timer = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             logger.info(
-                "closed a connection that sent no complete request headers in %.0f s", self.header_timeout
+                "closed a connection that sent no complete request headers in %g s", self.header_timeout
             )
             self.transport.close()
 

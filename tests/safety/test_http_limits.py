@@ -202,7 +202,10 @@ async def test_slow_headers_and_slow_bodies_are_cut_off(sandbox):
                         head + "Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{"
                     ).encode()
                 )
-                return sock.recv(4096)
+                received = b""
+                while b"timed out" not in received and (chunk := sock.recv(4096)):
+                    received += chunk
+                return received
 
         closed = await anyio.to_thread.run_sync(slow_headers)
         answered = await anyio.to_thread.run_sync(slow_body)
