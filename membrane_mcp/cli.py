@@ -203,7 +203,7 @@ def safety_problem(settings: Settings) -> str | None:
     from membrane_mcp.tools.policy import policy_from_settings
 
     try:
-        policy_from_settings(raw_methods=settings.raw_methods)
+        policy_from_settings(raw_methods=settings.raw_methods, raw_allow_host=settings.raw_allow_host)
     except ValueError as exc:
         return str(exc)
     if settings.transport == "http":

@@ -57,7 +57,7 @@ def credentials_from(settings: Settings) -> TokenProvider:
 
 def policy_from(settings: Settings) -> Policy:
     try:
-        return policy_from_settings(
+        policy = policy_from_settings(
             read_only=settings.read_only,
             allow_actions=settings.allow_actions,
             deny_actions=settings.deny_actions,
@@ -66,9 +66,13 @@ def policy_from(settings: Settings) -> Policy:
             raw_methods=settings.raw_methods,
             raw_allow_host=settings.raw_allow_host,
             confirm_destructive=settings.confirm_destructive,
+            allow_create_action=settings.allow_create_action,
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
+    for warning in policy.startup_warnings():
+        logger.warning("%s", warning)
+    return policy
 
 
 def gateway_config(settings: Settings) -> GatewayConfig:
@@ -86,6 +90,7 @@ def membrane_config(settings: Settings, retry_policy: RetryPolicy | None = None)
         base_url=settings.api_url,
         user_agent=f"membrane-mcp/{__version__}",
         retry_policy=retry_policy or RetryPolicy(),
+        max_response_bytes=settings.max_response_bytes,
     )
 
 
