@@ -12,16 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
 import typing
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
 from membrane_mcp import __version__
+from membrane_mcp.hosts import HOSTS, WHERE_TO_PASTE, render, server_entry
 from membrane_mcp.settings import Settings
 
 ENV_ONLY_FIELDS = frozenset({"token", "workspace_secret", "auth_tokens"})
@@ -138,8 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--json-args", metavar="JSON", help="all arguments as one JSON object")
     call.set_defaults(func=cmd_call)
 
-    config = commands.add_parser("config", help="print host configuration snippets")
-    config.add_argument("host", choices=["claude-desktop"], help="which host")
+    config = commands.add_parser(
+        "config",
+        help="print the entry that makes a host (Claude Desktop, Claude Code, ...) start this server",
+    )
+    # Not `host`: that is the HTTP bind address setting, and would leak into the printed arguments.
+    config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
     add_settings_arguments(config)
     config.set_defaults(func=cmd_config)
     return parser
@@ -313,27 +316,21 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    server_args = ["-m", "membrane_mcp", "serve"]
+    settings_from(args)  # reject bad values before printing anything
+    serve_flags: list[str] = []
     for name in Settings.model_fields:
-        if hasattr(args, name):
-            value = getattr(args, name)
-            if value is True:
-                server_args.append(_flag(name))
-            elif value not in (False, None):
-                server_args += [_flag(name), str(value)]
-    env: dict[str, str] = {}
-    if not settings.sandbox:
-        env["MEMBRANE_TOKEN"] = "<your Membrane token>"
-        if settings.api_url != Settings.model_fields["api_url"].default:
-            env["MEMBRANE_API_URL"] = settings.api_url
-    entry = {"command": str(Path(sys.executable).resolve()), "args": server_args}
-    if env:
-        entry["env"] = env  # type: ignore[assignment]
-    print(json.dumps({"mcpServers": {"membrane": entry}}, indent=2))
-    print(
-        "Add this to claude_desktop_config.json (Settings > Developer > Edit Config). "
-        f"Command line: {shlex.join([entry['command'], *server_args])}",  # type: ignore[list-item]
-        file=sys.stderr,
+        if not hasattr(args, name):
+            continue
+        value = getattr(args, name)
+        if value is True:
+            serve_flags.append(_flag(name))
+        elif value not in (False, None):
+            serve_flags += [_flag(name), str(value)]
+    entry = server_entry(
+        serve_flags,
+        sandbox=getattr(args, "sandbox", False),
+        workspace_key=getattr(args, "workspace_key", None) is not None,
     )
+    print(render(args.target, entry))
+    print(WHERE_TO_PASTE[args.target], file=sys.stderr)
     return 0

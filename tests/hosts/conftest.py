@@ -1,0 +1,55 @@
+"""Fixtures for tests that run membrane-mcp as hosts and users do: printed entries, the CLI, a bundle."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from membrane_mcp.sandbox.config import SandboxConfig
+from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with start_in_thread(SandboxConfig(build_seconds=0.3)) as running:
+        yield running
+
+
+@pytest.fixture
+def clean_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A host's bare environment: a fresh HOME (so a sandbox database starts fresh), system PATH only.
+
+    The MCP SDK's stdio client passes HOME, PATH, USER... from os.environ to the server it starts,
+    like hosts do, so these are set here. PATH has no virtual environment in it.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    for name in ("XDG_DATA_HOME", "VIRTUAL_ENV", "PYTHONPATH"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`membrane-mcp <args>` in a subprocess, with the environment given (default: a copy of ours)."""
+    return subprocess.run(
+        [sys.executable, "-m", "membrane_mcp", *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else dict(os.environ),
+        cwd=cwd,
+        timeout=90,
+    )
