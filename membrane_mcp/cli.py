@@ -17,6 +17,7 @@ import sys
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -24,7 +25,7 @@ from pydantic import SecretStr, ValidationError
 from membrane_mcp import __version__
 from membrane_mcp.cli_errors import first_of, port_in_use_problem, settings_error_line, unexpected_line
 from membrane_mcp.hosts import HOSTS, WHERE_TO_PASTE, render, server_entry
-from membrane_mcp.settings import Settings
+from membrane_mcp.settings import Settings, default_sandbox_db
 
 ENV_ONLY_FIELDS = frozenset({"token", "workspace_secret", "auth_tokens"})
 
@@ -128,7 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     from membrane_mcp.sandbox import serve as sandbox_serve
 
     sandbox_serve.add_arguments(sandbox)
-    sandbox.set_defaults(func=sandbox_serve.run)
+    sandbox.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete the sandbox database (this checkout's, or --db's) and exit: the next run starts afresh",
+    )
+    sandbox.set_defaults(func=cmd_sandbox, run_sandbox=sandbox_serve.run)
 
     tools = commands.add_parser("tools", parents=[common], help="print the tools an agent would see")
     add_settings_arguments(tools)
@@ -191,6 +197,30 @@ def wants_traceback(args: argparse.Namespace) -> bool:
 def _fail(message: str, code: int = 2) -> int:
     print(f"membrane-mcp: {message}", file=sys.stderr)
     return code
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """`membrane-mcp sandbox`: the same database as `serve --sandbox` from this checkout, unless --db."""
+    if args.db is None:
+        args.db = str(default_sandbox_db())
+    if args.reset:
+        return reset_sandbox(args.db)
+    return int(args.run_sandbox(args))
+
+
+def reset_sandbox(db: str) -> int:
+    if db == ":memory:":
+        return _fail("--db :memory: keeps nothing to reset")
+    removed = [
+        path for path in (Path(db + suffix) for suffix in ("", "-wal", "-shm", "-journal")) if path.exists()
+    ]
+    for path in removed:
+        path.unlink()
+    if removed:
+        print(f"membrane-mcp: removed the sandbox database {db}; the next run starts from the seeded data")
+    else:
+        print(f"membrane-mcp: no sandbox database at {db}; nothing to reset")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

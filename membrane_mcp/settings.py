@@ -8,10 +8,11 @@ credentials keep the names Membrane's tools use: ``MEMBRANE_TOKEN``,
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ToolMode = Literal["auto", "direct", "search"]
@@ -20,6 +21,27 @@ Transport = Literal["stdio", "http"]
 DEFAULT_API_URL = "https://api.getmembrane.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def installation_dir() -> Path:
+    """Where this copy of membrane-mcp lives: the checkout (editable install) or the environment's site-packages."""
+    return Path(__file__).resolve().parent.parent
+
+
+def default_sandbox_db(installation: Path | None = None) -> Path:
+    """The sandbox database of this checkout (or installation), in the user data directory.
+
+    One file per checkout: writes made while trying one checkout persist across its runs, and never
+    show up in another (a fresh clone starts from the seeded data). ``membrane-mcp sandbox --reset``
+    deletes it.
+    """
+    import platformdirs
+
+    where = (installation or installation_dir()).resolve()
+    digest = hashlib.sha256(str(where).encode()).hexdigest()[:12]
+    directory = Path(platformdirs.user_data_dir("membrane-mcp"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"sandbox-{where.name or 'root'}-{digest}.sqlite3"
 
 
 def _env(*names: str) -> AliasChoices:
@@ -57,7 +79,10 @@ class Settings(BaseSettings):
 
     # The embedded sandbox (a local Membrane stand-in).
     sandbox: bool = Field(False, description="run on an embedded local Membrane sandbox")
-    sandbox_db: Path | None = Field(None, description="sandbox database file (default: in the user data dir)")
+    sandbox_db: Path | None = Field(
+        None,
+        description="sandbox database file (default: one per checkout, in the user data dir; :memory: for none)",
+    )
     sandbox_build_seconds: float = Field(
         2.0, ge=0, description="how long the sandbox takes to build an action"
     )
@@ -128,6 +153,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _sandbox_db_of_this_checkout(self) -> Settings:
+        if self.sandbox and self.sandbox_db is None:
+            self.sandbox_db = default_sandbox_db()
+        return self
 
     @field_validator("log_level")
     @classmethod

@@ -16,6 +16,11 @@ async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
     logger.info(
         "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.settings.api_url
     )
+    if gateway.settings.sandbox:
+        logger.info(
+            "sandbox database %s (`membrane-mcp sandbox --reset` starts it afresh; --sandbox-db to choose)",
+            gateway.settings.sandbox_db,
+        )
     try:
         snapshot = await gateway.catalog.get()
     except MembraneError as exc:

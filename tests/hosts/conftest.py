@@ -42,13 +42,14 @@ def clean_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`membrane-mcp <args>` in a subprocess, with the environment given (default: a copy of ours)."""
     return subprocess.run(
         [sys.executable, "-m", "membrane_mcp", *args],
         capture_output=True,
         text=True,
+        input=stdin,
         env=env if env is not None else dict(os.environ),
         cwd=cwd,
         timeout=90,
