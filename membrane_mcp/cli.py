@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--json-args", metavar="JSON", help="all arguments as one JSON object")
     call.set_defaults(func=cmd_call)
 
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check credentials, Membrane, connections and tool counts; exit 1 on a problem",
+    )
+    add_settings_arguments(doctor)
+    doctor.set_defaults(func=cmd_doctor)
+
     config = commands.add_parser(
         "config",
         parents=[common],
@@ -385,6 +393,20 @@ def cmd_call(args: argparse.Namespace) -> int:
         payload = [c.text for c in result.content if getattr(c, "type", "") == "text"]
     print(json.dumps(payload, indent=2, ensure_ascii=False))
     return 1 if result.is_error else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import anyio
+
+    from membrane_mcp.doctor import diagnose
+
+    settings = settings_from(args)
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "ERROR")
+    if problem := safety_problem(settings):
+        return _fail(problem)
+    report = anyio.run(diagnose, settings)
+    print(report.render())
+    return 1 if report.problems else 0
 
 
 @dataclass(frozen=True)
