@@ -52,7 +52,10 @@ CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset: hosts fill unset config fields (an MCP bundle's user_config) with "".
+    model_config = SettingsConfigDict(
+        env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     # Membrane backend and credentials.
     api_url: str = Field(
