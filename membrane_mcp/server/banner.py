@@ -20,7 +20,7 @@ async def log_banner_when_loaded(
 ) -> None:
     """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
     logger.info(
-        "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.settings.api_url
+        "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.client.base_url
     )
     if gateway.settings.sandbox:
         logger.info(
@@ -28,12 +28,12 @@ async def log_banner_when_loaded(
             gateway.settings.sandbox_db,
         )
     try:
-        snapshot = await gateway.catalog.get()
+        snapshot = await gateway.catalog.snapshot()
     except MembraneError as exc:
         logger.error(
             "membrane-mcp (%s): could not load the catalog from %s: %s",
             transport,
-            gateway.settings.api_url,
+            gateway.client.base_url,
             exc,
         )
         if readiness is not None:
@@ -48,6 +48,6 @@ async def log_banner_when_loaded(
         len(snapshot.connections),
         apps,
         len(snapshot.entries),
-        gateway.effective_mode(snapshot),
+        gateway.catalog.view(snapshot, None).mode,
         len(tools),
     )
