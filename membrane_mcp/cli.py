@@ -27,6 +27,9 @@ from membrane_mcp.cli_errors import first_of, port_in_use_problem, settings_erro
 from membrane_mcp.hosts import HOSTS, WHERE_TO_PASTE, render, server_entry
 from membrane_mcp.settings import Settings, default_sandbox_db
 
+if typing.TYPE_CHECKING:
+    from membrane_mcp.tools.gateway import Gateway
+
 ENV_ONLY_FIELDS = frozenset({"token", "workspace_secret", "auth_tokens"})
 
 
@@ -243,6 +246,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problem = port_in_use_problem(settings.host, settings.port)
     if problem:
         return _fail(problem)
+    if settings.sandbox:
+        logging.getLogger("membrane_mcp").info(
+            "sandbox database %s (`membrane-mcp sandbox --reset` starts it afresh; --sandbox-db to choose)",
+            settings.sandbox_db,
+        )
     try:
         if settings.transport == "http":
             from membrane_mcp.server.http import run_http
@@ -414,21 +422,22 @@ class UnknownTool:
     line: str
 
 
-async def unknown_tool_line(gateway: Any, name: str) -> str:
+async def unknown_tool_line(gateway: Gateway, name: str) -> str:
     """Why `name` is not a tool here, and how to run what the user meant (one line)."""
-    snapshot = await gateway.catalog.get()
-    mode = gateway.effective_mode(snapshot)
-    entry = next((e for e in gateway.allowed_entries(snapshot) if e.name == name), None)
+    snapshot = await gateway.catalog.snapshot()
+    view = gateway.catalog.view(snapshot, None)
+    mode = view.mode
+    entry = next((e for e in view.allowed if e.name == name), None)
     run_action = (
         'membrane-mcp call run_action --json-args \'{"connection": "%s", "action": "%s", "input": {...}}\''
     )
     if entry is not None and mode == "search":
-        allowed = len(gateway.allowed_entries(snapshot))
+        allowed = len(view.allowed)
         same_app = [c for c in snapshot.connections if c.app_key == entry.app_key]
         how = run_action % (entry.app_key if len(same_app) == 1 else entry.connection_id, entry.action_key)
         return (
             f"{name} is hidden: the catalog is in search mode ({allowed} actions, over --direct-tool-limit "
-            f"{gateway.settings.direct_tool_limit}), which lists meta tools only; run it with `{how}`, "
+            f"{gateway.config.direct_tool_limit}), which lists meta tools only; run it with `{how}`, "
             f"or add --tool-mode direct"
         )
     hint = "`membrane-mcp tools` lists the tools"

@@ -141,7 +141,8 @@ async def diagnose(settings: Settings) -> Report:
             return report
         if not snapshot.connections:
             report.add("warn", "no connections: the agent can connect an app with the connect_app tool")
-        allowed = {entry.name for entry in gateway.allowed_entries(snapshot)}
+        view = gateway.catalog.view(snapshot, None)
+        allowed = {entry.name for entry in view.allowed}
         for info in snapshot.connections:
             actions = [e for e in snapshot.by_connection.get(info.id, []) if e.name in allowed]
             label = f"connection {info.name} ({info.app_key}, id {info.id}): {info.state}, {len(actions)} action(s)"
@@ -155,7 +156,7 @@ async def diagnose(settings: Settings) -> Report:
                 report.add("FAIL", f"{label}{why}; needs the user: reconnect it{where}")
             else:
                 report.add("ok", label)
-        mode = gateway.effective_mode(snapshot)
+        mode = view.mode
         tools = await gateway.list_tools()
         because = {
             "auto": "",

@@ -22,11 +22,6 @@ async def log_banner_when_loaded(
     logger.info(
         "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.client.base_url
     )
-    if gateway.settings.sandbox:
-        logger.info(
-            "sandbox database %s (`membrane-mcp sandbox --reset` starts it afresh; --sandbox-db to choose)",
-            gateway.settings.sandbox_db,
-        )
     try:
         snapshot = await gateway.catalog.snapshot()
     except MembraneError as exc:
