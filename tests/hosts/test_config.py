@@ -17,16 +17,15 @@ from mcp import Client, StdioServerParameters
 
 from membrane_mcp.hosts import HOSTS, SECRET_PLACEHOLDER, TOKEN_PLACEHOLDER
 from membrane_mcp.sandbox.serve import RunningSandbox
-from tests.hosts.conftest import run_cli
 
 pytestmark = pytest.mark.anyio
 
 RUNNING_PYTHON = os.path.abspath(sys.executable)
 
 
-def printed_entry(host: str, *flags: str) -> tuple[StdioServerParameters, dict[str, Any] | str]:
+def printed_entry(cli: Any, host: str, *flags: str) -> tuple[StdioServerParameters, dict[str, Any] | str]:
     """Run `config HOST FLAGS`, and read command, args and env back out of what it printed."""
-    done = run_cli("config", host, *flags)
+    done = cli("config", host, *flags)
     assert done.returncode == 0, done.stderr
     if host == "claude-code":
         words = shlex.split(done.stdout)
@@ -58,9 +57,9 @@ async def list_and_call(params: StdioServerParameters) -> None:
 
 @pytest.mark.parametrize("host", HOSTS)
 async def test_printed_sandbox_entry_starts_from_elsewhere_with_a_bare_environment(
-    host, clean_home, tmp_path
+    cli, host, clean_home, tmp_path
 ):
-    params, _ = printed_entry(host, "--sandbox")
+    params, _ = printed_entry(cli, host, "--sandbox")
     assert params.args[-1] == "--sandbox"
     assert "--host" not in params.args and host not in params.args
     # The virtual environment's own interpreter, not the base one it links to.
@@ -73,9 +72,9 @@ async def test_printed_sandbox_entry_starts_from_elsewhere_with_a_bare_environme
 
 @pytest.mark.parametrize("host", HOSTS)
 async def test_printed_entry_with_credentials_starts_once_the_placeholder_is_filled(
-    host, clean_home, tmp_path, sandbox: RunningSandbox
+    cli, host, clean_home, tmp_path, sandbox: RunningSandbox
 ):
-    params, printed = printed_entry(host, "--api-url", sandbox.url, "--tool-mode", "search")
+    params, printed = printed_entry(cli, host, "--api-url", sandbox.url, "--tool-mode", "search")
     assert "--sandbox" not in params.args
     assert params.args[-4:] == ["--api-url", sandbox.url, "--tool-mode", "search"]
     env = dict(params.env or {})
@@ -92,14 +91,14 @@ async def test_printed_entry_with_credentials_starts_once_the_placeholder_is_fil
     await list_and_call(params)
 
 
-def test_workspace_credentials_ask_for_the_secret_in_the_environment():
-    done = run_cli("config", "claude-desktop", "--workspace-key", "wk-1", "--tenant-key", "acme")
+def test_workspace_credentials_ask_for_the_secret_in_the_environment(cli):
+    done = cli("config", "claude-desktop", "--workspace-key", "wk-1", "--tenant-key", "acme")
     server = json.loads(done.stdout)["mcpServers"]["membrane"]
     assert server["env"] == {"MEMBRANE_WORKSPACE_SECRET": SECRET_PLACEHOLDER}
     assert server["args"][-4:] == ["--workspace-key", "wk-1", "--tenant-key", "acme"]
 
 
-def test_unknown_host_is_one_line_with_the_choices():
-    done = run_cli("config", "emacs")
+def test_unknown_host_is_one_line_with_the_choices(cli):
+    done = cli("config", "emacs")
     assert done.returncode == 2
     assert "claude-desktop" in done.stderr and "vscode" in done.stderr

@@ -23,16 +23,16 @@ pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000.0
 
 
-def test_doctor_passes_on_the_sandbox(clean_home):
-    done = run_cli("doctor", "--sandbox")
+def test_doctor_passes_on_the_sandbox(cli, clean_home):
+    done = cli("doctor", "--sandbox")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Vtiger (vtiger" in done.stdout and "READY, 8 action(s)" in done.stdout
     assert "tool mode search" in done.stdout and "No problems" in done.stdout
     assert "FAIL" not in done.stdout
 
 
-def test_doctor_warns_about_host_tool_limits_in_direct_mode(clean_home):
-    done = run_cli("doctor", "--sandbox", "--tool-mode", "direct")
+def test_doctor_warns_about_host_tool_limits_in_direct_mode(cli, clean_home):
+    done = cli("doctor", "--sandbox", "--tool-mode", "direct")
     assert done.returncode == 0
     assert "over Cursor's limit" in done.stdout and "over VS Code's limit" in done.stdout
 
@@ -45,8 +45,8 @@ def test_doctor_fails_on_a_wrong_token_with_the_reason_and_without_the_token(san
     assert wrong not in done.stdout + done.stderr
 
 
-def test_doctor_fails_without_credentials(clean_home):
-    done = run_cli("doctor")
+def test_doctor_fails_without_credentials(cli, clean_home):
+    done = cli("doctor")
     assert done.returncode == 1 and "credentials: none" in done.stdout
 
 

@@ -74,16 +74,19 @@ async def _capabilities(target: Any, mode: str) -> types.ServerCapabilities:
         return client.server_capabilities
 
 
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_tools_list_changed_is_advertised_on_stdio_and_http(sandbox: RunningSandbox, mode):
+async def test_tools_list_changed_is_advertised_on_stdio_and_http_in_both_eras(sandbox: RunningSandbox):
     stdio = StdioServerParameters(
         command=sys.executable, args=["-m", "membrane_mcp", "serve"], env=server_env(sandbox)
     )
     process, url = spawn_http([], server_env(sandbox))
     try:
         for target in (stdio, f"{url}/mcp"):
-            capabilities = await _capabilities(target, mode)
-            assert capabilities.tools is not None and capabilities.tools.list_changed is True, (target, mode)
+            for mode in ("legacy", "auto"):  # the 2025-11-25 handshake; 2026-07-28 server/discover
+                capabilities = await _capabilities(target, mode)
+                assert capabilities.tools is not None and capabilities.tools.list_changed is True, (
+                    target,
+                    mode,
+                )
     finally:
         stop_process(process)
 
