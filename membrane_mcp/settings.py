@@ -8,16 +8,39 @@ credentials keep the names Membrane's tools use: ``MEMBRANE_TOKEN``,
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ToolMode = Literal["auto", "direct", "search"]
 Transport = Literal["stdio", "http"]
 
 DEFAULT_API_URL = "https://api.getmembrane.com"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def installation_dir() -> Path:
+    """Where this copy of membrane-mcp lives: the checkout (editable install) or the environment's site-packages."""
+    return Path(__file__).resolve().parent.parent
+
+
+def default_sandbox_db(installation: Path | None = None) -> Path:
+    """The sandbox database of this checkout (or installation), in the user data directory.
+
+    One file per checkout: writes made while trying one checkout persist across its runs, and never
+    show up in another (a fresh clone starts from the seeded data). ``membrane-mcp sandbox --reset``
+    deletes it.
+    """
+    import platformdirs
+
+    where = (installation or installation_dir()).resolve()
+    digest = hashlib.sha256(str(where).encode()).hexdigest()[:12]
+    directory = Path(platformdirs.user_data_dir("membrane-mcp"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"sandbox-{where.name or 'root'}-{digest}.sqlite3"
 
 
 def _env(*names: str) -> AliasChoices:
@@ -28,7 +51,10 @@ CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset: hosts fill unset config fields (an MCP bundle's user_config) with "".
+    model_config = SettingsConfigDict(
+        env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     # Membrane backend and credentials.
     api_url: str = Field(
@@ -55,7 +81,10 @@ class Settings(BaseSettings):
 
     # The embedded sandbox (a local Membrane stand-in).
     sandbox: bool = Field(False, description="run on an embedded local Membrane sandbox")
-    sandbox_db: Path | None = Field(None, description="sandbox database file (default: in the user data dir)")
+    sandbox_db: Path | None = Field(
+        None,
+        description="sandbox database file (default: one per checkout, in the user data dir; :memory: for none)",
+    )
     sandbox_build_seconds: float = Field(
         2.0, ge=0, description="how long the sandbox takes to build an action"
     )
@@ -153,6 +182,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _sandbox_db_of_this_checkout(self) -> Settings:
+        if self.sandbox and self.sandbox_db is None:
+            self.sandbox_db = default_sandbox_db()
+        return self
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @property
     def bearer_tokens(self) -> list[str]:

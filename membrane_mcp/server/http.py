@@ -1,4 +1,4 @@
-"""Serving streamable HTTP at /mcp, with /healthz.
+"""Serving streamable HTTP at /mcp, with /healthz and /readyz (readiness.py).
 
 Safe by default: binds 127.0.0.1; a non-loopback bind needs ``MEMBRANE_MCP_AUTH_TOKENS``
 (``cli.startup_problem`` refuses to start otherwise); with tokens, every request except
@@ -21,17 +21,14 @@ import uvicorn
 from mcp.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from membrane_mcp import __version__
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.auth import BearerAuthMiddleware
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded
 from membrane_mcp.server.limits import SessionLimits, header_timeout_protocol
+from membrane_mcp.server.readiness import Readiness, health_routes
 from membrane_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,12 +73,12 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok", "version": __version__})
-
-
 def build_http_app(
-    server: Server[Any], settings: Settings, *, clock: Callable[[], float] = time.monotonic
+    server: Server[Any],
+    settings: Settings,
+    *,
+    readiness: Readiness | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ASGIApp:
     app: Starlette = server.streamable_http_app(
         streamable_http_path="/mcp",
@@ -90,7 +87,7 @@ def build_http_app(
         max_request_body_size=settings.max_request_bytes,
         session_idle_timeout=settings.session_idle_timeout,
         max_sessions=settings.max_sessions,
-        custom_starlette_routes=[Route("/healthz", healthz, methods=["GET"])],
+        custom_starlette_routes=health_routes(readiness),
     )
     app.add_middleware(
         SessionLimits,
@@ -112,7 +109,8 @@ def build_http_app(
 
 async def run_http(settings: Settings) -> None:
     async with open_gateway(settings) as gateway:
-        app = build_http_app(build_server(gateway), settings)
+        readiness = Readiness(gateway)
+        app = build_http_app(build_server(gateway), settings, readiness=readiness)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -122,6 +120,7 @@ async def run_http(settings: Settings) -> None:
             http=header_timeout_protocol(settings.header_timeout),
         )
         async with anyio.create_task_group() as group:
-            group.start_soon(log_banner_when_loaded, gateway, f"http://{settings.host}:{settings.port}/mcp")
+            url = f"http://{settings.host}:{settings.port}/mcp"
+            group.start_soon(log_banner_when_loaded, gateway, url, readiness)
             await uvicorn.Server(config).serve()
             group.cancel_scope.cancel()

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import membrane_mcp.sandbox.api as sandbox_api
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import start_in_thread
+import membrane_sandbox.api as sandbox_api
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import start_in_thread
 from tests.server.conftest import connect, settings_for
 
 VTIGER_BASE = "https://sandbox.od2.vtiger.com/restapi/v1/vtiger/default"
