@@ -166,13 +166,15 @@ def _fail(message: str, code: int = 2) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
+    from membrane_mcp import observability
     from membrane_mcp.server.backend import ConfigurationError
 
     settings = settings_from(args)
     configure_logging(settings.log_level)
-    problem = startup_problem(settings)
+    problem = startup_problem(settings) or observability.startup_problem(settings)
     if problem:
         return _fail(problem)
+    stop_observability = observability.start(settings)
     try:
         if settings.transport == "http":
             from membrane_mcp.server.http import run_http
@@ -184,6 +186,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             anyio.run(run_stdio, settings)
     except ConfigurationError as exc:
         return _fail(str(exc))
+    finally:
+        stop_observability()
     return 0
 
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ToolMode = Literal["auto", "direct", "search"]
 Transport = Literal["stdio", "http"]
+LogFormat = Literal["text", "json"]
 
 DEFAULT_API_URL = "https://api.getmembrane.com"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -109,6 +110,17 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted")
 
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR (logs go to stderr)")
+
+    # Observability (README, Operate it). Traces are configured by the standard OTEL_* variables.
+    log_format: LogFormat = Field("text", description="text, or json: one JSON object per log line")
+    metrics: bool = Field(False, description="serve Prometheus metrics at /metrics (HTTP transport)")
+    audit_log: str | None = Field(
+        None, description="append one JSON line per write to this file ('-' for stderr)"
+    )
+    audit_values: bool = Field(False, description="put argument values (secrets masked) in audit records")
+    audit_fail_open: bool = Field(
+        False, description="run writes even when the audit record cannot be written (default: refuse)"
+    )
 
     @field_validator(
         "apps",

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from membrane_mcp import __version__
+from membrane_mcp.observability import metrics_routes
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.auth import BearerAuthMiddleware
 from membrane_mcp.server.backend import open_gateway
@@ -70,7 +71,7 @@ def build_http_app(server: Server[Any], settings: Settings) -> ASGIApp:
         host=settings.host,
         transport_security=transport_security(settings),
         max_request_body_size=settings.max_request_bytes,
-        custom_starlette_routes=[Route("/healthz", healthz, methods=["GET"])],
+        custom_starlette_routes=[Route("/healthz", healthz, methods=["GET"]), *metrics_routes(settings)],
     )
     tokens = settings.bearer_tokens
     if not tokens:

@@ -1,0 +1,105 @@
+"""Metrics in Prometheus text format, served at /metrics on the HTTP transport (`--metrics`).
+
+Off by default: until `enable()` runs, `current()` is None and every recording site is one
+`if`. Labels are bounded sets (tool names come from the catalog, routes are templates,
+outcomes are fixed words); no argument, result or id ever becomes a label.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0)
+
+
+class Metrics:
+    """The instruments, on a registry of their own (so tests and embedders get a clean one)."""
+
+    def __init__(self) -> None:
+        # Imported here: a server without --metrics never loads prometheus_client (startup time).
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.tool_calls = Counter(
+            "membrane_mcp_tool_calls", "MCP tool calls", ["tool", "kind", "outcome"], registry=r
+        )
+        self.tool_call_seconds = Histogram(
+            "membrane_mcp_tool_call_duration_seconds",
+            "Duration of MCP tool calls",
+            ["tool", "kind"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.membrane_requests = Counter(
+            "membrane_mcp_membrane_requests",
+            "Requests to Membrane's API (one per logical call, retries included)",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.membrane_request_seconds = Histogram(
+            "membrane_mcp_membrane_request_duration_seconds",
+            "Duration of requests to Membrane's API, retries included",
+            ["method", "route"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.membrane_retries = Counter(
+            "membrane_mcp_membrane_retries", "Repeated attempts of Membrane requests", ["route"], registry=r
+        )
+        self.rate_limit_waits = Counter(
+            "membrane_mcp_membrane_rate_limit_waits",
+            "Waits after a 429 from Membrane before trying again",
+            ["route"],
+            registry=r,
+        )
+        self.catalog_tools = Gauge("membrane_mcp_catalog_tools", "Actions in the loaded catalog", registry=r)
+        self.catalog_connections = Gauge(
+            "membrane_mcp_catalog_connections", "Connections in the loaded catalog", registry=r
+        )
+        self.catalog_load_seconds = Histogram(
+            "membrane_mcp_catalog_load_duration_seconds",
+            "Duration of catalog loads",
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.audit_failures = Counter(
+            "membrane_mcp_audit_write_failures", "Audit records that could not be written", registry=r
+        )
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.open_sessions = Gauge(
+            "membrane_mcp_open_sessions", "MCP sessions (handshake era) with a live connection", registry=r
+        )
+        self.open_sessions.set_function(lambda: len(self._sessions))
+
+    def session_seen(self, connection: Any) -> None:
+        self._sessions.add(connection)
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
+
+
+_current: Metrics | None = None
+
+
+def enable() -> Metrics:
+    """Start recording (idempotent); returns the process's instruments."""
+    global _current
+    if _current is None:
+        _current = Metrics()
+    return _current
+
+
+def reset() -> Metrics:
+    """Fresh instruments (tests)."""
+    global _current
+    _current = Metrics()
+    return _current
+
+
+def current() -> Metrics | None:
+    return _current
