@@ -122,6 +122,20 @@ def audit_outcome(is_error: bool, exchanges: list[MembraneExchange]) -> str:
     return "done"
 
 
+def result_outcome(result: Any) -> str:
+    """ok / error / input_required (MRTR: the client calls again with the user's answer).
+
+    The result is the model, or already its wire dict (the HTTP transport serialises earlier).
+    """
+    if isinstance(result, types.CallToolResult):
+        return "error" if result.is_error else "ok"
+    if isinstance(result, Mapping):
+        if result.get("resultType") == "input_required" or "inputRequests" in result:
+            return "input_required"
+        return "error" if result.get("isError") is True else "ok"
+    return "input_required"
+
+
 def _error_result(message: str, details: dict[str, Any]) -> types.CallToolResult:
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=message)],
@@ -196,10 +210,7 @@ class ToolCallObserver:
         outcome = "exception"
         try:
             result = await call_next(ctx)
-            if isinstance(result, types.CallToolResult):
-                outcome = "error" if result.is_error else "ok"
-            else:
-                outcome = "input_required"  # MRTR: the client calls again with the user's answer
+            outcome = result_outcome(result)
         except MCPError:
             outcome = "rejected"
             raise
@@ -285,7 +296,7 @@ class ToolCallObserver:
         outcome: str,
         recorder: CallRecorder,
     ) -> dict[str, Any]:
-        is_error = outcome != "ok" or (isinstance(result, types.CallToolResult) and bool(result.is_error))
+        is_error = outcome != "ok"
         writes = [e for e in recorder.exchanges if not e.safe]
         record: dict[str, Any] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -304,6 +315,7 @@ class ToolCallObserver:
             "outcome": "unknown" if outcome == "cancelled" and writes else audit_outcome(is_error, writes),
             "actionRunId": fields["actionRunId"],
             "membrane_status": writes[-1].status if writes else None,
+            "membrane_writes": len(writes),
             "argument_keys": sorted(str(key) for key in arguments),
             "duration_ms": fields["duration_ms"],
         }
