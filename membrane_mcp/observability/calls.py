@@ -8,9 +8,10 @@ which is where the audit record is written: before the result returns.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,9 @@ Kind = Literal["read", "write", "meta"]
 READ_METHODS = frozenset({"GET", "HEAD"})
 WRITE_META_TOOLS = frozenset({"create_action", "connect_app"})
 UNKNOWN_TOOL_LABEL = "_unknown"
+# Call ids: a random per-process prefix and a counter (unique, and cheaper than a uuid per call).
+_CALL_PREFIX = os.urandom(4).hex()
+_call_numbers = itertools.count(1)
 
 
 @dataclass
@@ -175,7 +179,7 @@ class ToolCallObserver:
         name = str(ctx.params.get("name", ""))
         raw_arguments = ctx.params.get("arguments")
         arguments: Mapping[str, Any] = raw_arguments if isinstance(raw_arguments, Mapping) else {}
-        call_id = uuid.uuid4().hex[:16]
+        call_id = f"{_CALL_PREFIX}{next(_call_numbers):08x}"
         headers = getattr(ctx.request, "headers", None)
         session_id = headers.get("mcp-session-id") if headers is not None else None
         span = trace.get_current_span()
@@ -261,8 +265,8 @@ class ToolCallObserver:
                 span.set_attribute("membrane.action_run_id", run_id)
         recorded = metrics.current()
         if recorded is not None:
-            recorded.tool_calls.labels(tool_label, target.kind, outcome).inc()
-            recorded.tool_call_seconds.labels(tool_label, target.kind).observe(seconds)
+            recorded.child(recorded.tool_calls, tool_label, target.kind, outcome).inc()
+            recorded.child(recorded.tool_call_seconds, tool_label, target.kind).observe(seconds)
         fields: dict[str, Any] = {
             "event": "tool_call",
             "call_id": call_id,

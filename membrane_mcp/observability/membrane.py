@@ -42,6 +42,8 @@ _ROUTES = (
     (re.compile(r"^/actions/([^/]+)$"), "/actions/{id}"),
 )
 _COLLECTIONS = frozenset({"/connections", "/actions", "/search", "/act"})
+_RUN_ID_KEY = b'"actionRunId"'
+_RUN_ID = re.compile(rb'"actionRunId"\s*:\s*"([^"\\]{1,200})"')
 # Nothing left the machine when these are raised (the same split the retry rules use).
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -194,10 +196,19 @@ def _action_run_id(route: str, response: httpx.Response | None, error: BaseExcep
         return None
     if isinstance(error, _errors().MembraneError):
         return str(error.action_run_id) if error.action_run_id else None
-    if response is None or not response.content:
+    if response is None:
         return None
+    # `{"output": ..., "actionRunId": "..."}`: when the key occurs once, read it without parsing a large
+    # output a second time (the client parses it); when the output holds the key too, parse to be sure.
+    content = response.content
+    at = content.find(_RUN_ID_KEY)
+    if at < 0:
+        return None
+    if content.rfind(_RUN_ID_KEY) == at:
+        match = _RUN_ID.match(content, at)
+        return match.group(1).decode("utf-8", "replace") if match else None
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
     except ValueError:
         return None
     run_id = body.get("actionRunId") if isinstance(body, dict) else None
@@ -243,12 +254,12 @@ def _finish(
             span.set_status(StatusCode.ERROR)
     recorded = metrics.current()
     if recorded is not None:
-        recorded.membrane_requests.labels(method, route, label).inc()
-        recorded.membrane_request_seconds.labels(method, route).observe(seconds)
+        recorded.child(recorded.membrane_requests, method, route, label).inc()
+        recorded.child(recorded.membrane_request_seconds, method, route).observe(seconds)
         if retries:
-            recorded.membrane_retries.labels(route).inc(retries)
+            recorded.child(recorded.membrane_retries, route).inc(retries)
         if attempts.rate_limit_waits:
-            recorded.rate_limit_waits.labels(route).inc(attempts.rate_limit_waits)
+            recorded.child(recorded.rate_limit_waits, route).inc(attempts.rate_limit_waits)
     call = CURRENT_CALL.get()
     if call is not None:
         outcome: Outcome = (

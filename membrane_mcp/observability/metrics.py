@@ -68,11 +68,20 @@ class Metrics:
         self.audit_failures = Counter(
             "membrane_mcp_audit_write_failures", "Audit records that could not be written", registry=r
         )
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         self.open_sessions = Gauge(
             "membrane_mcp_open_sessions", "MCP sessions (handshake era) with a live connection", registry=r
         )
         self.open_sessions.set_function(lambda: len(self._sessions))
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(*labels)`, memoised: prometheus_client validates and locks on every lookup."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def session_seen(self, connection: Any) -> None:
         self._sessions.add(connection)

@@ -82,9 +82,28 @@ def setup_tracing(env: Mapping[str, str] | None = None) -> Callable[[], None] | 
     return provider.shutdown
 
 
+_active = False
+
+
+def tracing_active() -> bool:
+    """Whether an SDK tracer provider is installed, so spans are recorded (checked until one is)."""
+    global _active
+    if not _active:
+        provider = trace.get_tracer_provider()
+        _active = not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+    return _active
+
+
 @contextmanager
 def client_span(name: str, attributes: dict[str, Any]) -> Iterator[Span]:
-    """A CLIENT span made current, so the `traceparent` injected inside it names it as the parent."""
+    """A CLIENT span made current, so the `traceparent` injected inside it names it as the parent.
+
+    Without a tracer provider no span is made: the call's own context (an inbound `traceparent`,
+    if any) is what gets propagated, as a no-op span would have done, at no cost.
+    """
+    if not tracing_active():
+        yield trace.INVALID_SPAN
+        return
     with TRACER.start_as_current_span(
         name,
         kind=SpanKind.CLIENT,
@@ -97,6 +116,9 @@ def client_span(name: str, attributes: dict[str, Any]) -> Iterator[Span]:
 
 @contextmanager
 def internal_span(name: str, attributes: dict[str, Any] | None = None) -> Iterator[Span]:
+    if not tracing_active():
+        yield trace.INVALID_SPAN
+        return
     with TRACER.start_as_current_span(
         name, attributes=attributes, record_exception=False, set_status_on_exception=True
     ) as span:
@@ -105,10 +127,13 @@ def internal_span(name: str, attributes: dict[str, Any] | None = None) -> Iterat
 
 def with_traceparent(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
     """The headers plus the current span's W3C trace context (nothing added when there is none)."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    if not carrier:
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
         return headers
+    # The W3C header written directly: what the default propagator writes, at a fraction of the cost.
+    carrier = {TRACEPARENT: f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"}
+    if context.trace_state:
+        carrier["tracestate"] = context.trace_state.to_header()
     return {**(headers or {}), **carrier}
 
 

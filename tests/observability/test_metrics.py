@@ -90,3 +90,15 @@ async def test_retries_and_rate_limit_waits_are_counted(faulty_sandbox):
     assert value(found, "membrane_mcp_membrane_rate_limit_waits_total", route=route) > 0
     assert value(found, "membrane_mcp_membrane_retries_total", route=route) > 0
     assert value(found, "membrane_mcp_membrane_requests_total", route=route) == 6
+
+
+def test_metrics_need_the_bearer_token_when_one_is_set(sandbox):
+    token = "metrics-bearer-token-3b7f"
+    process, url = spawn_http(["--metrics"], server_env(sandbox, MEMBRANE_MCP_AUTH_TOKENS=token))
+    try:
+        anonymous = httpx.get(f"{url}/metrics")
+        scraped = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        stop_process(process)
+    assert anonymous.status_code == 401
+    assert scraped.status_code == 200 and "membrane_mcp_catalog_tools" in scraped.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
@@ -104,3 +105,15 @@ async def test_spans_hold_no_arguments_or_results(fresh_sandbox, spans):
         seen = " ".join([span.name, *(f"{k}={v}" for k, v in (span.attributes or {}).items())])
         seen += " ".join(str(event.attributes) for event in span.events)
         assert marker not in seen, span.name
+
+
+def test_the_run_id_is_the_runs_even_when_the_output_holds_one():
+    from membrane_mcp.observability.membrane import RUN_ROUTE, _action_run_id
+
+    def run_id(body: bytes) -> str | None:
+        return _action_run_id(RUN_ROUTE, httpx.Response(200, content=body), None)
+
+    assert run_id(b'{"output": {"n": 1}, "actionRunId": "run-1"}') == "run-1"
+    assert run_id(b'{"actionRunId": "run-2", "output": {"actionRunId": "not-this"}}') == "run-2"
+    assert run_id(b'{"output": {"actionRunId": "not-this"}, "actionRunId": "run-3"}') == "run-3"
+    assert run_id(b'{"output": []}') is None
