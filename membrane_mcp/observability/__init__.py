@@ -4,7 +4,8 @@ The whole surface the rest of the code uses:
 
 - `startup_problem(settings)` / `start(settings)`: the CLI checks the settings and the ``OTEL_*``
   variables, then sets up tracing and the log format (returns the shutdown to call at exit);
-- `install(server, gateway)`: `server.app.build_server` adds the MCP middleware (tool calls);
+- `observe_server(server, gateway, settings)`: the transports (server/http.py, server/stdio.py) add the
+  MCP middleware to the server `server.app.build_server` made;
 - `observe_request` / `observe_attempt`: decorators on `MembraneClient._request` / `_send_once`;
 - `observe_catalog_load` / `observe_search`: decorators on `Catalog._load` / `SearchIndex.search`;
 - `metrics_routes(settings)`: the `/metrics` route for the HTTP app (none unless `--metrics`).
@@ -17,6 +18,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from starlette.requests import Request
@@ -41,12 +43,13 @@ if TYPE_CHECKING:
     from membrane_mcp.tools.gateway import Gateway
 
 __all__ = [
-    "install",
+    "ObservabilityConfig",
     "metrics_routes",
     "observe_attempt",
     "observe_catalog_load",
     "observe_request",
     "observe_search",
+    "observe_server",
     "start",
     "startup_problem",
 ]
@@ -73,16 +76,39 @@ def start(settings: Settings) -> Callable[[], None]:
     return shutdown or (lambda: None)
 
 
-def install(server: Server[Any], gateway: Gateway) -> None:
-    """Add the MCP middleware: a `traceparent` header continued (outermost), each tool call observed."""
+@dataclass(frozen=True)
+class ObservabilityConfig:
+    """What the tool-call observer needs from `Settings`."""
+
+    metrics: bool = False
+    audit_log: str | None = None
+    audit_values: bool = False
+    audit_fail_open: bool = False
+    tenant: str | None = None
+
+
+def observability_config(settings: Settings) -> ObservabilityConfig:
+    return ObservabilityConfig(
+        metrics=settings.metrics,
+        audit_log=settings.audit_log,
+        audit_values=settings.audit_values,
+        audit_fail_open=settings.audit_fail_open,
+        tenant=settings.tenant_key,
+    )
+
+
+def observe_server(server: Server[Any], gateway: Gateway, settings: Settings) -> Server[Any]:
+    """The server with the MCP middleware added: a `traceparent` header continued (outermost), and each
+    tool call observed (span attributes, metrics, audit record, log line). Returns the same server."""
     from membrane_mcp.observability.calls import ToolCallObserver
 
-    settings = gateway.settings
-    if settings.metrics:
+    config = observability_config(settings)
+    if config.metrics:
         metrics.enable()
-    audit = AuditLog(settings.audit_log) if settings.audit_log else None
+    audit = AuditLog(config.audit_log) if config.audit_log else None
     server.middleware.insert(0, HeaderTraceContext())
-    server.middleware.append(ToolCallObserver(gateway, audit))
+    server.middleware.append(ToolCallObserver(gateway.catalog, config, audit))
+    return server
 
 
 def metrics_routes(settings: Settings) -> Sequence[Route]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mcp import types
 from mcp.shared.exceptions import MCPError
@@ -31,7 +31,13 @@ from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntr
 from membrane_mcp.tools.meta import META_TOOL_NAMES
 
 if TYPE_CHECKING:
-    from membrane_mcp.tools.gateway import Gateway
+    from membrane_mcp.observability import ObservabilityConfig
+
+
+class CatalogSource(Protocol):
+    @property
+    def cached(self) -> CatalogSnapshot | None: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +166,10 @@ def _user() -> str | None:
 class ToolCallObserver:
     """ServerMiddleware for `tools/call` (and the open-session count)."""
 
-    def __init__(self, gateway: Gateway, audit: AuditLog | None) -> None:
-        self.gateway = gateway
+    def __init__(self, catalog: CatalogSource, config: ObservabilityConfig, audit: AuditLog | None) -> None:
+        self.catalog = catalog
+        self.config = config
         self.audit = audit
-        self.settings = gateway.settings
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
         recorded = metrics.current()
@@ -189,14 +195,14 @@ class ToolCallObserver:
             if session_id:
                 span.set_attribute("mcp.session.id", session_id)
 
-        before = classify(name, arguments, self.gateway.catalog.cached, [])
+        before = classify(name, arguments, self.catalog.cached, [])
         may_write = (
             before is None or before.kind == "write" or (before.kind == "meta" and name == "run_action")
         )
         if (
             may_write
             and self.audit is not None
-            and not self.settings.audit_fail_open
+            and not self.config.audit_fail_open
             and not self.audit.usable()
         ):
             message = (
@@ -251,7 +257,7 @@ class ToolCallObserver:
         recorder: CallRecorder,
         seconds: float,
     ) -> Any:
-        snapshot = self.gateway.catalog.cached
+        snapshot = self.catalog.cached
         target = classify(name, arguments, snapshot, recorder.exchanges) or Target("meta")
         known = name in META_TOOL_NAMES or (snapshot is not None and name in snapshot.by_name)
         tool_label = name if known else UNKNOWN_TOOL_LABEL
@@ -309,7 +315,7 @@ class ToolCallObserver:
             "trace_id": fields["trace_id"],
             "span_id": fields["span_id"],
             "session_id": fields["session_id"],
-            "tenant": self.settings.tenant_key,
+            "tenant": self.config.tenant,
             "user": _user(),
             "tool": name,
             "connection": target.connection,
@@ -332,7 +338,7 @@ class ToolCallObserver:
         action_input = arguments.get("input") if name == "run_action" else arguments
         if name == "run_action" and isinstance(action_input, Mapping):
             record["input_keys"] = sorted(str(key) for key in action_input)
-        if self.settings.audit_values:
+        if self.config.audit_values:
             record["arguments"] = dict(arguments)
         return {k: v for k, v in record.items() if v is not None}
 
@@ -345,7 +351,7 @@ class ToolCallObserver:
             if recorded is not None:
                 recorded.audit_failures.inc()
             logger.error("%s (call %s, outcome %s)", exc, record.get("call_id"), record.get("outcome"))
-            if self.settings.audit_fail_open or record.get("refused"):
+            if self.config.audit_fail_open or record.get("refused"):
                 return result
             message = (
                 f"{record['tool']} finished (outcome: {record['outcome']}) but its audit record could not be "

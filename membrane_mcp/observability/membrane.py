@@ -179,16 +179,13 @@ def observe_attempt(send: F) -> F:
 def _write_outcome(
     response: httpx.Response | None, error: BaseException | None, attempts: _Attempts
 ) -> Outcome:
-    if response is not None:
+    if response is not None:  # an answer, or the app's own status through the proxy
         if response.status_code < 400:
             return "done"
         return "unknown" if response.status_code >= 500 else "failed"
-    if attempts.maybe_sent_without_answer:
-        return "unknown"
-    status = getattr(error, "status", None)
-    if isinstance(status, int) and status >= 500 and not isinstance(error, _errors().ActionRunError):
-        return "unknown"
-    return "failed"
+    if isinstance(error, _errors().MembraneError):  # the client's own verdict, as the agent is told it
+        return "unknown" if error.outcome_unknown else "failed"
+    return "unknown" if attempts.maybe_sent_without_answer else "failed"  # e.g. cancelled in flight
 
 
 def _action_run_id(route: str, response: httpx.Response | None, error: BaseException | None) -> str | None:

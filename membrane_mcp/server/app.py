@@ -26,7 +26,6 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from membrane_mcp import __version__
-from membrane_mcp.observability import install as install_observability
 from membrane_mcp.redaction import scrub_model
 from membrane_mcp.tools.confirm import (
     ConfirmationSeal,
@@ -141,5 +140,4 @@ def build_server(gateway: Gateway) -> Server[Any]:
         get_tool_input_schema=gateway.input_schema,
         cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
     )
-    install_observability(server, gateway)
     return server

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from membrane_mcp import __version__
-from membrane_mcp.observability import metrics_routes
+from membrane_mcp.observability import metrics_routes, observe_server
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.auth import BearerAuthMiddleware
 from membrane_mcp.server.backend import open_gateway
@@ -83,7 +83,7 @@ def build_http_app(server: Server[Any], settings: Settings) -> ASGIApp:
 
 async def run_http(settings: Settings) -> None:
     async with open_gateway(settings) as gateway:
-        app = build_http_app(build_server(gateway), settings)
+        app = build_http_app(observe_server(build_server(gateway), gateway, settings), settings)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on")
         async with anyio.create_task_group() as group:
             group.start_soon(log_banner_when_loaded, gateway, f"http://{settings.host}:{settings.port}/mcp")

@@ -18,12 +18,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from membrane_mcp.membrane.auth import StaticToken
 from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.observability import observe_server
+from membrane_mcp.redaction import protect, secret_values
 from membrane_mcp.sandbox.serve import RunningSandbox
 from membrane_mcp.server.app import build_server
-from membrane_mcp.server.backend import policy_from
+from membrane_mcp.server.backend import build_gateway, membrane_config
 from membrane_mcp.settings import Settings
-from membrane_mcp.tools.catalog import Catalog, CatalogFilter
-from membrane_mcp.tools.gateway import Gateway
 from tests.reliability.conftest import FAST_RETRIES, faulty_sandbox, mode  # noqa: F401 - fixtures
 from tests.server.conftest import fresh_sandbox, sandbox  # noqa: F401 - fixtures
 
@@ -76,15 +76,15 @@ async def observed_client(
     transport: httpx.AsyncBaseTransport | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Client]:
-    """An in-memory MCP client on a gateway wired like `open_gateway`'s (fast retries, optional transport)."""
-    settings = Settings(api_url=running.url, **overrides)
-    async with MembraneClient(
-        running.url, StaticToken(running.token), retry_policy=FAST_RETRIES, transport=transport
-    ) as membrane:
-        catalog_filter = CatalogFilter(settings.apps, settings.connections, settings.actions)
-        catalog = Catalog(membrane, ttl=settings.catalog_ttl, catalog_filter=catalog_filter)
-        gateway = Gateway(membrane, settings, policy_from(settings), catalog)
-        async with Client(build_server(gateway), mode=protocol) as client:
+    """An in-memory MCP client on a server wired like the transports' (`build_server` + `observe_server`),
+    with fast retries and an optional HTTP transport to Membrane."""
+    settings = Settings(api_url=running.url, token=running.token, **overrides)
+    protect(secret_values(settings))
+    config = membrane_config(settings, FAST_RETRIES)
+    async with MembraneClient(config, StaticToken(running.token), transport=transport) as membrane:
+        gateway = build_gateway(settings, membrane)
+        server = observe_server(build_server(gateway), gateway, settings)
+        async with Client(server, mode=protocol) as client:
             client.gateway = gateway  # type: ignore[attr-defined]
             yield client
 

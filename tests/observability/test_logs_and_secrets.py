@@ -18,7 +18,6 @@ from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
 from tests.observability.conftest import audit_lines, observed_client
 from tests.processes import server_env
 from tests.safety.test_secrets import MEMBRANE_TOKEN, assert_clean
-from tests.server.conftest import connect, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -96,8 +95,7 @@ def test_log_format_json_makes_every_stderr_line_json(sandbox):
 async def test_no_secret_in_spans_metrics_audit_or_logs(secret_sandbox, tmp_path, spans, call_log):
     recorded = metrics.reset()
     log = tmp_path / "audit.jsonl"
-    settings = settings_for(secret_sandbox, audit_log=str(log), audit_values=True, metrics=True)
-    async with connect(settings) as client:
+    async with observed_client(secret_sandbox, audit_log=str(log), audit_values=True, metrics=True) as client:
         # The user pasted a credential into the arguments: --audit-values must still mask it.
         pasted = {"elementType": "Accounts", "element": {"accountname": f"x {MEMBRANE_TOKEN}"}}
         ran = await client.call_tool(
