@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mcp import types
 from mcp.shared.exceptions import MCPError
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from opentelemetry import trace
 
 from membrane_mcp.observability import metrics
@@ -154,6 +153,13 @@ def _error_result(message: str, details: dict[str, Any]) -> types.CallToolResult
     )
 
 
+def _session_id(ctx: Any) -> str | None:
+    """The HTTP transport's `Mcp-Session-Id` (handshake era); None on stdio and in the stateless era."""
+    headers = getattr(ctx.request, "headers", None)
+    session_id = headers.get("mcp-session-id") if headers is not None else None
+    return str(session_id) if session_id else None
+
+
 def _user() -> str | None:
     try:
         from mcp.server.auth.middleware.auth_context import get_access_token
@@ -173,10 +179,10 @@ class ToolCallObserver:
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
         recorded = metrics.current()
-        if recorded is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            connection = getattr(ctx.session, "_connection", None)  # as server/app.py's notifier does
-            if connection is not None:
-                recorded.session_seen(connection)
+        if recorded is not None:
+            session_id = _session_id(ctx)
+            if session_id:
+                recorded.session_seen(session_id)
         if ctx.method != "tools/call" or not isinstance(ctx.params, Mapping):
             return await call_next(ctx)
         return await self._observe(ctx, call_next)
@@ -186,8 +192,7 @@ class ToolCallObserver:
         raw_arguments = ctx.params.get("arguments")
         arguments: Mapping[str, Any] = raw_arguments if isinstance(raw_arguments, Mapping) else {}
         call_id = f"{_CALL_PREFIX}{next(_call_numbers):08x}"
-        headers = getattr(ctx.request, "headers", None)
-        session_id = headers.get("mcp-session-id") if headers is not None else None
+        session_id = _session_id(ctx)
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attribute("membrane_mcp.call.id", call_id)

@@ -7,17 +7,20 @@ outcomes are fixed words); no argument, result or id ever becomes a label.
 
 from __future__ import annotations
 
-import weakref
+import time
+from collections.abc import Callable
 from typing import Any
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The SDK's default session idle timeout (mcp.server.streamable_http_manager): a session idle longer is closed.
+SESSION_IDLE_SECONDS = 30 * 60
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0)
 
 
 class Metrics:
     """The instruments, on a registry of their own (so tests and embedders get a clean one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         # Imported here: a server without --metrics never loads prometheus_client (startup time).
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -69,11 +72,14 @@ class Metrics:
             "membrane_mcp_audit_write_failures", "Audit records that could not be written", registry=r
         )
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._clock = clock
+        self._sessions: dict[str, float] = {}  # Mcp-Session-Id -> last request
         self.open_sessions = Gauge(
-            "membrane_mcp_open_sessions", "MCP sessions (handshake era) with a live connection", registry=r
+            "membrane_mcp_open_sessions",
+            "MCP sessions (handshake era, HTTP) with a request within the SDK's idle timeout",
+            registry=r,
         )
-        self.open_sessions.set_function(lambda: len(self._sessions))
+        self.open_sessions.set_function(self._open_sessions)
 
     def child(self, metric: Any, *labels: str) -> Any:
         """`metric.labels(*labels)`, memoised: prometheus_client validates and locks on every lookup."""
@@ -83,8 +89,14 @@ class Metrics:
             found = self._children[key] = metric.labels(*labels)
         return found
 
-    def session_seen(self, connection: Any) -> None:
-        self._sessions.add(connection)
+    def session_seen(self, session_id: str) -> None:
+        self._sessions[session_id] = self._clock()
+
+    def _open_sessions(self) -> float:
+        cutoff = self._clock() - SESSION_IDLE_SECONDS
+        for session_id in [s for s, seen in self._sessions.items() if seen < cutoff]:
+            del self._sessions[session_id]
+        return float(len(self._sessions))
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest

@@ -102,3 +102,14 @@ def test_metrics_need_the_bearer_token_when_one_is_set(sandbox):
         stop_process(process)
     assert anonymous.status_code == 401
     assert scraped.status_code == 200 and "membrane_mcp_catalog_tools" in scraped.text
+
+
+def test_open_sessions_count_those_active_within_the_sdk_idle_timeout():
+    now = [1000.0]
+    recorded = metrics.Metrics(clock=lambda: now[0])
+    recorded.session_seen("session-a")
+    recorded.session_seen("session-b")
+    assert value(samples(recorded.render().decode()), "membrane_mcp_open_sessions") == 2
+    now[0] += metrics.SESSION_IDLE_SECONDS + 1
+    recorded.session_seen("session-b")
+    assert value(samples(recorded.render().decode()), "membrane_mcp_open_sessions") == 1
