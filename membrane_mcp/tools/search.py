@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from membrane_mcp.observability import observe_search
 from membrane_mcp.tools.catalog import ToolEntry
 
 _RAW_WORD = re.compile(r"[A-Za-z0-9]+")
@@ -392,6 +393,7 @@ class SearchIndex:
         owners.update(shapes)
         return {word: next(iter(apps)) for word, apps in owners.items() if len(apps) == 1}
 
+    @observe_search
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         concepts, apps = parse_query(query, self._app_tokens)
         scores: dict[int, float] = defaultdict(float)
