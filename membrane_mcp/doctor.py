@@ -151,7 +151,7 @@ async def diagnose(settings: Settings) -> Report:
                     "FAIL", f"{label}; its actions could not be listed: {snapshot.load_errors[info.id]}"
                 )
             elif info.state != "READY":
-                where = f" at {info.reconnect_url}" if info.reconnect_url else " in Membrane's console"
+                where = f" at {info.connect_url}" if info.connect_url else " in Membrane's console"
                 why = f" ({info.error})" if info.error else ""
                 report.add("FAIL", f"{label}{why}; needs the user: reconnect it{where}")
             else:

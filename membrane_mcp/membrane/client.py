@@ -43,6 +43,8 @@ from membrane_mcp.membrane.models import (
     Action,
     ActionRunResult,
     Connection,
+    ConnectionRequest,
+    IntegrationRef,
     Page,
     ProxyResponse,
     SearchResult,
@@ -59,16 +61,12 @@ MAX_PAGES = 10_000
 MAX_WAIT_SECONDS = 60  # the server caps ?wait=true&timeout= at 60
 DEFAULT_WAIT_SECONDS = 30
 LONG_POLL_MARGIN = 5.0  # read timeout = wait timeout + margin
-MIN_POLL_INTERVAL = 1.0
-PROXY_METHODS = (
-    "GET",
-    "POST",
-    "PUT",
-    "PATCH",
-    "DELETE",
-    "HEAD",
-    "OPTIONS",
-)  # if a long-poll returns at once while still BUILDING, don't spin
+MIN_POLL_INTERVAL = 1.0  # if a long-poll returns at once while still BUILDING, don't spin
+# The SDK's ConnectionProxy and the CLI's `request -X` support these only (docs/membrane-api.md 5.9).
+PROXY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# Our own default headers: for Membrane, never for the app behind the proxy (docs/membrane-api.md 5.9:
+# the proxy forwards them). The caller's own Accept passes when given.
+_OWN_HEADERS = ("user-agent", "accept", "membrane-api-version")
 
 # Drop idle pooled connections before common server idle timeouts (5 s and up) close them: a request
 # sent on a connection the server is closing fails after it was sent, and a write cannot be retried.
@@ -155,6 +153,7 @@ class MembraneClient:
         self.retry_policy = config.retry_policy
         self.max_response_bytes = config.max_response_bytes
         self._credentials = credentials
+        self._integrations: dict[str, IntegrationRef] = {}
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -208,12 +207,15 @@ class MembraneClient:
         safe: bool | None = None,
         read_timeout: float | None = None,
         passthrough: bool = False,
+        credentials: TokenProvider | None = None,
     ) -> httpx.Response:
         """One logical call: auth, the 401 re-mint, retries, typed errors.
 
         With `passthrough` (the proxy), a non-2xx answer is returned as is unless it carries
-        Membrane's own error envelope.
+        Membrane's own error envelope, and our own default headers are not sent (they would reach the app).
+        `credentials` replaces the client's own for this call (a workspace-level token for create_action).
         """
+        credentials = credentials or self._credentials
         method = method.upper()
         safe = method in ("GET", "HEAD") if safe is None else safe
         request_line = f"{method} {path}"
@@ -224,7 +226,7 @@ class MembraneClient:
         async def attempt() -> httpx.Response:
             nonlocal reauthenticated
             while True:
-                token = await self._credentials.token()
+                token = await credentials.token()
                 response = await self._send_once(
                     method,
                     path,
@@ -236,6 +238,7 @@ class MembraneClient:
                     deadline,
                     read_timeout,
                     safe,
+                    passthrough,
                 )
                 if response.is_success or (passthrough and not self._is_membrane_error(response)):
                     return response
@@ -249,8 +252,8 @@ class MembraneClient:
                 # Once per call, so an expired token mid-session recovers; safe for writes (it was refused).
                 if isinstance(error, AuthenticationError) and not reauthenticated:
                     reauthenticated = True
-                    self._credentials.invalidate()
-                    if getattr(self._credentials, "renewable", True):
+                    credentials.invalidate()
+                    if getattr(credentials, "renewable", True):
                         logger.info(
                             "%s: 401 from Membrane, retrying once with fresh credentials", request_line
                         )
@@ -282,6 +285,7 @@ class MembraneClient:
         deadline: float | None,
         read_timeout: float | None,
         safe: bool,
+        passthrough: bool = False,
     ) -> httpx.Response:
         left = remaining(deadline)
         if left is not None and left <= 0:
@@ -306,6 +310,11 @@ class MembraneClient:
                     headers=headers,
                     timeout=self._timeout(read_timeout or self.timeout, left),
                 )
+                if passthrough:
+                    given = {name.lower() for name in headers}
+                    for own in _OWN_HEADERS:
+                        if own not in given:
+                            del request.headers[own]
                 response = await self._read_limited(await self._http.send(request, stream=True))
         except TimeoutError as exc:
             raise DeadlineExceeded(
@@ -454,6 +463,50 @@ class MembraneClient:
         )
         return Connection.model_validate(self._json(response))
 
+    async def reconnect_connection(self, id: str) -> Connection:
+        """`POST /connections/{id}/reconnect` [SKILL CLI->API table]: the same connection asks the user to
+        sign in again (its clientAction carries the link), rather than a second connection to the app."""
+        response = await self._request("POST", f"/connections/{_segment(id)}/reconnect", json_body={})
+        return Connection.model_validate(self._json(response))
+
+    async def create_connection_request(
+        self,
+        *,
+        connector_id: str | None = None,
+        connection_id: str | None = None,
+        name: str | None = None,
+    ) -> ConnectionRequest:
+        """`POST /connection-requests` (SDK `CreateConnectionRequestPayload`; TOOLS `requestConnection`,
+        docs/membrane-api.md 5.4): a `url` for the user; `connectionId` reconnects that connection."""
+        body = {"connectorId": connector_id, "connectionId": connection_id, "name": name}
+        response = await self._request(
+            "POST", "/connection-requests", json_body={k: v for k, v in body.items() if v is not None}
+        )
+        return ConnectionRequest.model_validate(self._json(response))
+
+    async def get_connection_request(self, request_id: str) -> ConnectionRequest:
+        """`GET /connection-requests/{id}` (TOOLS `checkConnectionResult`): pending, success, cancelled, error."""
+        data = await self._get_json(f"/connection-requests/{_segment(request_id)}")
+        return ConnectionRequest.model_validate(data)
+
+    async def get_integration(self, id: str) -> IntegrationRef:
+        """`GET /integrations/{id}`, cached for the client's life: how a connection without an embedded
+        `integration` gets its app key (docs/membrane-api.md 4.2). An integration's key does not change."""
+        cached = self._integrations.get(id)
+        if cached is None:
+            cached = IntegrationRef.model_validate(await self._get_json(f"/integrations/{_segment(id)}"))
+            self._integrations[id] = cached
+        return cached
+
+    async def get_connector(self, id: str) -> IntegrationRef:
+        """`GET /connectors/{id}` (SDK `ConnectorAccessor`): the last resort for naming a connection's app."""
+        key = f"connector:{id}"
+        cached = self._integrations.get(key)
+        if cached is None:
+            cached = IntegrationRef.model_validate(await self._get_json(f"/connectors/{_segment(id)}"))
+            self._integrations[key] = cached
+        return cached
+
     # ---- actions ---------------------------------------------------------------------------------------
 
     async def list_actions(
@@ -462,12 +515,21 @@ class MembraneClient:
         integration_key: str | None = None,
         intent: str | None = None,
         limit: int | None = None,
+        *,
+        integration_id: str | None = None,
+        layer: str | None = None,
     ) -> list[Action]:
         """With `intent`: one ranked request (`limit` default 10; ranking needs a connection).
 
-        Without: every page, `limit` capping the total.
+        Without: every page, `limit` capping the total. `layer` is the SDK `FindActionsQuery` filter
+        (`universal`, `integration`, `connection`).
         """
-        params = {"connectionId": connection_id, "integrationKey": integration_key}
+        params = {
+            "connectionId": connection_id,
+            "integrationKey": integration_key,
+            "integrationId": integration_id,
+            "layer": layer,
+        }
         if intent is not None:
             data = await self._get_json(
                 "/actions",
@@ -509,11 +571,20 @@ class MembraneClient:
                 left = remaining(deadline)
                 await self.retry_policy.sleep(pause if left is None else min(pause, max(0.0, left - 1.0)))
 
-    async def create_action(self, intent: str, connection_id: str, name: str | None = None) -> Action:
+    async def create_action(
+        self,
+        intent: str,
+        connection_id: str,
+        name: str | None = None,
+        *,
+        credentials: TokenProvider | None = None,
+    ) -> Action:
+        """`POST /actions {intent, connectionId}`. `credentials` (a workspace-level token) for when the
+        client's own token may not create actions (docs/membrane-api.md 5.7: tenant tokens may get 403)."""
         body = {"intent": intent, "connectionId": connection_id}
         if name is not None:
             body["name"] = name
-        response = await self._request("POST", "/actions", json_body=body)
+        response = await self._request("POST", "/actions", json_body=body, credentials=credentials)
         return Action.model_validate(self._json(response))
 
     async def archive_action(self, id: str) -> None:

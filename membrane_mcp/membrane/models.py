@@ -45,6 +45,10 @@ def _first_message(errors: list[ErrorData] | None, *fallbacks: ErrorData | None)
 
 
 class Connection(MembraneModel):
+    """`ConnectionApiResponse` (docs/membrane-api.md 4.2). It has no `integrationKey` (SDK `BaseConnection`
+    l.4061): the app is named by the embedded `integration`, else `integrationId`, else `connectorId`.
+    `state`, `connected` and `disconnected` are all optional."""
+
     id: str
     name: str | None = None
     key: str | None = None
@@ -53,7 +57,6 @@ class Connection(MembraneModel):
     disconnected: bool | None = None
     is_defunct: bool | None = None
     integration_id: str | None = None
-    integration_key: str | None = None
     integration: IntegrationRef | None = None
     connector_id: str | None = None
     client_action: ClientAction | None = None
@@ -66,6 +69,18 @@ class Connection(MembraneModel):
     @property
     def error_message(self) -> str | None:
         return _first_message(self.errors, self.request_error, self.error)
+
+    @property
+    def effective_state(self) -> str:
+        """`state` when sent, else from the flags: the docs promise a `disconnected` flag on every
+        connection (DOCS /docs/connections); `connected` is its SDK counterpart (docs/membrane-api.md 4.2)."""
+        if self.state:
+            return self.state
+        if self.disconnected is not None:
+            return "DISCONNECTED" if self.disconnected else "READY"
+        if self.connected is not None:
+            return "READY" if self.connected else "DISCONNECTED"
+        return "UNKNOWN"
 
 
 class Action(MembraneModel):
@@ -92,6 +107,19 @@ class Action(MembraneModel):
         extra_error = (self.model_extra or {}).get("error")
         fallback = ErrorData.model_validate(extra_error) if isinstance(extra_error, dict) else None
         return _first_message(self.errors, fallback)
+
+
+class ConnectionRequest(MembraneModel):
+    """SDK `ConnectionRequest` (docs/membrane-api.md 5.4): what `POST /connection-requests` answers."""
+
+    request_id: str
+    status: str | None = None
+    url: str | None = None
+    connection_id: str | None = None
+    result_connection_id: str | None = None
+    result_error: ErrorData | None = None
+    integration_id: str | None = None
+    connector_id: str | None = None
 
 
 class ActionRunResult(MembraneModel):

@@ -22,7 +22,7 @@ from mcp.server.caching import CacheHint
 from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from membrane_mcp import __version__
@@ -36,7 +36,7 @@ from membrane_mcp.tools.confirm import (
     MrtrConfirmer,
 )
 from membrane_mcp.tools.gateway import Gateway
-from membrane_mcp.tools.services import LOCAL_SESSION, CallContext
+from membrane_mcp.tools.services import LOCAL_SESSION, CallContext, OpenUrlFn, cannot_open_url
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,28 @@ def confirmer_for(
     return LegacyConfirmer(ctx.session, ctx.request_id)
 
 
+def url_opener_for(ctx: ServerRequestContext[Any, Any]) -> OpenUrlFn:
+    """URL-mode elicitation over the session's back-channel (2025-11-25 era) when the client declares
+    `elicitation.url`; otherwise the link stays in the tool result."""
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return cannot_open_url
+    capabilities = ctx.session.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or elicitation.url is None:
+        return cannot_open_url
+
+    async def open_url(message: str, url: str, elicitation_id: str) -> bool:
+        try:
+            result = await ctx.session.elicit_url(
+                message, url, elicitation_id, related_request_id=ctx.request_id
+            )
+        except NoBackChannelError:
+            return False
+        return isinstance(result, types.ElicitResult) and result.action == "accept"
+
+    return open_url
+
+
 def build_server(gateway: Gateway) -> Server[Any]:
     notifier = ToolListNotifier()
     seal = ConfirmationSeal()
@@ -121,6 +143,7 @@ def build_server(gateway: Gateway) -> Server[Any]:
         call = CallContext(
             report_progress=ctx.session.report_progress,
             confirm=confirmer_for(ctx, params, seal),
+            open_url=url_opener_for(ctx),
             session=session_key(ctx),
         )
         try:

@@ -47,7 +47,8 @@ def credentials_from(settings: Settings) -> TokenProvider:
         return WorkspaceCredentials(
             workspace_key=settings.workspace_key,
             workspace_secret=settings.workspace_secret.get_secret_value(),
-            tenant_key=settings.tenant_key or "default",
+            # No tenant key, no tenant claim: the SDK's mintToken leaves it out (docs/membrane-api.md 2.1).
+            tenant_key=settings.tenant_key or None,
         )
     raise ConfigurationError(
         "No Membrane credentials: set MEMBRANE_TOKEN, or MEMBRANE_WORKSPACE_KEY + MEMBRANE_WORKSPACE_SECRET "

@@ -138,3 +138,13 @@ class ConnectAppArgs(Arguments):
     name: str | None = Field(None, description="Name for the new connection.")
     new: bool = Field(False, description="Add a connection even if one exists.")
     wait_s: float = Field(0, ge=0, le=300, description="Wait this long for the user to finish signing in.")
+    request_id: str | None = Field(
+        None, description="A pending connection request (from an earlier connect_app) to check or wait on."
+    )
+
+
+class GetRunLogArgs(Arguments):
+    run_id: str = Field(
+        min_length=1, max_length=200, description="The actionRunId of a run (from a result or an error)."
+    )
+    details: bool = Field(False, description="Add the raw request and response exchanged with the app.")

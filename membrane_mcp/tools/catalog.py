@@ -19,7 +19,7 @@ import anyio
 
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
-from membrane_mcp.membrane.models import Action, Connection
+from membrane_mcp.membrane.models import Action, Connection, IntegrationRef
 from membrane_mcp.observability import observe_catalog_load
 from membrane_mcp.tools.annotations import ActionKind, classify_action, tool_annotations
 from membrane_mcp.tools.errors import built_from_request, load_error_text
@@ -62,8 +62,14 @@ class ConnectionInfo:
     app_key: str
     app_name: str
     state: str
-    reconnect_url: str | None
+    connect_url: str | None
+    """`clientAction.uiUrl`: the page where the user signs in (the one URL field name of every tool)."""
     error: str | None
+    integration_id: str | None = None
+    agent_instructions: str | None = None
+    """`clientAction.agentInstructions`: Membrane's words for the agent, to follow verbatim."""
+    client_action_type: str | None = None
+    """`clientAction.type`: `connect` or `provide-input`."""
 
 
 @dataclass
@@ -103,23 +109,75 @@ def _matches_any(patterns: Iterable[str], *values: str) -> bool:
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns for value in values)
 
 
-def connection_info(connection: Connection) -> ConnectionInfo:
-    integration = connection.integration
-    app_key = connection.integration_key or (integration.key if integration else None) or "app"
-    app_name = (integration.name if integration else None) or app_key
+UNNAMED_APP = "app"
+
+
+def connection_info(connection: Connection, app: IntegrationRef | None = None) -> ConnectionInfo:
+    """A connection as the tools see it. The app comes from the embedded `integration`, else `app`
+    (the integration fetched by `integrationId`, or the connector: see `app_of`); docs/membrane-api.md 4.2."""
+    named = connection.integration if connection.integration and connection.integration.key else app
+    app_key = (named.key if named else None) or UNNAMED_APP
+    app_name = (named.name if named else None) or app_key
     client_action = connection.client_action
-    error = None
-    if connection.errors:
-        error = "; ".join(str(getattr(e, "message", None) or e) for e in connection.errors)
     return ConnectionInfo(
         id=connection.id,
         name=connection.name or app_name,
         app_key=app_key,
         app_name=app_name,
-        state=connection.state or ("READY" if connection.connected else "UNKNOWN"),
-        reconnect_url=client_action.ui_url if client_action else None,
-        error=error,
+        state=connection.effective_state,
+        connect_url=client_action.ui_url if client_action else None,
+        error=connection.error_message,
+        integration_id=connection.integration_id or (named.id if named else None),
+        agent_instructions=client_action.agent_instructions if client_action else None,
+        client_action_type=client_action.type if client_action else None,
     )
+
+
+async def app_of(client: MembraneClient, connection: Connection) -> IntegrationRef | None:
+    """The app of a connection: the embedded `integration` when it has a key, else the integration
+    fetched by `integrationId` (the client caches it), else the connector's key. There is no
+    `integrationKey` on a connection (SDK `BaseConnection` l.4061; docs/membrane-api.md 4.2)."""
+    if connection.integration is not None and connection.integration.key:
+        return connection.integration
+    for lookup, ref in (
+        (client.get_integration, connection.integration_id),
+        (client.get_connector, connection.connector_id),
+    ):
+        if not ref:
+            continue
+        try:
+            found = await lookup(ref)
+        except MembraneError as exc:
+            logger.warning("could not name the app of connection %s from %s: %s", connection.id, ref, exc)
+            continue
+        if found.key:
+            return found
+    return None
+
+
+async def connection_infos(client: MembraneClient, connections: Iterable[Connection]) -> list[ConnectionInfo]:
+    """`connection_info` for each, naming apps concurrently (each integration fetched once)."""
+    listed = list(connections)
+    apps: dict[str, IntegrationRef | None] = {}
+
+    async def name_one(connection: Connection) -> None:
+        apps[connection.id] = await app_of(client, connection)
+
+    async with anyio.create_task_group() as group:
+        for connection in listed:
+            group.start_soon(name_one, connection)
+    return [connection_info(c, apps.get(c.id)) for c in listed]
+
+
+def merge_layers(*layers: Iterable[Action]) -> list[Action]:
+    """The actions of a connection: its connection-level instances, then the integration-level and the
+    universal actions that have none, one per key (docs/membrane-api.md 5.5: instances may not exist until
+    first use; Membrane's own MCP server lists by integration). Keyless actions count by id."""
+    merged: dict[str, Action] = {}
+    for layer in layers:
+        for action in layer:
+            merged.setdefault(action.key or action.id, action)
+    return list(merged.values())
 
 
 def build_entries(
@@ -232,6 +290,45 @@ def _is_object_schema(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("type") == "object"
 
 
+class _SharedLayers:
+    """The integration-level and universal action lists of one catalog load, each fetched once however
+    many connections share them (single-flight per list)."""
+
+    def __init__(self, client: MembraneClient, limiter: anyio.CapacityLimiter) -> None:
+        self._client = client
+        self._limiter = limiter
+        self._lists: dict[str, list[Action] | MembraneError] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+
+    async def integration(self, integration_id: str | None) -> list[Action]:
+        if not integration_id:
+            return []
+        return await self._once(f"integration:{integration_id}", integration_id)
+
+    async def universal(self) -> list[Action]:
+        return await self._once("universal", None)
+
+    async def _once(self, name: str, integration_id: str | None) -> list[Action]:
+        async with self._locks.setdefault(name, anyio.Lock()):
+            if name not in self._lists:
+                try:
+                    async with self._limiter:
+                        if integration_id is None:
+                            found = await self._client.list_actions(layer="universal")
+                        else:
+                            found = await self._client.list_actions(
+                                integration_id=integration_id, layer="integration"
+                            )
+                    self._lists[name] = found
+                except MembraneError as exc:
+                    self._lists[name] = exc
+        listed = self._lists[name]
+        if isinstance(listed, MembraneError):
+            raise listed
+        # Copies: the loader interns schemas on the objects it keeps, per connection.
+        return [action.model_copy() for action in listed]
+
+
 class Catalog:
     def __init__(
         self,
@@ -288,24 +385,28 @@ class Catalog:
     @observe_catalog_load
     async def _load(self) -> CatalogSnapshot:
         started = time.perf_counter()
-        connections = [connection_info(c) for c in await self._client.list_connections()]
+        connections = await connection_infos(self._client, await self._client.list_connections())
         connections = [c for c in connections if self._filter.keeps_connection(c)]
         connections.sort(key=lambda c: (c.app_key, c.id))
         actions: dict[str, list[Action]] = {}
         errors: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(self._concurrency)
         schemas = SchemaMemo()
+        shared = _SharedLayers(self._client, limiter)
 
         async def load_one(info: ConnectionInfo) -> None:
             if info.state != "READY":
                 return
-            async with limiter:
-                try:
-                    listed = await self._client.list_actions(connection_id=info.id)
-                except MembraneError as exc:
-                    errors[info.id] = load_error_text(exc)
-                    logger.warning("could not list actions of connection %s: %s", info.id, exc)
-                    return
+            try:
+                async with limiter:
+                    own = await self._client.list_actions(connection_id=info.id)
+                integration = await shared.integration(info.integration_id)
+                universal = await shared.universal()
+            except MembraneError as exc:
+                errors[info.id] = load_error_text(exc)
+                logger.warning("could not list actions of connection %s: %s", info.id, exc)
+                return
+            listed = merge_layers(own, integration, universal)
             kept = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
             for action in kept:
                 action.input_schema = schemas.intern(action.input_schema)

@@ -99,7 +99,8 @@ def from_membrane_error(
     if exc.retry_after is not None:
         details["retryAfter"] = exc.retry_after
     run = (
-        f" (actionRunId {exc.action_run_id}; its log shows the app's raw exchange)"
+        f" (run {exc.action_run_id}: get_run_log {{run_id: '{exc.action_run_id}', details: true}} shows "
+        "the app's raw exchange)"
         if exc.action_run_id
         else ""
     )
@@ -172,9 +173,13 @@ def unknown_connection(ref: str, known: list[tuple[str, str, str]]) -> ToolError
 
 
 def connection_not_ready(
-    name: str, app_key: str, state: str, error: str | None, reconnect_url: str | None
+    name: str, app_key: str, state: str, error: str | None, connect_url: str | None
 ) -> ToolError:
-    how = f" Ask the user to open {reconnect_url} to reconnect it." if reconnect_url else ""
+    how = (
+        f" Ask the user to open {connect_url} to reconnect it."
+        if connect_url
+        else f" connect_app {{app: '{app_key}'}} reconnects it."
+    )
     reason = f" ({error})" if error else ""
     return ToolError(f"Connection '{name}' ({app_key}) is {state}{reason}.{how}", kind="connection_not_ready")
 
@@ -223,6 +228,15 @@ def action_build_failed(action_id: str, state: str, reasons: list[str], errors: 
 def no_connector(wanted: str) -> ToolError:
     return ToolError(
         f"Membrane has no connector matching '{wanted}'. Try the app's name or domain.", kind="no_connector"
+    )
+
+
+def connect_failed(app: str, request_id: str, status: str, reason: str | None) -> ToolError:
+    why = f": {reason}" if reason else ""
+    return ToolError(
+        f"Connecting {app} did not succeed (connection request {request_id} is {status}{why}). "
+        "Call connect_app again to start over.",
+        kind="connect_failed",
     )
 
 

@@ -8,6 +8,7 @@ tools/errors.py.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -30,6 +31,8 @@ from membrane_mcp.tools.services import CallContext, ToolDeps
 from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
 from membrane_mcp.tools.validation import validate_arguments
 
+logger = logging.getLogger(__name__)
+
 
 def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
     """A connection by id, exact name, or app key when that app has exactly one connection.
@@ -48,6 +51,13 @@ def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
     ):
         if len(candidates) == 1:
             return candidates[0]
+        ready = [c for c in candidates if c.state == "READY"]
+        if len(candidates) > 1 and len(ready) == 1:
+            # A connection that is not READY (waiting for the user, broken) never makes a key ambiguous.
+            logger.info(
+                "'%s' resolves to the only READY connection of %d: %s", ref, len(candidates), ready[0].id
+            )
+            return ready[0]
         if len(candidates) > 1:
             raise errors.ambiguous_connection(ref, [(c.name, c.id) for c in candidates])
     raise errors.unknown_connection(ref, [(c.app_key, c.name, c.id) for c in snapshot.connections])
@@ -55,7 +65,7 @@ def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
 
 def require_ready(info: ConnectionInfo) -> None:
     if info.state != "READY":
-        raise errors.connection_not_ready(info.name, info.app_key, info.state, info.error, info.reconnect_url)
+        raise errors.connection_not_ready(info.name, info.app_key, info.state, info.error, info.connect_url)
 
 
 async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: CallContext) -> Any:
@@ -74,8 +84,8 @@ async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: Call
             "actions": len(entries),
             "tools": sum(1 for e in entries if e.action_id in listed),
         }
-        if info.reconnect_url:
-            item["reconnect_url"] = info.reconnect_url
+        if info.connect_url:
+            item["connect_url"] = info.connect_url
         if info.error:
             item["error"] = info.error
         if info.id in snapshot.load_errors:

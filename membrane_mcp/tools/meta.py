@@ -18,6 +18,7 @@ from membrane_mcp.tools import handlers
 from membrane_mcp.tools.arguments import (
     ConnectAppArgs,
     CreateActionArgs,
+    GetRunLogArgs,
     ListConnectionsArgs,
     RawRequestArgs,
     RunActionArgs,
@@ -26,6 +27,7 @@ from membrane_mcp.tools.arguments import (
 from membrane_mcp.tools.connect import connect_app
 from membrane_mcp.tools.policy import ALL_RAW_METHODS, SAFE_RAW_METHODS, Policy
 from membrane_mcp.tools.registry import READ_ONLY, MetaTool, Registry, Restriction
+from membrane_mcp.tools.run_log import get_run_log
 from membrane_mcp.tools.services import GatewayConfig
 
 LIST_CONNECTIONS = "list_connections"
@@ -34,6 +36,7 @@ RUN_ACTION = "run_action"
 RAW_REQUEST = "raw_request"
 CREATE_ACTION = "create_action"
 CONNECT_APP = "connect_app"
+GET_RUN_LOG = "get_run_log"
 
 # create_action's timeout_s may go up to this (or up to the setting, when that is larger).
 CREATE_ACTION_MAX_TIMEOUT = 600.0
@@ -94,7 +97,7 @@ META_TOOLS = Registry(
         MetaTool(
             name=LIST_CONNECTIONS,
             title="List connections",
-            description="List the user's Membrane app connections: id, name, app, state, reconnect URL if needed.",
+            description="List the user's Membrane app connections: id, name, app, state, connect_url if needed.",
             arguments=ListConnectionsArgs,
             annotations=READ_ONLY,
             policy_class="read",
@@ -166,7 +169,8 @@ META_TOOLS = Registry(
             name=CONNECT_APP,
             title="Connect app",
             description=(
-                "Connect a new app through Membrane: returns a URL for the user to sign in, optionally waits."
+                "Connect an app (or reconnect a broken connection) through Membrane: the user signs in at a link; "
+                "follow agent_instructions first. wait_s waits for the user to finish."
             ),
             arguments=ConnectAppArgs,
             annotations=types.ToolAnnotations(
@@ -175,6 +179,19 @@ META_TOOLS = Registry(
             policy_class="meta-write",
             handler=connect_app,
             operation="create",
+        ),
+        MetaTool(
+            name=GET_RUN_LOG,
+            title="Get run log",
+            description=(
+                "Why did a run fail? Membrane's log of one action run by its actionRunId: status, input, "
+                "output, error; details adds the raw request/response with the app."
+            ),
+            arguments=GetRunLogArgs,
+            annotations=READ_ONLY,
+            policy_class="read",
+            handler=get_run_log,
+            operation="read",
         ),
     )
 )

@@ -40,8 +40,16 @@ LOCAL_SESSION = "local"
 MAX_PINNED_SESSIONS = 10_000
 
 
+OpenUrlFn = Callable[[str, str, str], Awaitable[bool]]
+"""``(message, url, elicitation_id) -> shown``: MCP URL-mode elicitation; False when the client cannot."""
+
+
 async def _no_progress(progress: float, total: float | None, message: str | None) -> None:
     return None
+
+
+async def cannot_open_url(message: str, url: str, elicitation_id: str) -> bool:
+    return False
 
 
 @dataclass
@@ -51,6 +59,8 @@ class CallContext:
     report_progress: ProgressFn = _no_progress
     confirm: ConfirmFn = cannot_confirm
     """Asks the user (MCP elicitation) before a destructive call; see tools/confirm.py."""
+    open_url: OpenUrlFn = cannot_open_url
+    """Sends a sign-in link to the user (URL-mode elicitation) out of the model's context; see connect_app."""
     session: str | None = LOCAL_SESSION
     """Who is calling, for per-session state (pinned actions); None when the transport has no session."""
 

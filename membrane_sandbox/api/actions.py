@@ -165,9 +165,15 @@ async def list_actions(request: Request) -> Response:
         integration_key = state.integration_by_id(query["integrationId"]) or "\0"
     clauses: list[str] = []
     params: list[Any] = []
-    if connection is not None:
+    # The SDK's FindActionsQuery `layer` filter; the sandbox has no universal actions.
+    layer = query.get("layer")
+    if layer == "universal":
+        clauses.append("0")
+    elif connection is not None and layer != "integration":
         clauses.append("connection_id = ?")
         params.append(connection["id"])
+    elif layer == "connection":
+        clauses.append("connection_id IS NOT NULL")
     else:
         clauses.append("connection_id IS NULL")
     if integration_key:

@@ -334,8 +334,22 @@ async def get_integration(request: Request) -> Response:
     return JSONResponse(state.integration_view(key))
 
 
+async def get_connector(request: Request) -> Response:
+    """``GET /connectors/{id}`` (SDK ConnectorAccessor): a connector by id or key."""
+    state, _ = authenticate(request)
+    selector = request.path_params["connector"]
+    key = selector if selector in state.apps else state.integration_by_connector_id(selector)
+    if key is None:
+        raise not_found(f"Connector {selector!r} not found")
+    app = state.apps[key]
+    return JSONResponse(
+        {"id": state.connector_id(key), "key": key, "name": app.name, "logoUri": app.logo_uri}
+    )
+
+
 routes = [
     Route("/search", search, methods=["GET"]),
+    Route("/connectors/{connector}", get_connector, methods=["GET"]),
     Route("/integrations", list_integrations, methods=["GET"]),
     Route("/integrations/{integration}", get_integration, methods=["GET"]),
     Route("/connections", list_connections, methods=["GET"]),

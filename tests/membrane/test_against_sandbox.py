@@ -33,7 +33,11 @@ def _client(sandbox: Any) -> MembraneClient:
 
 async def _vtiger(client: MembraneClient) -> Connection:
     connections = await client.list_connections()
-    return next(c for c in connections if "vtiger" in (c.integration_key or "") and c.state == "READY")
+    return next(
+        c
+        for c in connections
+        if "vtiger" in (c.integration.key if c.integration else "") and c.state == "READY"
+    )
 
 
 def _string_property(action: Action) -> str:
@@ -47,7 +51,7 @@ async def test_list_connections(sandbox: Any) -> None:
     async with _client(sandbox) as client:
         connections = await client.list_connections()
     assert connections and all(c.id for c in connections)
-    assert any("vtiger" in (c.integration_key or "") for c in connections)
+    assert any("vtiger" in (c.integration.key if c.integration else "") for c in connections)
 
 
 @pytest.mark.anyio

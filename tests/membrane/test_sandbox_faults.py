@@ -41,7 +41,9 @@ def _client(sandbox: Any) -> MembraneClient:
 
 
 async def _vtiger_id(client: MembraneClient) -> str:
-    return next(c.id for c in await client.list_connections() if c.integration_key == "vtiger")
+    return next(
+        c.id for c in await client.list_connections() if c.integration and c.integration.key == "vtiger"
+    )
 
 
 async def _potentials(client: MembraneClient, connection_id: str) -> list[Any]:

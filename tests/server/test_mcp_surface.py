@@ -15,7 +15,15 @@ from tests.server.conftest import connect, sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
 
-META = {"list_connections", "search_actions", "run_action", "raw_request", "create_action", "connect_app"}
+META = {
+    "list_connections",
+    "search_actions",
+    "run_action",
+    "raw_request",
+    "create_action",
+    "connect_app",
+    "get_run_log",
+}
 
 
 def structured(result: types.CallToolResult) -> dict[str, Any]:
@@ -34,6 +42,7 @@ async def test_auto_mode_lists_only_meta_tools_for_a_large_catalog(sandbox, mode
         "raw_request",
         "create_action",
         "connect_app",
+        "get_run_log",
     ]
     for tool in tools:
         assert tool.annotations is not None and tool.annotations.title
@@ -238,7 +247,7 @@ async def test_ambiguous_app_key_is_refused_and_names_stay_distinct(fresh_sandbo
     async with connect(pending_settings) as client:
         listed = structured(await client.call_tool("list_connections", {}))["connections"]
         pending = next(c for c in listed if c["id"] == connection["id"])
-        assert pending["reconnect_url"] == connection["clientAction"]["uiUrl"]
+        assert pending["connect_url"] == connection["clientAction"]["uiUrl"]
         refused = await client.call_tool(
             "run_action", {"connection": connection["id"], "action": "get-current-user", "input": {}}
         )
@@ -255,39 +264,7 @@ async def test_ambiguous_app_key_is_refused_and_names_stay_distinct(fresh_sandbo
     assert ambiguous.is_error and "Pass the connection id" in ambiguous.content[0].text
 
 
-async def test_connect_app_returns_the_sign_in_url_and_waits_for_the_user(fresh_sandbox, mode):
-    headers = {"Authorization": f"Bearer {fresh_sandbox.token}"}
-
-    async def user_signs_in() -> None:
-        async with httpx.AsyncClient(headers=headers) as http:
-            with anyio.fail_after(10):
-                while True:
-                    items = (await http.get(f"{fresh_sandbox.url}/connections")).json()["items"]
-                    pending = [c for c in items if c.get("state") == "CLIENT_ACTION_REQUIRED"]
-                    if pending:
-                        break
-                    await anyio.sleep(0.05)  # poll interval while waiting for the pending connection
-            (await http.get(pending[0]["clientAction"]["uiUrl"])).raise_for_status()
-
-    async with connect(settings_for(fresh_sandbox), mode) as client:
-        existing = structured(await client.call_tool("connect_app", {"app": "vtiger"}))
-        assert existing["already_connected"] is True
-        unknown = await client.call_tool("connect_app", {"app": "spaceships"})
-        assert unknown.is_error and "no connector" in unknown.content[0].text
-        pending = structured(await client.call_tool("connect_app", {"app": "bigtincan", "new": True}))
-        assert pending["state"] == "CLIENT_ACTION_REQUIRED" and pending["connect_url"].startswith("http")
-        async with httpx.AsyncClient() as http:
-            (await http.get(pending["connect_url"])).raise_for_status()
-        async with anyio.create_task_group() as group:
-            group.start_soon(user_signs_in)
-            waited = structured(
-                await client.call_tool("connect_app", {"app": "1crm", "new": True, "wait_s": 15})
-            )
-        listed = structured(await client.call_tool("list_connections", {}))["connections"]
-    assert waited["state"] == "READY"
-    states = {c["id"]: c["state"] for c in listed}
-    assert states[pending["id"]] == "READY" and states[waited["id"]] == "READY"
-    assert sum(1 for c in listed if c["app"] == "1crm") == 2
+# connect_app's flow (connection request, URL, waiting, reconnecting) is driven in tests/real.
 
 
 async def test_rejected_credentials_still_list_meta_tools_and_explain(sandbox, mode):
