@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     create_action_timeout: float = Field(180.0, gt=0, description="deadline of create_action, seconds")
 
     # Safety (README, Security).
-    read_only: bool = Field(False, description="list and run read actions only; raw_request GET/HEAD only")
+    read_only: bool = Field(False, description="list and run read actions only; raw_request GET only")
     allow_actions: CommaList = Field(
         default_factory=list, description="glob patterns on app:action-key to allow"
     )
@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     no_raw_request: bool = Field(False, description="remove the raw_request tool")
     raw_methods: CommaList = Field(
         default_factory=list,
-        description="HTTP methods raw_request may send (default all; GET,HEAD under allow/deny lists "
+        description="HTTP methods raw_request may send (default all; GET under allow/deny lists "
         "or --deny-destructive)",
     )
     raw_allow_host: CommaList = Field(

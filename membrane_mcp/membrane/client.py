@@ -33,6 +33,7 @@ from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import TokenProvider
 from membrane_mcp.membrane.bodies import cut_json, cut_note, read_limited
 from membrane_mcp.membrane.errors import (
+    AccessDenied,
     AuthenticationError,
     DeadlineExceeded,
     InvalidAnswer,
@@ -146,8 +147,12 @@ class MembraneClient:
         credentials: TokenProvider,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        workspace_credentials: TokenProvider | None = None,
     ) -> None:
+        """`workspace_credentials`: a workspace-level (manager) token, used only when the client's own
+        token is refused for creating actions (docs/membrane-api.md 5.7)."""
         self.config = config
+        self.workspace_credentials = workspace_credentials
         self.base_url = config.base_url.rstrip("/")
         self.timeout = config.timeout
         self.retry_policy = config.retry_policy
@@ -584,7 +589,15 @@ class MembraneClient:
         body = {"intent": intent, "connectionId": connection_id}
         if name is not None:
             body["name"] = name
-        response = await self._request("POST", "/actions", json_body=body, credentials=credentials)
+        try:
+            response = await self._request("POST", "/actions", json_body=body, credentials=credentials)
+        except AccessDenied:
+            # Refused, so nothing was created: asking again with the workspace token cannot make two.
+            fallback = self.workspace_credentials
+            if credentials is not None or fallback is None or fallback is self._credentials:
+                raise
+            logger.info("POST /actions: 403 with the tenant token, creating with the workspace token")
+            response = await self._request("POST", "/actions", json_body=body, credentials=fallback)
         return Action.model_validate(self._json(response))
 
     async def archive_action(self, id: str) -> None:

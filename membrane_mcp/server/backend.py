@@ -56,6 +56,18 @@ def credentials_from(settings: Settings) -> TokenProvider:
     )
 
 
+def workspace_credentials_from(settings: Settings) -> TokenProvider | None:
+    """A workspace-level (manager) token: key + secret, no tenant claim. create_action uses it when the
+    tenant's token gets 403 (docs/membrane-api.md 2.2 and 5.7)."""
+    if settings.workspace_key and settings.workspace_secret is not None:
+        return WorkspaceCredentials(
+            workspace_key=settings.workspace_key,
+            workspace_secret=settings.workspace_secret.get_secret_value(),
+            tenant_key=None,
+        )
+    return None
+
+
 def policy_from(settings: Settings) -> Policy:
     try:
         policy = policy_from_settings(
@@ -202,8 +214,11 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
         credentials: TokenProvider = StaticToken(SandboxConfig.token)
     else:
         credentials = credentials_from(settings)
+    workspace = workspace_credentials_from(settings)
     try:
-        async with MembraneClient(membrane_config(settings), credentials, transport=sandbox) as client:
+        async with MembraneClient(
+            membrane_config(settings), credentials, transport=sandbox, workspace_credentials=workspace
+        ) as client:
             yield build_gateway(settings, client)
     finally:
         if sandbox is not None:

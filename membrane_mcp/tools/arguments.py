@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-RAW_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+RAW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # Membrane's proxy: no HEAD, no OPTIONS
 
 
 class HostSchema(GenerateJsonSchema):
@@ -95,7 +95,7 @@ class RunActionArgs(Arguments):
 
 class RawRequestArgs(Arguments):
     connection: ConnectionRef
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str = Field(
         min_length=1,
         description="Path relative to the app's API base, e.g. '/me'; may contain {name} placeholders.",

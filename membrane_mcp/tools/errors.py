@@ -231,6 +231,22 @@ def no_connector(wanted: str) -> ToolError:
     )
 
 
+def create_action_forbidden(has_workspace_credentials: bool) -> ToolError:
+    if has_workspace_credentials:
+        how = (
+            "The workspace key and secret configured here were refused too; check them in Membrane's console."
+        )
+    else:
+        how = (
+            "Only a workspace-level token may: configure MEMBRANE_WORKSPACE_KEY and MEMBRANE_WORKSPACE_SECRET "
+            "(Console > Settings > Workspace) and the server creates actions with it."
+        )
+    return ToolError(
+        f"Membrane refused to create the action with this token (403 access_denied). {how} Nothing was created.",
+        kind="access_denied",
+    )
+
+
 def connect_failed(app: str, request_id: str, status: str, reason: str | None) -> ToolError:
     why = f": {reason}" if reason else ""
     return ToolError(

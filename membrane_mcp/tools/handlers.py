@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from membrane_mcp.membrane.errors import MembraneError, NotFound
+from membrane_mcp.membrane.errors import AccessDenied, MembraneError, NotFound
 from membrane_mcp.membrane.models import Action, ActionRunResult
 from membrane_mcp.tools import errors
 from membrane_mcp.tools.arguments import (
@@ -235,7 +235,7 @@ async def raw_request(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -
             body=request.body,
         )
     except MembraneError as exc:
-        operation: errors.Operation = "read" if request.method in ("GET", "HEAD") else "proxy"
+        operation: errors.Operation = "read" if request.method == "GET" else "proxy"
         raise errors.from_membrane_error(exc, doing="Running raw_request", operation=operation) from exc
     return summarize_response(response)
 
@@ -251,7 +251,10 @@ async def create_action(deps: ToolDeps, args: CreateActionArgs, call: CallContex
     # The gateway's scope holds the setting; a shorter timeout_s narrows it. The client returns the
     # still-BUILDING action just before the deadline, so this scope only fires if Membrane hangs.
     with anyio.CancelScope(deadline=anyio.current_time() + timeout):
-        action = await deps.client.create_action(args.description, info.id)
+        try:
+            action = await deps.client.create_action(args.description, info.id)
+        except AccessDenied as exc:
+            raise errors.create_action_forbidden(deps.client.workspace_credentials is not None) from exc
         await call.report_progress(0, timeout, f"Membrane is building the action (id {action.id})")
 
         async def on_progress(elapsed: float, current: Action) -> None:

@@ -64,10 +64,9 @@ def _raw_request_restriction(policy: Policy) -> Restriction | None:
         return {**schema, "properties": {**schema["properties"], "method": method}}
 
     if policy.read_only:
-        return Restriction(" Read-only mode: GET and HEAD only.", READ_ONLY, only_allowed)
+        return Restriction(" Read-only mode: GET only.", READ_ONLY, only_allowed)
     if policy.only_safe_raw_methods():
-        listed = " and ".join(m for m in ("GET", "HEAD") if m in methods)
-        return Restriction(f" This server allows {listed} only.", READ_ONLY, only_allowed)
+        return Restriction(" This server allows GET only.", READ_ONLY, only_allowed)
     return Restriction("", RAW_REQUEST_ANNOTATIONS, only_allowed)
 
 

@@ -7,7 +7,7 @@ writes but keeps reads and creates. `confirm_destructive` never widens anything:
 adds a user confirmation in front of what the other rules still allow.
 
 The same rules cover the paths around the action lists: once allow/deny patterns or
-`deny_destructive` are set, `raw_request` sends GET and HEAD only (a raw write is outside any
+`deny_destructive` are set, `raw_request` sends GET only (a raw write is outside any
 action list) unless `--raw-methods` names more, and `create_action` (which builds a new action
 in Membrane) is off under `deny_destructive` and under allow/deny patterns unless
 `--allow-create-action` is given.
@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 from membrane_mcp.tools.annotations import ActionKind, is_destructive, is_read_only
 
-ALL_RAW_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
-SAFE_RAW_METHODS = frozenset({"GET", "HEAD"})
+# What Membrane's proxy supports (SDK ConnectionProxy, CLI `request -X`; docs/membrane-api.md 5.9): no HEAD.
+ALL_RAW_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+SAFE_RAW_METHODS = frozenset({"GET"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Policy:
         return self.raw_request_enabled and bool(self.allowed_raw_methods())
 
     def only_safe_raw_methods(self) -> bool:
-        """True when raw_request can only read (GET/HEAD)."""
+        """True when raw_request can only read (GET)."""
         return self.allowed_raw_methods() <= SAFE_RAW_METHODS
 
     def allows_only_reads(self) -> bool:
@@ -151,7 +152,10 @@ def policy_from_settings(
     methods = explicit or ALL_RAW_METHODS
     unknown = methods - ALL_RAW_METHODS
     if unknown:
-        raise ValueError(f"--raw-methods: unknown method(s) {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"--raw-methods: unknown method(s) {', '.join(sorted(unknown))}; Membrane's proxy supports "
+            f"{', '.join(sorted(ALL_RAW_METHODS))}"
+        )
     return Policy(
         read_only=read_only,
         allow_actions=tuple(allow_actions),

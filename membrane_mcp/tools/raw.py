@@ -87,7 +87,7 @@ def prepare_raw_request(args: dict[str, Any], policy: Policy) -> RawRequest:
     path, inline_query = build_path(str(args["path"]), args.get("path_params") or {}, policy)
     headers = check_headers(args.get("headers") or {})
     body = encode_body(args.get("body"), headers)
-    if body is not None and method in ("GET", "HEAD"):
+    if body is not None and method == "GET":
         raise ToolError(f"A {method} request carries no body; put parameters in 'query'.")
     query = inline_query + [(str(k), _query_value(v)) for k, v in (args.get("query") or {}).items()]
     return RawRequest(method=method, path=path, query=query, headers=headers, body=body)
