@@ -62,7 +62,8 @@ async def connect_app(deps: ToolDeps, args: ConnectAppArgs, call: CallContext) -
     wanted = args.app.strip()
     pending = pending_requests(deps.client)
     remembered = pending.get(wanted)
-    if args.request_id or (remembered is not None and not args.new):
+    # A pending request is followed even with `new` (a repeated call must not start a second one).
+    if args.request_id or remembered is not None:
         request_id = args.request_id or (remembered.request_id if remembered else "")
         return await _follow_request(deps, call, request_id, wanted, args.wait_s)
     snapshot = await deps.catalog.snapshot()

@@ -63,6 +63,15 @@ def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
     raise errors.unknown_connection(ref, [(c.app_key, c.name, c.id) for c in snapshot.connections])
 
 
+def resolution_note(snapshot: CatalogSnapshot, ref: str, info: ConnectionInfo) -> str | None:
+    """Says so when an app key named several connections and the only READY one was used."""
+    same = [c for c in snapshot.connections if c.app_key == info.app_key and info.id != ref]
+    if len(same) < 2 or ref.strip().lower() != info.app_key.lower():
+        return None
+    others = ", ".join(f"'{c.name}' ({c.state})" for c in same if c.id != info.id)
+    return f"'{ref}' has {len(same)} connections; used the only READY one, '{info.name}' (id {info.id}). Others: {others}."
+
+
 def require_ready(info: ConnectionInfo) -> None:
     if info.state != "READY":
         raise errors.connection_not_ready(info.name, info.app_key, info.state, info.error, info.connect_url)
@@ -169,7 +178,9 @@ async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> 
         raise errors.invalid_action_input(info.app_key, entry.action_key, problems, entry.input_schema)
     await confirm_if_destructive(deps, entry, info.name, args.input, call)
     result = await _run(deps, entry, args.input)
-    return {"output": result.output, "actionRunId": result.action_run_id}
+    answer = {"output": result.output, "actionRunId": result.action_run_id}
+    note = resolution_note(snapshot, args.connection, info)
+    return {**answer, "note": note} if note else answer
 
 
 async def run_entry(deps: ToolDeps, entry: ToolEntry, action_input: Any, call: CallContext) -> Any:
