@@ -3,15 +3,11 @@ that needs the user, warns about host tool limits, and never prints a secret."""
 
 from __future__ import annotations
 
-import json
-
+import httpx
 import jwt
 import pytest
-from mcp import Client
 
 from membrane_mcp.doctor import Report, describe_token, diagnose
-from membrane_mcp.server.app import build_server
-from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.settings import Settings
 from membrane_sandbox.config import SandboxConfig
 from membrane_sandbox.serve import RunningSandbox, start_in_thread
@@ -70,9 +66,10 @@ def test_token_expiry_and_tenant_are_read_from_the_jwt(exp, level, says):
 async def test_a_connection_that_needs_the_user_fails_with_its_url():
     with start_in_thread(SandboxConfig()) as fresh:
         settings = Settings(api_url=fresh.url, token=fresh.token)
-        async with open_gateway(settings) as gateway, Client(build_server(gateway)) as client:
-            created = await client.call_tool("connect_app", {"app": "vtiger", "new": True})
-        url = json.loads(created.content[0].text)["connect_url"]
+        # A connection waiting for the user (connect_app itself leaves none behind: it uses connection requests).
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {fresh.token}"}) as http:
+            created = (await http.post(f"{fresh.url}/connections", json={"connectorKey": "vtiger"})).json()
+        url = created["clientAction"]["uiUrl"]
         report = await diagnose(settings)
     failing = [text for level, text in report.findings if level == "FAIL"]
     assert len(failing) == 1 and "CLIENT_ACTION_REQUIRED" in failing[0] and url in failing[0]

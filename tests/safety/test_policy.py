@@ -13,7 +13,7 @@ from tests.server.conftest import connect, sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
 
-READ_ONLY_META = {"list_connections", "search_actions", "run_action", "raw_request"}
+READ_ONLY_META = {"list_connections", "search_actions", "run_action", "raw_request", "get_run_log"}
 SMALL = ["vtiger", "bigtincan"]  # 1CRM's large catalog takes a second to load; most tests do not need it
 
 
