@@ -11,7 +11,7 @@ import fnmatch
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,6 +243,7 @@ class Catalog:
         self._snapshot: CatalogSnapshot | None = None
         self._lock = anyio.Lock()
         self._generation = 0
+        self.on_load: list[Callable[[CatalogSnapshot], None]] = []  # called with each new snapshot
 
     @property
     def cached(self) -> CatalogSnapshot | None:
@@ -269,6 +270,8 @@ class Catalog:
                 return snapshot
             self._snapshot = await self._load()
             self._generation += 1
+            for listener in self.on_load:
+                listener(self._snapshot)
             return self._snapshot
 
     def _fresh(self, snapshot: CatalogSnapshot) -> bool:

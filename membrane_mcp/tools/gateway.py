@@ -38,6 +38,7 @@ from membrane_mcp.tools.meta import (
 from membrane_mcp.tools.output import shape_output
 from membrane_mcp.tools.policy import ALL_RAW_METHODS, Policy
 from membrane_mcp.tools.search import SearchIndex
+from membrane_mcp.tools.search_cache import SearchIndexCache
 from membrane_mcp.tools.validation import validate_arguments
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ class Gateway:
         self.pinned_action_ids: set[str] = set()
         self._tools_changed_listeners: list[Callable[[], Awaitable[None]]] = []
         self._view_cache: CatalogView | None = None
-        self._index_cache: tuple[CatalogSnapshot, SearchIndex] | None = None
+        self.search_indexes = SearchIndexCache(self.allowed_entries)
+        catalog.on_load.append(self.search_indexes.prepare)  # built in the background after each load
 
     # -- listing ---------------------------------------------------------------------------------
 
@@ -160,9 +162,8 @@ class Gateway:
         return entry.input_schema if entry else None
 
     def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
-        if self._index_cache is None or self._index_cache[0] is not snapshot:
-            self._index_cache = (snapshot, SearchIndex(self.allowed_entries(snapshot)))
-        return self._index_cache[1]
+        """The index of `snapshot` for synchronous callers; `search_indexes.get` waits without blocking."""
+        return self.search_indexes.get_blocking(snapshot)
 
     # -- change notifications --------------------------------------------------------------------
 

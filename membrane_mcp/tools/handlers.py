@@ -93,14 +93,10 @@ async def search_actions(gateway: Gateway, args: dict[str, Any], call: CallConte
     app, connection = args.get("app"), args.get("connection")
     connection_id = resolve_connection(snapshot, connection).id if connection else None
     listed = {e.action_id: e.name for e in gateway.direct_entries(snapshot)}
-    hits = gateway.search_index(snapshot).search(args["query"], limit=len(snapshot.entries) or 1)
+    index = await gateway.search_indexes.get(snapshot)
     results = []
-    for hit in hits:
+    for hit in index.search(args["query"], limit, app=app or None, connection_id=connection_id):
         entry = hit.entry
-        if app and entry.app_key != app:
-            continue
-        if connection_id and entry.connection_id != connection_id:
-            continue
         results.append(
             {
                 "app": entry.app_key,
@@ -115,8 +111,6 @@ async def search_actions(gateway: Gateway, args: dict[str, Any], call: CallConte
                 "input_schema": entry.input_schema,
             }
         )
-        if len(results) >= limit:
-            break
     hint = (
         "Run a result with run_action {connection, action: key, input}, or call its tool when 'tool' is set."
         if results
