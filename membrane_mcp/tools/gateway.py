@@ -39,7 +39,7 @@ from membrane_mcp.tools.output import shape_output
 from membrane_mcp.tools.policy import ALL_RAW_METHODS, Policy
 from membrane_mcp.tools.search import SearchIndex
 from membrane_mcp.tools.search_cache import SearchIndexCache
-from membrane_mcp.tools.validation import validate_arguments
+from membrane_mcp.tools.validation import preload_in_background, validate_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class Gateway:
         self._view_cache: CatalogView | None = None
         self.search_indexes = SearchIndexCache(self.allowed_entries)
         catalog.on_load.append(self.search_indexes.prepare)  # built in the background after each load
+        catalog.on_load.append(lambda _: preload_in_background())  # jsonschema, before the first call
 
     # -- listing ---------------------------------------------------------------------------------
 

@@ -31,6 +31,26 @@ _by_identity: dict[int, tuple[Any, Validator | str]] = {}
 _cache_lock = threading.Lock()
 
 
+_preloading = threading.Event()
+
+
+def preload_in_background() -> None:
+    """Import jsonschema in a worker thread (once), so the first validation does not wait for it.
+
+    Call it when the session has started (after the catalog loads): at import time it would slow the
+    start-up it is deferred from.
+    """
+    if _preloading.is_set():
+        return
+    _preloading.set()
+
+    def load() -> None:
+        import jsonschema.exceptions
+        import jsonschema.validators  # noqa: F401
+
+    threading.Thread(target=load, name="preload-jsonschema", daemon=True).start()
+
+
 def _fingerprint(schema: Any) -> str:
     encoded = json.dumps(schema, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
