@@ -375,7 +375,9 @@ def _key_object(action_key: str) -> str:
     return stem(parts[-1]) if parts else ""
 
 
-Fields = dict[str, Counter[str]]
+# A field of a document is the sum of its parts: shared term counts (one text, or one bracketed segment
+# of a description), so that the index can work per distinct part instead of per document.
+Fields = dict[str, tuple[Counter[str], ...]]
 _FieldsKey = tuple[str, str, str, str, str, int]
 
 
@@ -428,11 +430,11 @@ class TokenMemo:
         known = self._fields.get(key)
         if known is None:
             known = {
-                "name": _counts(entry.action_name),
-                "key": _counts(entry.action_key),
-                "app": _counts(f"{entry.app_key} {entry.app_name}"),
-                "description": _counts(entry.description),
-                "schema": schema_counts,
+                "name": (_counts(entry.action_name),),
+                "key": (_counts(entry.action_key),),
+                "app": (_counts(f"{entry.app_key} {entry.app_name}"),),
+                "description": tuple(_counts(segment) for segment in entry.description.split("[")),
+                "schema": (schema_counts,),
             }
             self._fields[key] = known
         return known
@@ -447,8 +449,10 @@ class TokenMemo:
 class SearchIndex:
     """An index over one catalog snapshot; build once, query many times.
 
-    Building costs about one tokenisation of each distinct text; pass the `TokenMemo` of the previous
-    build to skip the texts it already read. Safe to build in a worker thread; queries do not mutate it.
+    Building costs one tokenisation of each distinct text and a few list appends per action; pass the
+    `TokenMemo` of the previous build to skip the texts it already read. A term's postings (BM25 gain per
+    action) are computed the first time a query needs them and kept, so the first searches pay for the
+    terms they use. Build it in any thread; query it from one thread at a time.
     """
 
     def __init__(self, entries: Sequence[ToolEntry], memo: TokenMemo | None = None) -> None:
@@ -463,51 +467,65 @@ class SearchIndex:
         self._docs_of_app: dict[str, list[int]] = defaultdict(list)
         for doc, entry in enumerate(entries):
             self._docs_of_app[entry.app_key].append(doc)
-        self._postings = self._build_postings(docs)
+        self._index_parts(docs)
 
-    @staticmethod
-    def _build_postings(docs: list[Fields]) -> dict[str, dict[int, float]]:
-        count = max(len(docs), 1)
-        lengths: dict[int, int] = {}  # per distinct counts object
-        document_frequency: Counter[str] = Counter()
-        terms_of: dict[tuple[int, ...], set[str]] = {}
-        for fields in docs:
-            ids = tuple(id(counts) for counts in fields.values())
-            terms = terms_of.get(ids)
-            if terms is None:
-                terms = set().union(*fields.values())
-                terms_of[ids] = terms
-                for counts in fields.values():
-                    if id(counts) not in lengths:
-                        lengths[id(counts)] = sum(counts.values())
-            document_frequency.update(terms)
-        average = {
-            field: (sum(lengths[id(fields[field])] for fields in docs) / count) or 1.0
-            for field in FIELD_WEIGHTS
-        }
-        idf = {
-            term: math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
-            for term, frequency in document_frequency.items()
-        }
-        # The gains of one field's counts are the same in every document that shares them.
-        gains_of: dict[tuple[str, int], list[tuple[str, float]]] = {}
-        postings: dict[str, dict[int, float]] = {term: {} for term in idf}
+    def _index_parts(self, docs: list[Fields]) -> None:
+        """Which documents use each distinct part in each field, which parts hold each term; field lengths."""
+        self._count = max(len(docs), 1)
+        part_docs: dict[tuple[str, int], list[int]] = defaultdict(list)  # once per use, so repeats add up
+        parts: dict[tuple[str, int], Counter[str]] = {}
+        part_length: dict[int, int] = {}
+        self._lengths: dict[str, list[int]] = {field: [] for field in FIELD_WEIGHTS}
         for doc, fields in enumerate(docs):
-            for field, counts in fields.items():
-                gains = gains_of.get((field, id(counts)))
-                if gains is None:
-                    b = FIELD_B[field]
-                    norm = K1 * (1 - b + b * lengths[id(counts)] / average[field])
-                    weight = FIELD_WEIGHTS[field] * (K1 + 1)
-                    gains = [
-                        (term, weight * idf[term] * frequency / (frequency + norm))
-                        for term, frequency in counts.items()
-                    ]
-                    gains_of[(field, id(counts))] = gains
-                for term, gain in gains:
-                    posting = postings[term]
-                    posting[doc] = posting.get(doc, 0.0) + gain
-        return postings
+            for field, field_parts in fields.items():
+                length = 0
+                for part in field_parts:
+                    known = part_length.get(id(part))
+                    if known is None:
+                        known = part_length[id(part)] = sum(part.values())
+                    length += known
+                    key = (field, id(part))
+                    if key not in parts:
+                        parts[key] = part
+                    part_docs[key].append(doc)
+                self._lengths[field].append(length)
+        self._average = {field: (sum(self._lengths[field]) / self._count) or 1.0 for field in FIELD_WEIGHTS}
+        self._term_parts: dict[str, list[tuple[str, Counter[str], list[int]]]] = defaultdict(list)
+        for (field, part_id), part in parts.items():
+            for term in part:
+                self._term_parts[term].append((field, part, part_docs[(field, part_id)]))
+        self._postings: dict[str, dict[int, float]] = {}
+
+    def _posting(self, term: str) -> dict[int, float]:
+        """Each document's BM25 gain for `term`, summed over its fields; computed at first use, then kept."""
+        known = self._postings.get(term)
+        if known is not None:
+            return known
+        frequencies: dict[str, dict[int, int]] = {}
+        for field, part, docs in self._term_parts.get(term, ()):
+            in_field = frequencies.setdefault(field, {})
+            frequency = part[term]
+            for doc in docs:
+                in_field[doc] = in_field.get(doc, 0) + frequency
+        holders: set[int] = set()
+        for in_field in frequencies.values():
+            holders.update(in_field)
+        df = len(holders)
+        idf = math.log(1 + (self._count - df + 0.5) / (df + 0.5))
+        posting: dict[int, float] = {}
+        for field in FIELD_WEIGHTS:  # the order the gains of one document are summed in
+            if field not in frequencies:
+                continue
+            in_field = frequencies[field]
+            b = FIELD_B[field]
+            average = self._average[field]
+            lengths = self._lengths[field]
+            weight = FIELD_WEIGHTS[field] * (K1 + 1)
+            for doc, frequency in in_field.items():
+                norm = K1 * (1 - b + b * lengths[doc] / average)
+                posting[doc] = posting.get(doc, 0.0) + weight * idf * frequency / (frequency + norm)
+        self._postings[term] = posting
+        return posting
 
     def _share_generic_objects(self, docs: list[Fields]) -> list[Fields]:
         """Generic actions of an app (on records/modules) know the objects any of them lists."""
@@ -515,8 +533,8 @@ class SearchIndex:
         generic = [obj in GENERIC_OBJECTS for obj in self._doc_objects]
         for entry, fields, is_generic in zip(self._entries, docs, generic, strict=True):
             if is_generic:
-                shared[entry.app_key] |= set(fields["schema"])
-        schema_of_app = {app: Counter(terms) for app, terms in shared.items()}
+                shared[entry.app_key].update(*fields["schema"])
+        schema_of_app = {app: (Counter(terms),) for app, terms in shared.items()}
         return [
             {**fields, "schema": schema_of_app[entry.app_key]} if is_generic else fields
             for entry, fields, is_generic in zip(self._entries, docs, generic, strict=True)
@@ -552,7 +570,7 @@ class SearchIndex:
         for concept in concepts:
             best: dict[int, float] = {}
             for term, weight in concept.variants:
-                for doc, gain in self._postings.get(term, {}).items():
+                for doc, gain in self._posting(term).items():
                     value = weight * gain
                     if value > best.get(doc, 0.0):
                         best[doc] = value

@@ -6,13 +6,22 @@ Run: .venv/bin/pytest tests/search -q -s   (-s prints the report even when the t
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from membrane_mcp.tools.search import ID_SHAPE_TOKEN, SearchIndex, parse_query, stem, tokenize
+from membrane_mcp.tools.search import (
+    GENERIC_OBJECTS,
+    ID_SHAPE_TOKEN,
+    SearchIndex,
+    _schema_words,
+    parse_query,
+    stem,
+    tokenize,
+)
 from tests.server.conftest import connect, settings_for
 
 TASKS_FILE = Path(__file__).with_name("tasks.json")
@@ -273,3 +282,60 @@ def test_the_same_action_through_a_second_connection_comes_after_distinct_hits()
     assert keys.index(("crma", "list-opportunities")) == 0
     assert keys[-1] == ("crma", "list-opportunities")
     assert len(hits) == len(set(keys)) + 1
+
+
+def _eager_postings(docs: list[dict[str, Counter[str]]]) -> dict[str, dict[int, float]]:
+    """BM25 gains per (term, document), computed directly: the reference for the index's lazy postings."""
+    from membrane_mcp.tools.search import FIELD_B, FIELD_WEIGHTS, K1
+
+    count = len(docs)
+    df: Counter[str] = Counter()
+    for fields in docs:
+        df.update(set().union(*fields.values()))
+    average = {f: (sum(sum(d[f].values()) for d in docs) / count) or 1.0 for f in FIELD_WEIGHTS}
+    postings: dict[str, dict[int, float]] = defaultdict(dict)
+    for doc, fields in enumerate(docs):
+        for field in FIELD_WEIGHTS:
+            counts = fields[field]
+            b = FIELD_B[field]
+            norm = K1 * (1 - b + b * sum(counts.values()) / average[field])
+            for term, tf in counts.items():
+                idf = math.log(1 + (count - df[term] + 0.5) / (df[term] + 0.5))
+                gain = FIELD_WEIGHTS[field] * (K1 + 1) * idf * tf / (tf + norm)
+                postings[term][doc] = postings[term].get(doc, 0.0) + gain
+    return postings
+
+
+def test_lazy_postings_equal_a_direct_bm25_computation() -> None:
+    from dataclasses import replace
+
+    # Texts shared between fields and repeated segments: parts shared by several fields or used twice.
+    same = replace(SMALL_CATALOG[0], name="crma_deals", action_name="list-deals", action_key="list-deals")
+    twice = replace(SMALL_CATALOG[1], name="crma_twice", description="Creates a case [Crma [Crma")
+    entries = [*SMALL_CATALOG, same, twice]
+    index = SearchIndex(entries)
+    docs = [
+        {
+            "name": Counter(tokenize(e.action_name)),
+            "key": Counter(tokenize(e.action_key)),
+            "app": Counter(tokenize(f"{e.app_key} {e.app_name}")),
+            "description": Counter(tokenize(e.description)),
+            "schema": Counter(
+                set(tokenize(" ".join(_schema_words(e.input_schema))))
+                if index._doc_objects[i] not in GENERIC_OBJECTS
+                else set().union(
+                    *(
+                        tokenize(" ".join(_schema_words(o.input_schema)))
+                        for j, o in enumerate(entries)
+                        if o.app_key == e.app_key and index._doc_objects[j] in GENERIC_OBJECTS
+                    )
+                )
+            ),
+        }
+        for i, e in enumerate(entries)
+    ]
+    expected = _eager_postings(docs)
+    for term, gains in expected.items():
+        got = index._posting(term)
+        assert got.keys() == gains.keys(), term
+        assert all(math.isclose(got[doc], gain, rel_tol=1e-12) for doc, gain in gains.items()), term
