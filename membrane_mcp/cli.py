@@ -115,10 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sandbox = commands.add_parser("sandbox", help="serve the local Membrane sandbox API on its own")
-    from membrane_mcp.sandbox import serve as sandbox_serve
+    import membrane_sandbox
 
-    sandbox_serve.add_arguments(sandbox)
-    sandbox.set_defaults(func=sandbox_serve.run)
+    membrane_sandbox.add_arguments(sandbox)
+    sandbox.set_defaults(func=membrane_sandbox.run)
 
     tools = commands.add_parser("tools", help="print the tools an agent would see")
     add_settings_arguments(tools)
@@ -203,7 +203,7 @@ def safety_problem(settings: Settings) -> str | None:
     from membrane_mcp.tools.policy import policy_from_settings
 
     try:
-        policy_from_settings(raw_methods=settings.raw_methods)
+        policy_from_settings(raw_methods=settings.raw_methods, raw_allow_host=settings.raw_allow_host)
     except ValueError as exc:
         return str(exc)
     if settings.transport == "http":

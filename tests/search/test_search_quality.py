@@ -48,10 +48,10 @@ def test_task_set_is_well_formed() -> None:
 
 
 def test_expected_keys_exist_in_the_sandbox_catalogs() -> None:
-    catalogs = Path(__file__).parents[2] / "membrane_mcp" / "sandbox" / "catalogs"
-    keys = {
-        app: {a["key"] for a in json.loads((catalogs / f"{app}.json").read_text())["actions"]} for app in APPS
-    }
+    from membrane_sandbox.apps import load_apps
+
+    apps = load_apps()
+    keys = {app: {action.key for action in apps[app].actions()} for app in APPS}
     missing = [(t["app"], k) for t in load_tasks() for k in t["expected"] if k not in keys[t["app"]]]
     assert not missing
 
@@ -104,7 +104,7 @@ async def test_search_actions_filters_by_app_and_connection_as_the_full_ranking_
     """The index takes only the best hits of the asked app/connection; they are the full ranking's, in order."""
     async with connect(settings_for(sandbox)) as client:
         snapshot = await client.gateway.catalog.get()  # type: ignore[attr-defined]
-        index = await client.gateway.search_indexes.get(snapshot)  # type: ignore[attr-defined]
+        index = await client.gateway.catalog.search_indexes.get(snapshot)  # type: ignore[attr-defined]
         for task in load_tasks()[::7]:
             everything = index.search(task["query"], len(snapshot.entries))
             expected = [hit.entry.action_key for hit in everything if hit.entry.app_key == task["app"]][:3]
