@@ -271,7 +271,8 @@ def access_token_from(token: str, claims: dict[str, Any], config: OAuthConfig) -
         token=token,
         client_id=str(claims.get("client_id") or claims.get("azp") or claims.get("sub") or ""),
         scopes=_scopes(claims),
-        expires_at=int(exp) if isinstance(exp, int | float) else None,
+        # The SDK's bearer backend refuses a token past expires_at with no leeway of its own: add ours.
+        expires_at=int(exp + config.leeway) if isinstance(exp, int | float) else None,
         resource=_audience(claims, config.audiences),
         subject=str(claims["sub"]) if claims.get("sub") is not None else None,
         claims=claims,
