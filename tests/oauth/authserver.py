@@ -118,7 +118,7 @@ class TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
-    def __init__(self, server: TestAuthorizationServer) -> None:
+    def __init__(self, server: LoopbackAuthorizationServer) -> None:
         super().__init__(server.authorization)
         self.owner = server
 
@@ -143,7 +143,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
 
 class StarletteAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, owner: TestAuthorizationServer) -> None:
+    def __init__(self, owner: LoopbackAuthorizationServer) -> None:
         super().__init__(scopes_supported=SCOPES)
         self.owner = owner
 
@@ -197,7 +197,7 @@ class FormRequest:
 
 
 @dataclass
-class TestAuthorizationServer:
+class LoopbackAuthorizationServer:
     audience: str
     clients: dict[str, Client] = field(default_factory=dict)
     issued: dict[str, IssuedToken] = field(default_factory=dict)
@@ -205,9 +205,11 @@ class TestAuthorizationServer:
     token_requests: int = 0
 
     def __post_init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        # Listening from the start: requests sent before uvicorn runs wait in the backlog.
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
         self.issuer = f"http://127.0.0.1:{self.port}"
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_pem = private.private_bytes(
@@ -278,18 +280,14 @@ class TestAuthorizationServer:
         )
 
     def start(self) -> None:
-        self._server = uvicorn.Server(
-            uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning")
-        )
+        self._server = uvicorn.Server(uvicorn.Config(self.app(), log_level="warning"))
         self._thread = threading.Thread(
-            target=self._server.run, name="test-authorization-server", daemon=True
+            target=self._server.run,
+            kwargs={"sockets": [self._listener]},
+            name="test-authorization-server",
+            daemon=True,
         )
         self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the test authorization server did not start")
-            time.sleep(0.02)
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -20,7 +20,7 @@ from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuth
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
-from tests.oauth.authserver import TestAuthorizationServer
+from tests.oauth.authserver import LoopbackAuthorizationServer
 from tests.processes import free_port, stop_process
 
 STATIC_TOKEN = "static-token-for-carol"
@@ -28,7 +28,7 @@ STATIC_TOKEN = "static-token-for-carol"
 
 @dataclass
 class Deployment:
-    auth: TestAuthorizationServer
+    auth: LoopbackAuthorizationServer
     url: str  # the MCP server's base URL (also its public URL, the token audience)
     process: subprocess.Popen[bytes]
 
@@ -71,7 +71,7 @@ def spawn_server(port: int, env: dict[str, str], args: list[str]) -> subprocess.
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    auth = TestAuthorizationServer(audience=url)
+    auth = LoopbackAuthorizationServer(audience=url)
     auth.add_client("alice", "alice-secret")
     auth.add_client("bob", "bob-secret")
     auth.add_client("reader", "reader-secret", scope="membrane:read")

@@ -6,8 +6,10 @@ embedded sandbox; the SDK client drives it over HTTP. Time is a fake clock the t
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -21,7 +23,6 @@ from mcp.shared.exceptions import MCPError
 
 from membrane_mcp.server.tenants import TenantRouter, TokenBucket, build_multi_user_app, open_workspace
 from membrane_mcp.settings import Settings
-from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -50,18 +51,17 @@ async def multi_user_server(
         apps=["vtiger"],
         **overrides,
     )
-    port = free_port()
+    # Listening before uvicorn starts: early connections wait in the backlog, so nothing polls for readiness.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
     async with open_workspace(settings) as workspace, httpx.AsyncClient() as http:
         router = TenantRouter(settings, workspace, clock=clock)
         app = build_multi_user_app(settings, router, http)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-        )
+        server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
         async with anyio.create_task_group() as group:
-            group.start_soon(server.serve)
-            with anyio.fail_after(15):
-                while not server.started:
-                    await anyio.sleep(0.01)  # waits for the server to listen; no test time depends on it
+            group.start_soon(partial(server.serve, sockets=[listener]))
             try:
                 yield f"http://127.0.0.1:{port}/mcp", router
             finally:
