@@ -61,16 +61,17 @@ async def test_sdk_client_discovers_the_server_and_calls_a_tool(deployment: Depl
     assert [c["app"] for c in connections["connections"]] == ["vtiger"] or connections
 
 
-async def test_two_users_land_in_two_tenants(deployment: Deployment) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_two_users_land_in_two_tenants(deployment: Deployment, mode: str) -> None:
     marker = f"Tenant{uuid.uuid4().hex[:8]}"
-    async with oauth_client(deployment, "alice", "alice-secret") as alice:
+    async with oauth_client(deployment, "alice", "alice-secret", mode=mode) as alice:
         created = await alice.call_tool(
             "vtiger_create_record",
             {"elementType": "Leads", "element": {"lastname": marker, "company": "Alice Inc"}},
         )
         structured(created)
         assert await lead_count(alice, marker) == 1
-    async with oauth_client(deployment, "bob", "bob-secret") as bob:
+    async with oauth_client(deployment, "bob", "bob-secret", mode=mode) as bob:
         assert await lead_count(bob, marker) == 0
     async with bearer_client(deployment, STATIC_TOKEN) as carol:  # a static token=tenant pair, a third tenant
         assert await lead_count(carol, marker) == 0
@@ -93,3 +94,16 @@ async def test_opaque_token_is_checked_by_introspection(deployment: Deployment) 
     assert not token.startswith("eyJ")
     async with bearer_client(deployment, token) as client:
         assert "vtiger_create_record" in {tool.name for tool in (await client.list_tools()).tools}
+
+
+async def test_an_action_one_user_creates_is_not_anothers(deployment: Deployment) -> None:
+    description = f"list the deals closing this quarter {uuid.uuid4().hex[:6]}"
+    async with oauth_client(deployment, "alice", "alice-secret") as alice:
+        created = structured(
+            await alice.call_tool("create_action", {"connection": "vtiger", "description": description})
+        )
+        assert created["tool"] in {tool.name for tool in (await alice.list_tools()).tools}
+    async with oauth_client(deployment, "bob", "bob-secret") as bob:
+        assert created["tool"] not in {tool.name for tool in (await bob.list_tools()).tools}
+        with pytest.raises(MCPError):
+            await bob.call_tool(created["tool"], {})
