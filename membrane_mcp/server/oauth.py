@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 SYMMETRIC_OR_NONE = frozenset({"none", "HS256", "HS384", "HS512"})
 JWKS_REFETCH_SECONDS = 30.0
+INTROSPECTION_CACHE_SECONDS = 30.0
+INTROSPECTION_CACHE_SIZE = 4096
 METADATA_TIMEOUT = 10.0
 MAX_TENANT_KEY_LENGTH = 200
 
@@ -206,8 +209,10 @@ class JwksCache:
             key = self._find(kid)
             now = self._clock()
             if key is None and (self._fetched_at is None or now - self._fetched_at >= JWKS_REFETCH_SECONDS):
+                self._fetched_at = (
+                    now  # before fetching: a failing issuer is not asked on every request either
+                )
                 await self._fetch()
-                self._fetched_at = now
                 key = self._find(kid)
         return key
 
@@ -331,8 +336,25 @@ class IntrospectionVerifier:
         self._config = config
         self._http = http
         self._clock = clock
+        # Answers kept briefly (keyed by the token's digest), so a session's requests do not each ask again.
+        self._answers: OrderedDict[bytes, tuple[float, AccessToken | None]] = OrderedDict()
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        key, now = _digest(token), self._clock()
+        cached = self._answers.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        answer = await self._introspect(token)
+        keep_until = now + INTROSPECTION_CACHE_SECONDS
+        if answer is not None and answer.expires_at is not None:
+            keep_until = min(keep_until, answer.expires_at)
+        self._answers[key] = (keep_until, answer)
+        self._answers.move_to_end(key)
+        while len(self._answers) > INTROSPECTION_CACHE_SIZE:
+            self._answers.popitem(last=False)
+        return answer
+
+    async def _introspect(self, token: str) -> AccessToken | None:
         config = self._config
         auth: httpx.Auth | Any = httpx.USE_CLIENT_DEFAULT
         if config.client_id and config.client_secret:
@@ -356,9 +378,8 @@ class IntrospectionVerifier:
         if claims.get("iss") not in (None, config.issuer):
             return None
         audience = claims.get("aud")
-        if audience is not None and config.audience not in (
-            audience if isinstance(audience, list) else [audience]
-        ):
+        presented = audience if isinstance(audience, list) else [audience]
+        if audience is not None and not set(config.audiences) & set(presented):
             logger.info("refused an introspected token for audience %r", audience)
             return None
         now = self._clock()

@@ -13,7 +13,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from membrane_mcp.server.http import http_startup_problem
-from membrane_mcp.server.oauth import IssuerMetadata, JwksCache, JwtVerifier, OAuthConfig, metadata_urls
+from membrane_mcp.server.oauth import (
+    IntrospectionVerifier,
+    IssuerMetadata,
+    JwksCache,
+    JwtVerifier,
+    OAuthConfig,
+    metadata_urls,
+)
 from membrane_mcp.settings import Settings
 from tests.oauth.authserver import LoopbackAuthorizationServer
 
@@ -130,3 +137,47 @@ def test_oauth_counts_as_authentication_for_a_public_bind() -> None:
     )
     assert http_startup_problem(settings) is None
     assert http_startup_problem(Settings(transport="http", host="0.0.0.0", sandbox=True)) is not None
+
+
+async def test_introspection_answers_are_kept_briefly_and_checked(auth: LoopbackAuthorizationServer) -> None:
+    auth.add_client("opaque-erin", "erin-secret")
+    auth.add_client("resource-server", "rs-secret")
+    async with httpx.AsyncClient() as http:
+        issued = await http.post(
+            f"{auth.issuer}/token",
+            data={"grant_type": "client_credentials"},
+            auth=("opaque-erin", "erin-secret"),
+        )
+        opaque = issued.json()["access_token"]
+        settings = Settings(
+            oauth_issuer=auth.issuer,
+            public_url=AUDIENCE,
+            oauth_introspection_url=f"{auth.issuer}/introspect",
+            oauth_client_id="resource-server",
+            oauth_client_secret=SecretStr("rs-secret"),
+        )
+        config = OAuthConfig.from_settings(settings)
+        assert config is not None
+        clock = FakeClock()
+        clock.now = time.time()
+        asked: list[str] = []
+
+        async def count(request: httpx.Request) -> None:
+            asked.append(request.url.path)
+
+        http.event_hooks["request"] = [count]
+        verifier = IntrospectionVerifier(config, http, clock=clock)
+        first = await verifier.verify_token(opaque)
+        assert first is not None and first.subject == "opaque-erin" and "membrane:write" in first.scopes
+        assert await verifier.verify_token(opaque) == first
+        assert asked == ["/introspect"]
+        clock.now += 31
+        assert await verifier.verify_token(opaque) is not None
+        assert asked == ["/introspect", "/introspect"]
+        assert await verifier.verify_token("never-issued") is None
+
+        other = OAuthConfig.from_settings(
+            settings.model_copy(update={"oauth_audience": "https://other.example"})
+        )
+        assert other is not None
+        assert await IntrospectionVerifier(other, http, clock=clock).verify_token(opaque) is None
