@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
+SLOT_WAIT_SECONDS = 30.0  # how long a new tenant waits for a busy one to finish when all slots are taken
+
 
 def is_multi_user(settings: Settings) -> bool:
     """OAuth on, or static tokens that name tenants: HTTP then serves each tenant from its own backend."""
@@ -162,14 +164,20 @@ class TenantRouter:
     """The /mcp endpoint of a multi-user server: sends each request to its caller's tenant backend."""
 
     def __init__(
-        self, settings: Settings, workspace: MembraneWorkspace, clock: Clock = time.monotonic
+        self,
+        settings: Settings,
+        workspace: MembraneWorkspace,
+        clock: Clock = time.monotonic,
+        slot_wait: float = SLOT_WAIT_SECONDS,
     ) -> None:
         self.settings = settings
         self.workspace = workspace
         self._clock = clock
+        self._slot_wait = slot_wait
         self._backends: OrderedDict[tuple[str, str], TenantBackend] = OrderedDict()
         self._buckets: dict[str, TokenBucket] = {}
         self._group: TaskGroup | None = None
+        self._released = anyio.Event()  # set (and replaced) whenever a backend stops being busy
 
     @property
     def open_tenants(self) -> list[tuple[str, str]]:
@@ -190,20 +198,28 @@ class TenantRouter:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             caller = self._caller(scope)
-            counted = scope.get("method") == "POST"  # a GET stream may stay open for hours: not "busy"
-            if counted:
+            if scope.get("method") == "POST":
                 self._spend(caller.tenant)
             backend = await self._backend(caller)
         except TenantRefused as refused:
             await _refuse(refused, scope, receive, send)
             return
         assert backend.app is not None
-        backend.in_flight += counted
+        if scope.get("method") != "POST":
+            self._release(backend)  # a GET stream may stay open for hours: it does not keep the tenant busy
+            await backend.app(scope, receive, send)
+            return
         try:
             await backend.app(scope, receive, send)
         finally:
-            backend.in_flight -= counted
-            backend.last_used = self._clock()
+            self._release(backend)
+
+    def _release(self, backend: TenantBackend) -> None:
+        backend.in_flight -= 1
+        backend.last_used = self._clock()
+        if backend.in_flight == 0:
+            self._released.set()
+            self._released = anyio.Event()
 
     def _caller(self, scope: Scope) -> Caller:
         user = scope.get("user")
@@ -230,29 +246,44 @@ class TenantRouter:
             )
 
     async def _backend(self, caller: Caller) -> TenantBackend:
+        """The caller's backend, opened if needed, counted busy (in_flight) until `_release`."""
         self._close_idle()
         backend = self._backends.get(caller.key)
         if backend is None:
-            backend = self._open(caller)
+            await self._make_room()
+            backend = self._backends.get(caller.key) or self._open(
+                caller
+            )  # another request may have opened it
         self._backends.move_to_end(caller.key)
         backend.last_used = self._clock()
+        backend.in_flight += 1  # before any wait: a backend being opened for a request is not idle
         await backend.ready.wait()
         if backend.error is not None:
-            self._backends.pop(caller.key, None)
+            self._release(backend)
+            if self._backends.get(caller.key) is backend:
+                del self._backends[caller.key]
             raise TenantRefused(502, f"Could not open tenant {caller.tenant!r}: {backend.error}")
         return backend
 
+    async def _make_room(self) -> None:
+        """Below --max-tenants, closing the least recently used idle backend; waits a while if all are busy."""
+        with anyio.move_on_after(self._slot_wait):
+            while len(self._backends) >= self.settings.max_tenants:
+                # The dict is in recency order: the first idle one is the least recently used.
+                idle = next((key for key, b in self._backends.items() if b.in_flight == 0), None)
+                if idle is not None:
+                    self._close(idle)
+                    return
+                await self._released.wait()
+            return
+        raise TenantRefused(
+            503,
+            f"The server is serving its maximum of {self.settings.max_tenants} tenants, all busy; "
+            "try again in a few seconds.",
+            retry_after=5,
+        )
+
     def _open(self, caller: Caller) -> TenantBackend:
-        if len(self._backends) >= self.settings.max_tenants:
-            idle = [key for key, b in self._backends.items() if b.in_flight == 0 and b.ready.is_set()]
-            if not idle:
-                raise TenantRefused(
-                    503,
-                    f"The server is serving its maximum of {self.settings.max_tenants} tenants, all busy; "
-                    "try again in a few seconds.",
-                    retry_after=5,
-                )
-            self._close(idle[0])  # the least recently used idle one (the dict is in recency order)
         if self._group is None:
             raise RuntimeError("TenantRouter is not running (enter TenantRouter.running() first)")
         backend = TenantBackend(caller, last_used=self._clock())

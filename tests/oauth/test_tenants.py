@@ -19,6 +19,8 @@ import pytest
 import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.shared.exceptions import MCPError
 
 from membrane_mcp.server.tenants import TenantRouter, TokenBucket, build_multi_user_app, open_workspace
@@ -138,3 +140,92 @@ def test_token_bucket_refills_at_its_rate() -> None:
     clock.now += 10
     assert bucket.is_full()
     assert TokenBucket(rate=0, burst=1, clock=clock).take() == 0  # rate 0: no limit
+
+
+def post_scope(tenant: str) -> dict[str, object]:
+    token = AccessToken(token=f"tok-{tenant}", client_id="t", scopes=["membrane:read"], subject=tenant)
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/mcp",
+        "raw_path": b"/mcp",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json, text/event-stream"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8000),
+        "user": AuthenticatedUser(token),
+    }
+
+
+class HeldRequest:
+    """One ASGI POST whose body arrives only when `release` is called: a request kept in flight."""
+
+    def __init__(self) -> None:
+        self.released = anyio.Event()
+        self.status: int | None = None
+        self.body = b""
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def receive(self) -> dict[str, object]:
+        await self.released.wait()
+        return {"type": "http.request", "body": INITIALIZE, "more_body": False}
+
+    async def send(self, message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])  # type: ignore[call-overload]
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")  # type: ignore[operator]
+
+
+INITIALIZE = (
+    b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+    b'"capabilities":{},"clientInfo":{"name":"t","version":"0"}}}'
+)
+
+
+@asynccontextmanager
+async def router_only(tmp_path: Path, slot_wait: float) -> AsyncIterator[TenantRouter]:
+    settings = Settings(
+        transport="http", sandbox=True, sandbox_db=tmp_path / "s.sqlite3", max_tenants=1, tool_mode="search"
+    )
+    async with open_workspace(settings) as workspace:
+        router = TenantRouter(settings, workspace, clock=FakeClock(), slot_wait=slot_wait)
+        async with router.running():
+            yield router
+
+
+async def test_when_every_tenant_is_busy_a_new_one_is_told_to_retry(tmp_path: Path) -> None:
+    async with router_only(tmp_path, slot_wait=0) as router, anyio.create_task_group() as group:
+        held, other = HeldRequest(), HeldRequest()
+        group.start_soon(router, post_scope("a"), held.receive, held.send)
+        await anyio.wait_all_tasks_blocked()
+        other.release()
+        await router(post_scope("b"), other.receive, other.send)
+        assert other.status == 503
+        assert b"maximum of 1 tenants, all busy" in other.body
+        held.release()
+    assert held.status == 200
+
+
+async def test_a_new_tenant_waits_for_a_busy_one_to_finish(tmp_path: Path) -> None:
+    async with router_only(tmp_path, slot_wait=30) as router, anyio.create_task_group() as group:
+        held, waiting = HeldRequest(), HeldRequest()
+        waiting.release()
+        group.start_soon(router, post_scope("a"), held.receive, held.send)
+        await anyio.wait_all_tasks_blocked()
+        group.start_soon(router, post_scope("b"), waiting.receive, waiting.send)
+        await anyio.wait_all_tasks_blocked()
+        assert waiting.status is None and router.open_tenants == [("a", "read")]
+        held.release()
+    assert held.status == 200 and waiting.status == 200
+    assert router.open_tenants == []  # closed with the router
