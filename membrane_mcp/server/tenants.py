@@ -37,6 +37,8 @@ from pydantic import AnyHttpUrl, SecretStr
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -202,6 +204,7 @@ class TenantRouter:
                 self._spend(caller.tenant)
             backend = await self._backend(caller)
         except TenantRefused as refused:
+            logger.warning("refused a request (%s): %s", refused.status, refused.message)
             await _refuse(refused, scope, receive, send)
             return
         assert backend.app is not None
@@ -343,7 +346,11 @@ async def _refuse(refused: TenantRefused, scope: Scope, receive: Receive, send: 
 
 def build_multi_user_app(settings: Settings, router: TenantRouter, http: httpx.AsyncClient) -> Starlette:
     """/mcp behind the SDK's bearer middleware, the RFC 9728 metadata, /healthz."""
-    from membrane_mcp.server.http import healthz
+    from membrane_mcp import __version__
+
+    async def healthz(request: Request) -> JSONResponse:
+        tenants = {"open": len(router.open_tenants), "max": settings.max_tenants}
+        return JSONResponse({"status": "ok", "version": __version__, "tenants": tenants})
 
     config = OAuthConfig.from_settings(settings)
     verifier = build_verifier(settings, config, http)
