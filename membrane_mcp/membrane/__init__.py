@@ -1,7 +1,7 @@
 """Async client for Membrane's REST API. Knows nothing of MCP."""
 
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
-from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
 from membrane_mcp.membrane.errors import (
     AccessDenied,
     ActionRunError,
@@ -9,6 +9,7 @@ from membrane_mcp.membrane.errors import (
     BadRequest,
     ConnectionProblem,
     DeadlineExceeded,
+    InvalidAnswer,
     MembraneError,
     NotFound,
     RateLimited,
@@ -40,7 +41,9 @@ __all__ = [
     "DeadlineExceeded",
     "ErrorData",
     "IntegrationRef",
+    "InvalidAnswer",
     "MembraneClient",
+    "MembraneConfig",
     "MembraneError",
     "NotFound",
     "Page",

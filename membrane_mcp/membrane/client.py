@@ -1,14 +1,27 @@
-"""Async client for Membrane's REST API (see ../../docs and /work/shared/membrane-api.md)."""
+"""Async client for Membrane's REST API (see ../../docs and /work/shared/membrane-api.md).
+
+Configured by one `MembraneConfig` (base URL, timeouts, pool size, retry policy) plus credentials.
+
+Deadlines: there is no deadline parameter. The client works to the caller's anyio deadline (the
+cancel scopes it runs under, ``anyio.current_effective_deadline()``), stopping `DEADLINE_MARGIN`
+seconds before it so that its own `DeadlineExceeded` (which says whether the request had been sent)
+arrives before the caller's scope fires.
+
+Errors: every failure is a `MembraneError` subclass with fields (kind, status, action_run_id,
+outcome_unknown, retry_after, ...); nothing here is worded for an agent.
+"""
 
 from __future__ import annotations
 
 import inspect
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, quote
@@ -21,7 +34,7 @@ from membrane_mcp.membrane.auth import TokenProvider
 from membrane_mcp.membrane.errors import (
     AuthenticationError,
     DeadlineExceeded,
-    MembraneError,
+    InvalidAnswer,
     error_from_response,
     parse_envelope,
 )
@@ -59,11 +72,8 @@ PROXY_METHODS = (
 # sent on a connection the server is closing fails after it was sent, and a write cannot be retried.
 KEEPALIVE_EXPIRY_SECONDS = 4.0
 
-_RUN_HINT = (
-    "Check the action-run log (GET /action-run-logs/{id}) or list the records before running it again."
-)
-_CREATE_HINT = "List the objects (e.g. GET /actions, GET /connections) to see whether it was created."
-_PROXY_HINT = "Read the records back from the app to see whether the change was made."
+# The client stops this long before the caller's deadline, so its own DeadlineExceeded comes first.
+DEADLINE_MARGIN = 0.5
 
 ProgressCallback = Callable[[float, Action], Awaitable[None] | None]
 
@@ -107,35 +117,48 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:
     return {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
 
 
+def call_deadline() -> float | None:
+    """The deadline this client works to (anyio's clock): `DEADLINE_MARGIN` before the caller's, if any."""
+    effective = anyio.current_effective_deadline()
+    return None if math.isinf(effective) else effective - DEADLINE_MARGIN
+
+
+@dataclass(frozen=True)
+class MembraneConfig:
+    """What the Membrane client needs to know; built from `Settings` by the server's backend."""
+
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0
+    """Read timeout of one HTTP exchange (long-polls get their own)."""
+    max_connections: int = 20
+    user_agent: str = f"membrane-mcp/{__version__}"
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
 class MembraneClient:
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
-        credentials: TokenProvider | None = None,
+        config: MembraneConfig,
+        credentials: TokenProvider,
         *,
-        timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 20,
-        user_agent: str = f"membrane-mcp/{__version__}",
-        retry_policy: RetryPolicy | None = None,
     ) -> None:
-        if credentials is None:
-            raise ValueError("MembraneClient needs credentials (StaticToken or WorkspaceCredentials)")
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.retry_policy = retry_policy or RetryPolicy()
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
+        self.timeout = config.timeout
+        self.retry_policy = config.retry_policy
         self._credentials = credentials
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
-            timeout=self._timeout(timeout),
+            timeout=self._timeout(config.timeout),
             limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
+                max_connections=config.max_connections,
+                max_keepalive_connections=config.max_connections,
                 keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
             ),
             headers={
-                "User-Agent": user_agent,
+                "User-Agent": config.user_agent,
                 "Accept": "application/json",
                 "membrane-api-version": API_VERSION,
             },
@@ -175,10 +198,8 @@ class MembraneClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         safe: bool | None = None,
-        deadline: float | None = None,
         read_timeout: float | None = None,
         passthrough: bool = False,
-        unsafe_hint: str = _CREATE_HINT,
     ) -> httpx.Response:
         """One logical call: auth, the 401 re-mint, retries, typed errors.
 
@@ -190,7 +211,7 @@ class MembraneClient:
         request_line = f"{method} {path}"
         query = params if isinstance(params, list) else _clean_params(params)
         reauthenticated = False
-        on_deadline = "" if safe else f"; it may or may not have happened. {unsafe_hint}"
+        deadline = call_deadline()
 
         async def attempt() -> httpx.Response:
             nonlocal reauthenticated
@@ -206,7 +227,7 @@ class MembraneClient:
                     token,
                     deadline,
                     read_timeout,
-                    on_deadline,
+                    safe,
                 )
                 if response.is_success or (passthrough and not self._is_membrane_error(response)):
                     return response
@@ -234,7 +255,6 @@ class MembraneClient:
             deadline=deadline,
             policy=self.retry_policy,
             request_line=request_line,
-            unsafe_hint=unsafe_hint,
         )
 
     @staticmethod
@@ -252,11 +272,11 @@ class MembraneClient:
         token: str,
         deadline: float | None,
         read_timeout: float | None,
-        on_deadline: str,
+        safe: bool,
     ) -> httpx.Response:
         left = remaining(deadline)
         if left is not None and left <= 0:
-            raise DeadlineExceeded(f"Deadline reached before {method} {path} was sent")
+            raise DeadlineExceeded(request_line=f"{method} {path}", sent=False)
         headers: dict[str, str] = {}
         for name, value in (extra_headers or {}).items():
             if name.lower() not in ("authorization", "membrane-api-version", "host", "content-length"):
@@ -279,7 +299,7 @@ class MembraneClient:
                 )
         except TimeoutError as exc:
             raise DeadlineExceeded(
-                f"Deadline reached while waiting for Membrane ({method} {path}){on_deadline}"
+                request_line=f"{method} {path}", sent=True, outcome_unknown=not safe
             ) from exc
         logger.debug("%s %s -> %d in %.3fs", method, path, response.status_code, time.monotonic() - started)
         return response
@@ -296,14 +316,14 @@ class MembraneClient:
             return response.json()
         except ValueError as exc:
             excerpt = response.content[:300].decode("utf-8", "replace")
-            raise MembraneError(
-                f"Membrane sent a non-JSON answer to {response.request.method} {response.request.url.path}: "
-                f"{excerpt}",
+            raise InvalidAnswer(
+                excerpt,
                 status=response.status_code,
+                request_line=f"{response.request.method} {response.request.url.path}",
             ) from exc
 
     async def _find_all(
-        self, path: str, params: Mapping[str, Any], *, deadline: float | None, limit: int | None = None
+        self, path: str, params: Mapping[str, Any], *, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Follow cursors like the SDK's findAll: cursor "0", limit 1000, loop while a cursor comes back."""
         items: list[dict[str, Any]] = []
@@ -311,9 +331,7 @@ class MembraneClient:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             page = Page[dict[str, Any]].model_validate(
-                await self._get_json(
-                    path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor}, deadline=deadline
-                )
+                await self._get_json(path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor})
                 or {}
             )
             items.extend(page.items)
@@ -325,14 +343,12 @@ class MembraneClient:
             cursor = page.cursor
         return items
 
-    def _long_poll(
-        self, wait: bool, timeout: float | None, deadline: float | None
-    ) -> tuple[dict[str, Any], float | None]:
+    def _long_poll(self, wait: bool, timeout: float | None) -> tuple[dict[str, Any], float | None]:
         """Query and read timeout for `?wait=true&timeout=`, never past the deadline (then a plain GET)."""
         if not wait:
             return {}, None
         seconds = min(DEFAULT_WAIT_SECONDS if timeout is None else timeout, MAX_WAIT_SECONDS)
-        left = remaining(deadline)
+        left = remaining(call_deadline())
         if left is not None:
             seconds = min(seconds, left - LONG_POLL_MARGIN)
         seconds = int(seconds)
@@ -342,20 +358,17 @@ class MembraneClient:
 
     # ---- search / connections ------------------------------------------------------------------------
 
-    async def search(
-        self, q: str, element_type: str = "connector", limit: int = 10, *, deadline: float | None = None
-    ) -> list[SearchResult]:
+    async def search(self, q: str, element_type: str = "connector", limit: int = 10) -> list[SearchResult]:
         data = await self._get_json(
             "/search",
             params={"q": q, "elementType": element_type, "limit": max(1, min(limit, 100))},
-            deadline=deadline,
         )
         return [SearchResult.model_validate(item) for item in (data or {}).get("items", [])]
 
-    async def list_connections(self, *, deadline: float | None = None, **filters: Any) -> list[Connection]:
+    async def list_connections(self, **filters: Any) -> list[Connection]:
         """All connections. Filters are the API's query names or snake_case (`integration_key=...`)."""
         params = {_camel(k): v for k, v in filters.items()}
-        items = await self._find_all("/connections", params, deadline=deadline)
+        items = await self._find_all("/connections", params)
         return [Connection.model_validate(item) for item in items]
 
     async def get_connection(
@@ -363,13 +376,9 @@ class MembraneClient:
         id: str,
         wait: bool = False,
         timeout: float | None = None,  # noqa: ASYNC109 -- the server-side ?timeout= of the long-poll
-        *,
-        deadline: float | None = None,
     ) -> Connection:
-        params, read_timeout = self._long_poll(wait, timeout, deadline)
-        data = await self._get_json(
-            f"/connections/{_segment(id)}", params=params, deadline=deadline, read_timeout=read_timeout
-        )
+        params, read_timeout = self._long_poll(wait, timeout)
+        data = await self._get_json(f"/connections/{_segment(id)}", params=params, read_timeout=read_timeout)
         return Connection.model_validate(data)
 
     async def create_connection(
@@ -378,8 +387,6 @@ class MembraneClient:
         connector_id: str | None = None,
         integration_key: str | None = None,
         name: str | None = None,
-        *,
-        deadline: float | None = None,
     ) -> Connection:
         if not (connector_key or connector_id or integration_key):
             raise ValueError("give connector_key, connector_id or integration_key")
@@ -393,7 +400,6 @@ class MembraneClient:
             "POST",
             "/connections",
             json_body={k: v for k, v in body.items() if v is not None},
-            deadline=deadline,
         )
         return Connection.model_validate(self._json(response))
 
@@ -405,8 +411,6 @@ class MembraneClient:
         integration_key: str | None = None,
         intent: str | None = None,
         limit: int | None = None,
-        *,
-        deadline: float | None = None,
     ) -> list[Action]:
         """With `intent`: one ranked request (`limit` default 10; ranking needs a connection).
 
@@ -417,11 +421,10 @@ class MembraneClient:
             data = await self._get_json(
                 "/actions",
                 params={**params, "intent": intent[:200], "limit": 10 if limit is None else limit},
-                deadline=deadline,
             )
             items = (data or {}).get("items", [])
         else:
-            items = await self._find_all("/actions", params, deadline=deadline, limit=limit)
+            items = await self._find_all("/actions", params, limit=limit)
         return [Action.model_validate(item) for item in items]
 
     async def get_action(
@@ -429,25 +432,22 @@ class MembraneClient:
         selector: str,
         wait: bool = False,
         timeout: float | None = None,  # noqa: ASYNC109 -- the server-side ?timeout= of the long-poll
-        *,
-        deadline: float | None = None,
     ) -> Action:
-        params, read_timeout = self._long_poll(wait, timeout, deadline)
+        params, read_timeout = self._long_poll(wait, timeout)
         data = await self._get_json(
-            f"/actions/{_segment(selector)}", params=params, deadline=deadline, read_timeout=read_timeout
+            f"/actions/{_segment(selector)}", params=params, read_timeout=read_timeout
         )
         return Action.model_validate(data)
 
-    async def wait_for_action(
-        self, selector: str, deadline: float, on_progress: ProgressCallback | None = None
-    ) -> Action:
+    async def wait_for_action(self, selector: str, on_progress: ProgressCallback | None = None) -> Action:
         """Long-poll until the action leaves BUILDING; at the deadline, return the last (BUILDING) action."""
+        deadline = call_deadline()
         started = time.monotonic()
         while True:
             polled_at = time.monotonic()
-            action = await self.get_action(selector, wait=True, deadline=deadline)
-            left = remaining(deadline) or 0.0
-            if action.state != "BUILDING" or left <= 1.0:
+            action = await self.get_action(selector, wait=True)
+            left = remaining(deadline)
+            if action.state != "BUILDING" or (left is not None and left <= 1.0):
                 return action
             if on_progress is not None:
                 result = on_progress(time.monotonic() - started, action)
@@ -455,19 +455,18 @@ class MembraneClient:
                     await result
             pause = MIN_POLL_INTERVAL - (time.monotonic() - polled_at)
             if pause > 0:
-                await self.retry_policy.sleep(min(pause, max(0.0, (remaining(deadline) or 0.0) - 1.0)))
+                left = remaining(deadline)
+                await self.retry_policy.sleep(pause if left is None else min(pause, max(0.0, left - 1.0)))
 
-    async def create_action(
-        self, intent: str, connection_id: str, name: str | None = None, *, deadline: float | None = None
-    ) -> Action:
+    async def create_action(self, intent: str, connection_id: str, name: str | None = None) -> Action:
         body = {"intent": intent, "connectionId": connection_id}
         if name is not None:
             body["name"] = name
-        response = await self._request("POST", "/actions", json_body=body, deadline=deadline)
+        response = await self._request("POST", "/actions", json_body=body)
         return Action.model_validate(self._json(response))
 
-    async def archive_action(self, id: str, *, deadline: float | None = None) -> None:
-        await self._request("DELETE", f"/actions/{_segment(id)}", deadline=deadline)
+    async def archive_action(self, id: str) -> None:
+        await self._request("DELETE", f"/actions/{_segment(id)}")
 
     async def run_action(
         self,
@@ -475,7 +474,6 @@ class MembraneClient:
         connection_id: str,
         input: Any,
         *,
-        deadline: float | None = None,
         safe: bool = False,
     ) -> ActionRunResult:
         """Run an action. A run is a write unless `safe` says the action only reads (then it is retried
@@ -486,18 +484,13 @@ class MembraneClient:
             params={"connectionId": connection_id},
             json_body={"input": input if input is not None else {}},
             safe=safe,
-            deadline=deadline,
-            unsafe_hint=_RUN_HINT,
         )
         return ActionRunResult.model_validate(self._json(response) or {})
 
-    async def get_action_run_log(
-        self, id: str, details: bool = False, *, deadline: float | None = None
-    ) -> dict[str, Any]:
+    async def get_action_run_log(self, id: str, details: bool = False) -> dict[str, Any]:
         data = await self._get_json(
             f"/action-run-logs/{_segment(id)}",
             params={"details": True} if details else None,
-            deadline=deadline,
         )
         return data if isinstance(data, dict) else {"value": data}
 
@@ -512,7 +505,6 @@ class MembraneClient:
         query: Mapping[str, Any] | list[tuple[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
-        deadline: float | None = None,
     ) -> ProxyResponse:
         """`<METHOD> /connections/{id}/proxy/<path>`: the app's status, headers and body, whatever the status.
 
@@ -531,9 +523,7 @@ class MembraneClient:
             params=params,
             content=body,
             headers=headers,
-            deadline=deadline,
             passthrough=True,
-            unsafe_hint=_PROXY_HINT,
         )
         return ProxyResponse(
             status=response.status_code,

@@ -2,13 +2,13 @@
 
 A write is repeated only if it cannot have reached the server (connect failure) or Membrane refused it
 with its own `rate_limit_exceeded` envelope before running anything. Everything happens inside the
-caller's deadline.
+caller's deadline. A write that failed after it may have reached Membrane comes back with
+`outcome_unknown=True`; no message is written or rewritten here (see ``membrane_mcp.tools.errors``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -49,7 +49,8 @@ class RetryPolicy:
 
 
 def remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else deadline - time.monotonic()
+    """Seconds left before `deadline` (anyio's clock), None without one."""
+    return None if deadline is None else deadline - anyio.current_time()
 
 
 def is_retryable(exc: BaseException, *, safe: bool) -> bool:
@@ -76,41 +77,26 @@ def _describe(exc: BaseException) -> str:
 
 
 def transport_failure(
-    exc: httpx.TransportError,
-    *,
-    safe: bool,
-    request_line: str,
-    deadline: float | None,
-    attempts: int,
-    unsafe_hint: str,
+    exc: httpx.TransportError, *, safe: bool, request_line: str, deadline: float | None, attempts: int
 ) -> MembraneError:
     """The error to raise for a network failure that was not (or no longer) retried."""
     left = remaining(deadline)
     sent = not isinstance(exc, _NOT_SENT)
+    cls: type[MembraneError] = UpstreamUnavailable
     if isinstance(exc, httpx.TimeoutException) and left is not None and left <= 0.05:
-        message = f"Deadline reached while waiting for Membrane ({request_line})"
-        if sent and not safe:
-            message += f"; it may or may not have happened. {unsafe_hint}"
-        return DeadlineExceeded(message)
-    tries = f" after {attempts} attempts" if attempts > 1 else ""
-    if not sent:
-        return UpstreamUnavailable(f"Could not reach Membrane ({request_line}){tries}: {_describe(exc)}")
-    if safe:
-        return UpstreamUnavailable(f"Membrane did not answer {request_line}{tries}: {_describe(exc)}")
-    return UpstreamUnavailable(
-        f"The connection failed after {request_line} was sent ({_describe(exc)}); "
-        f"it may or may not have happened, so it was not repeated. {unsafe_hint}"
+        cls = DeadlineExceeded
+    return cls(
+        _describe(exc),
+        request_line=request_line,
+        sent=sent,
+        outcome_unknown=sent and not safe,
+        attempts=attempts,
     )
 
 
 def _retry_after(state: RetryCallState) -> float | None:
     exc = state.outcome.exception() if state.outcome else None
     return exc.retry_after if isinstance(exc, MembraneError) else None
-
-
-def _note_unsafe_5xx(exc: MembraneError, unsafe_hint: str) -> None:
-    exc.message += f" It may or may not have happened, so it was not repeated. {unsafe_hint}"
-    exc.args = (exc.message,)
 
 
 async def call_with_retries(
@@ -120,7 +106,6 @@ async def call_with_retries(
     deadline: float | None,
     policy: RetryPolicy,
     request_line: str,
-    unsafe_hint: str = "",
 ) -> T:
     """Run `attempt` (one HTTP exchange raising httpx or Membrane errors) under the retry policy."""
     backoff = wait_exponential_jitter(
@@ -166,14 +151,10 @@ async def call_with_retries(
     except httpx.TransportError as exc:
         attempts = retrying.statistics.get("attempt_number", 1)
         raise transport_failure(
-            exc,
-            safe=safe,
-            request_line=request_line,
-            deadline=deadline,
-            attempts=attempts,
-            unsafe_hint=unsafe_hint,
+            exc, safe=safe, request_line=request_line, deadline=deadline, attempts=attempts
         ) from exc
-    except UpstreamUnavailable as exc:
-        if not safe and exc.status is not None:
-            _note_unsafe_5xx(exc, unsafe_hint)
+    except MembraneError as exc:
+        exc.attempts = retrying.statistics.get("attempt_number", 1)
+        if isinstance(exc, UpstreamUnavailable) and exc.status is not None and not safe:
+            exc.outcome_unknown = True  # a write answered 5xx may have run before Membrane failed
         raise

@@ -2,21 +2,25 @@
 
 Thin by design: listing and calling are the `Gateway`'s job. This module wires the
 handlers, advertises list changes in both eras (a subscription bus for 2026-07-28
-clients, the legacy session channel for handshake-era ones) and turns the transport's
-progress channel into the gateway's `report_progress`.
+clients, each handshake-era session's own channel for the others), tells the gateway
+which session is calling (`session_key`: per-session state such as pinned actions), and
+turns the transport's progress channel into the gateway's `report_progress`.
+
+Only public SDK APIs: sessions are told about list changes with
+``ServerSession.send_tool_list_changed()`` (the connection's standalone channel).
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
+from collections import OrderedDict
 from typing import Any
 
 from mcp import types
 from mcp.server import Server
 from mcp.server.caching import CacheHint
-from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -30,7 +34,8 @@ from membrane_mcp.tools.confirm import (
     LegacyConfirmer,
     MrtrConfirmer,
 )
-from membrane_mcp.tools.gateway import CallContext, Gateway
+from membrane_mcp.tools.gateway import Gateway
+from membrane_mcp.tools.services import LOCAL_SESSION, CallContext
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +47,48 @@ INSTRUCTIONS = (
 )
 
 
+# Handshake-era sessions remembered for list-change notifications (the oldest are forgotten first).
+MAX_REMEMBERED_SESSIONS = 1000
+
+
+def session_key(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """Which client session is calling.
+
+    Over HTTP, the ``Mcp-Session-Id`` the SDK issued at initialize (None for the stateless 2026-07-28
+    era, which has no sessions); without an HTTP request (stdio, in-memory), the process's one client.
+    """
+    request = ctx.request
+    if request is None:
+        return LOCAL_SESSION
+    headers = getattr(request, "headers", None)
+    session_id = headers.get("mcp-session-id") if headers is not None else None
+    return str(session_id) if session_id else None
+
+
 class ToolListNotifier:
     """Sends notifications/tools/list_changed to every live client, in both eras."""
 
     def __init__(self) -> None:
         self.bus = InMemorySubscriptionBus()
-        self._legacy: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._legacy: OrderedDict[str | None, ServerSession] = OrderedDict()
 
     def remember(self, ctx: ServerRequestContext[Any, Any]) -> None:
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
             return
-        # The low-level context exposes the session, whose connection owns the standalone channel.
-        connection = getattr(ctx.session, "_connection", None)
-        if connection is not None:
-            self._legacy.add(connection)
+        key = session_key(ctx)
+        self._legacy[key] = ctx.session
+        self._legacy.move_to_end(key)
+        while len(self._legacy) > MAX_REMEMBERED_SESSIONS:
+            self._legacy.popitem(last=False)
 
     async def notify(self) -> None:
         await self.bus.publish(ToolsListChanged())
-        for connection in list(self._legacy):
-            await connection.notify("notifications/tools/list_changed", None)
+        for key, session in list(self._legacy.items()):
+            try:
+                await session.send_tool_list_changed()
+            except Exception:  # the client went away: forget it
+                logger.debug("could not notify session %s of a tool list change", key, exc_info=True)
+                self._legacy.pop(key, None)
 
 
 def confirmer_for(
@@ -83,14 +111,16 @@ def build_server(gateway: Gateway) -> Server[Any]:
         if params is not None and params.cursor is not None:
             # The list comes in one page, so no cursor was ever issued: any cursor is invalid.
             raise MCPError(types.INVALID_PARAMS, "Invalid cursor: tools/list is not paginated")
-        return types.ListToolsResult(tools=await gateway.list_tools())
+        return types.ListToolsResult(tools=await gateway.list_tools(session_key(ctx)))
 
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         notifier.remember(ctx)
         call = CallContext(
-            report_progress=ctx.session.report_progress, confirm=confirmer_for(ctx, params, seal)
+            report_progress=ctx.session.report_progress,
+            confirm=confirmer_for(ctx, params, seal),
+            session=session_key(ctx),
         )
         try:
             result = await gateway.call_tool(params.name, params.arguments, call)

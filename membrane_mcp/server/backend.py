@@ -1,5 +1,9 @@
 """From settings to a ready `Gateway`: credentials, Membrane client, catalog, policy.
 
+The one place that reads `Settings` for the layers below: each gets its own small config
+(`gateway_config`, `membrane_config`, `policy_from`, `catalog_from`), so none of them sees the
+transport, the bind address or the secrets it does not use.
+
 With ``--sandbox`` an embedded Membrane sandbox starts on a free loopback port and
 the client points at it, with no other setting needed.
 """
@@ -11,6 +15,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -18,12 +23,14 @@ import httpx
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
-from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
+from membrane_mcp.membrane.retry import RetryPolicy
 from membrane_mcp.redaction import protect, secret_values
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
 from membrane_mcp.tools.gateway import Gateway
 from membrane_mcp.tools.policy import Policy, policy_from_settings
+from membrane_mcp.tools.services import GatewayConfig
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +70,59 @@ def policy_from(settings: Settings) -> Policy:
         raise ConfigurationError(str(exc)) from exc
 
 
-def start_sandbox(settings: Settings, port: int = 0) -> Any:
+def gateway_config(settings: Settings) -> GatewayConfig:
+    return GatewayConfig(
+        tool_mode=settings.tool_mode,
+        direct_tool_limit=settings.direct_tool_limit,
+        max_output_bytes=settings.max_output_bytes,
+        call_timeout=settings.call_timeout,
+        create_action_timeout=settings.create_action_timeout,
+    )
+
+
+def membrane_config(settings: Settings, retry_policy: RetryPolicy | None = None) -> MembraneConfig:
+    return MembraneConfig(
+        base_url=settings.api_url,
+        user_agent=f"membrane-mcp/{__version__}",
+        retry_policy=retry_policy or RetryPolicy(),
+    )
+
+
+def catalog_from(settings: Settings, client: MembraneClient) -> Catalog:
+    return Catalog(
+        client,
+        ttl=settings.catalog_ttl,
+        concurrency=settings.catalog_concurrency,
+        catalog_filter=CatalogFilter(settings.apps, settings.connections, settings.actions),
+    )
+
+
+def build_gateway(settings: Settings, client: MembraneClient) -> Gateway:
+    """A gateway over `client`, configured from `settings` (the tests' and the server's one recipe)."""
+    return Gateway(gateway_config(settings), client, policy_from(settings), catalog_from(settings, client))
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """What the embedded sandbox is started with (``--sandbox-db``, ``--sandbox-build-seconds``)."""
+
+    db_path: str | None = None
+    build_seconds: float = 2.0
+
+
+def sandbox_options(settings: Settings) -> SandboxOptions:
+    db_path = str(settings.sandbox_db) if settings.sandbox_db else None
+    return SandboxOptions(db_path=db_path, build_seconds=settings.sandbox_build_seconds)
+
+
+def start_sandbox(options: SandboxOptions, port: int = 0) -> Any:
+    """The product's one call into the sandbox package."""
     from membrane_mcp.sandbox.config import SandboxConfig, default_db_path
     from membrane_mcp.sandbox.serve import start_in_thread
 
-    db_path = str(settings.sandbox_db) if settings.sandbox_db else str(default_db_path())
-    config = SandboxConfig(db_path=db_path, build_seconds=settings.sandbox_build_seconds)
+    config = SandboxConfig(
+        db_path=options.db_path or str(default_db_path()), build_seconds=options.build_seconds
+    )
     return start_in_thread(config, port=port)
 
 
@@ -80,7 +134,7 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
     until the sandbox accepts connections (or re-raise why it could not start).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, options: SandboxOptions) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -92,13 +146,13 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=20)
         )
         self._thread = threading.Thread(
-            target=self._start, args=(settings,), name="sandbox-start", daemon=True
+            target=self._start, args=(options,), name="sandbox-start", daemon=True
         )
         self._thread.start()
 
-    def _start(self, settings: Settings) -> None:
+    def _start(self, options: SandboxOptions) -> None:
         try:
-            self.running = start_sandbox(settings, port=self.port)
+            self.running = start_sandbox(options, port=self.port)
             logger.info(
                 "sandbox: Membrane stand-in at %s (database %s)", self.url, self.running.config.db_path
             )
@@ -130,22 +184,14 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     if settings.sandbox:
         from membrane_mcp.sandbox.config import SandboxConfig
 
-        sandbox = BackgroundSandbox(settings)
+        sandbox = BackgroundSandbox(sandbox_options(settings))
         settings = settings.model_copy(update={"api_url": sandbox.url})
         credentials: TokenProvider = StaticToken(SandboxConfig.token)
     else:
         credentials = credentials_from(settings)
     try:
-        async with MembraneClient(
-            settings.api_url, credentials, user_agent=f"membrane-mcp/{__version__}", transport=sandbox
-        ) as client:
-            catalog = Catalog(
-                client,
-                ttl=settings.catalog_ttl,
-                concurrency=settings.catalog_concurrency,
-                catalog_filter=CatalogFilter(settings.apps, settings.connections, settings.actions),
-            )
-            yield Gateway(client, settings, policy_from(settings), catalog)
+        async with MembraneClient(membrane_config(settings), credentials, transport=sandbox) as client:
+            yield build_gateway(settings, client)
     finally:
         if sandbox is not None:
             sandbox.stop()

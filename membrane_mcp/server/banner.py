@@ -14,15 +14,15 @@ logger = logging.getLogger("membrane_mcp")
 async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
     """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
     logger.info(
-        "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.settings.api_url
+        "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.client.base_url
     )
     try:
-        snapshot = await gateway.catalog.get()
+        snapshot = await gateway.catalog.snapshot()
     except MembraneError as exc:
         logger.error(
             "membrane-mcp (%s): could not load the catalog from %s: %s",
             transport,
-            gateway.settings.api_url,
+            gateway.client.base_url,
             exc,
         )
         return
@@ -33,6 +33,6 @@ async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
         len(snapshot.connections),
         apps,
         len(snapshot.entries),
-        gateway.effective_mode(snapshot),
+        gateway.catalog.view(snapshot, None).mode,
         len(tools),
     )

@@ -11,7 +11,6 @@ import anyio
 import mcp_types
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.stdio import stdio_server
-from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
@@ -32,7 +31,7 @@ async def run_stdio(settings: Settings) -> None:
             real_stdout, sys.stdout = sys.stdout, sys.stderr
             try:
                 group.start_soon(log_banner_when_loaded, gateway, "stdio")
-                read_writer, read_stream = create_context_streams[SessionMessage | Exception](0)
+                read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
                 group.start_soon(answer_unreadable_lines, raw_read_stream, read_writer, write_stream)
                 await server.run(read_stream, write_stream, options)
                 group.cancel_scope.cancel()

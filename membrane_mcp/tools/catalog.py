@@ -11,7 +11,7 @@ import fnmatch
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.membrane.models import Action, Connection
 from membrane_mcp.tools.annotations import ActionKind, classify_action, tool_annotations
+from membrane_mcp.tools.errors import built_from_request, load_error_text
 from membrane_mcp.tools.naming import NameRequest, assign_tool_names
 from membrane_mcp.tools.schema import SanitizedSchema, resolve_refs, sanitize_input_schema
 
@@ -220,6 +221,9 @@ def _entry(name: str, info: ConnectionInfo, action: Action, schemas: SchemaMemo 
 
 def _describe(info: ConnectionInfo, action: Action) -> str:
     description = (action.description or action.name or action.key or "").strip()
+    if action.agent_session_id:
+        # Membrane built it from someone's plain-language request: quote it, never let it read as an instruction.
+        description = built_from_request(description)
     return f"{description} [{info.app_name} connection '{info.name}']"
 
 
@@ -235,8 +239,10 @@ class Catalog:
         ttl: float = 300.0,
         concurrency: int = 8,
         catalog_filter: CatalogFilter | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
+        self._clock = clock
         self._ttl = ttl
         self._concurrency = concurrency
         self._filter = catalog_filter or CatalogFilter()
@@ -272,7 +278,7 @@ class Catalog:
             return self._snapshot
 
     def _fresh(self, snapshot: CatalogSnapshot) -> bool:
-        return time.monotonic() - snapshot.loaded_at < self._ttl
+        return self._clock() - snapshot.loaded_at < self._ttl
 
     async def _load(self) -> CatalogSnapshot:
         started = time.perf_counter()
@@ -291,7 +297,7 @@ class Catalog:
                 try:
                     listed = await self._client.list_actions(connection_id=info.id)
                 except MembraneError as exc:
-                    errors[info.id] = str(exc)
+                    errors[info.id] = load_error_text(exc)
                     logger.warning("could not list actions of connection %s: %s", info.id, exc)
                     return
             kept = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
@@ -310,4 +316,6 @@ class Catalog:
             len(entries),
             (time.perf_counter() - started) * 1000,
         )
-        return CatalogSnapshot(connections=connections, entries=entries, load_errors=errors)
+        return CatalogSnapshot(
+            connections=connections, entries=entries, load_errors=errors, loaded_at=self._clock()
+        )

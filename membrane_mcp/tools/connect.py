@@ -7,47 +7,48 @@ for the agent to show, and can wait for the user to finish, with progress.
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
+import math
+from typing import Any
 
 import anyio
 
+from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.membrane.models import Connection
+from membrane_mcp.tools import errors
+from membrane_mcp.tools.arguments import ConnectAppArgs
 from membrane_mcp.tools.catalog import connection_info
-from membrane_mcp.tools.errors import ToolError
-
-if TYPE_CHECKING:
-    from membrane_mcp.tools.gateway import CallContext, Gateway
+from membrane_mcp.tools.services import CallContext, ToolDeps
 
 POLL_SECONDS = 1.0
 
 
-async def connect_app(gateway: Gateway, args: dict[str, Any], call: CallContext) -> Any:
-    wanted = str(args["app"]).strip()
-    snapshot = await gateway.catalog.get()
+async def connect_app(deps: ToolDeps, args: ConnectAppArgs, call: CallContext) -> Any:
+    wanted = args.app.strip()
+    snapshot = await deps.catalog.snapshot()
     existing = [c for c in snapshot.connections if c.app_key.lower() == wanted.lower()]
-    if existing and not args.get("new", False):
+    if existing and not args.new:
         return {
             "already_connected": True,
             "connections": [{"id": c.id, "name": c.name, "state": c.state} for c in existing],
             "hint": "Pass new: true to add another connection to this app.",
         }
-    connector = await _find_connector(gateway, wanted, call)
-    connection = await gateway.client.create_connection(
-        connector_id=connector["id"], name=args.get("name"), deadline=call.deadline
-    )
-    wait_s = float(args.get("wait_s", 0))
-    if connection.state == "CLIENT_ACTION_REQUIRED" and wait_s > 0:
-        connection = await _wait_for_user(gateway, connection, wait_s, call)
+    connector = await _find_connector(deps, wanted)
+    try:
+        connection = await deps.client.create_connection(connector_id=connector["id"], name=args.name)
+    except MembraneError as exc:
+        raise errors.from_membrane_error(exc, doing="Creating the connection", operation="create") from exc
+    if connection.state == "CLIENT_ACTION_REQUIRED" and args.wait_s > 0:
+        connection = await _wait_for_user(deps, connection, args.wait_s, call)
     if connection.state == "READY":
-        gateway.catalog.invalidate()
-        await gateway.catalog.get(refresh=True)
-        await gateway.tools_changed()
+        await deps.catalog.refresh_and_notify()
     return _describe(connection, connector)
 
 
-async def _find_connector(gateway: Gateway, wanted: str, call: CallContext) -> dict[str, Any]:
-    results = await gateway.client.search(wanted, element_type="connector", limit=10, deadline=call.deadline)
+async def _find_connector(deps: ToolDeps, wanted: str) -> dict[str, Any]:
+    try:
+        results = await deps.client.search(wanted, element_type="connector", limit=10)
+    except MembraneError as exc:
+        raise errors.from_membrane_error(exc, doing="Searching connectors", operation="read") from exc
     connectors = [r.element for r in results if isinstance(r.element, dict) and r.element.get("id")]
     lowered = wanted.lower()
     exact = [
@@ -58,24 +59,30 @@ async def _find_connector(gateway: Gateway, wanted: str, call: CallContext) -> d
     if len(connectors) == 1:
         return connectors[0]
     if not connectors:
-        raise ToolError(f"Membrane has no connector matching '{wanted}'. Try the app's name or domain.")
-    listed = ", ".join(f"'{c.get('name')}' (key {c.get('key')})" for c in connectors[:10])
-    raise ToolError(f"'{wanted}' matches several connectors: {listed}. Pass the exact key.")
+        raise errors.no_connector(wanted)
+    raise errors.several_connectors(wanted, [(str(c.get("name")), str(c.get("key"))) for c in connectors])
 
 
 async def _wait_for_user(
-    gateway: Gateway, connection: Connection, wait_s: float, call: CallContext
+    deps: ToolDeps, connection: Connection, wait_s: float, call: CallContext
 ) -> Connection:
-    started = time.monotonic()
+    started = anyio.current_time()
     deadline = started + wait_s
-    if call.deadline is not None:
-        deadline = min(deadline, call.deadline - 1)
+    effective = anyio.current_effective_deadline()
+    if not math.isinf(effective):
+        deadline = min(deadline, effective - 1)
     url = connection.client_action.ui_url if connection.client_action else None
-    while connection.state == "CLIENT_ACTION_REQUIRED" and time.monotonic() < deadline:
-        elapsed = time.monotonic() - started
-        await call.report_progress(elapsed, wait_s, f"Waiting for the user to open {url}")
-        await anyio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
-        connection = await gateway.client.get_connection(connection.id, deadline=deadline + 1)
+    with anyio.CancelScope(deadline=deadline + 1):
+        while connection.state == "CLIENT_ACTION_REQUIRED" and anyio.current_time() < deadline:
+            elapsed = anyio.current_time() - started
+            await call.report_progress(elapsed, wait_s, f"Waiting for the user to open {url}")
+            await anyio.sleep(min(POLL_SECONDS, max(0.0, deadline - anyio.current_time())))
+            try:
+                connection = await deps.client.get_connection(connection.id)
+            except MembraneError as exc:
+                raise errors.from_membrane_error(
+                    exc, doing="Checking the new connection", operation="read"
+                ) from exc
     return connection
 
 

@@ -1,66 +1,249 @@
-"""Errors the model can act on, as opposed to bugs.
+"""Everything an agent reads when a call fails: one place for the wording.
 
-A `ToolError` becomes an `isError` tool result: it says what failed, why, and what to
-do next, so the model can correct itself. Anything else that escapes a handler is a
-bug and becomes a JSON-RPC internal error (logged with its traceback on stderr).
+A `ToolError` becomes an ``isError`` tool result: it says what failed, why, and what to do
+next, so the model can correct itself. Its `kind` names the failure for logs and tests
+(``invalid_arguments``, ``refused``, ``timed_out``, a Membrane error kind, ...). Anything
+else that escapes a handler is a bug and becomes a JSON-RPC internal error.
+
+Membrane errors arrive with fields, not prose (``membrane_mcp.membrane.errors``);
+`from_membrane_error` words them here. `error_result` renders a `ToolError` as the MCP
+result (text plus ``structuredContent``); hooks that shape every error result (output
+caps, audit) belong there.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal
+
+from mcp import types
 
 from membrane_mcp.membrane import errors as membrane_errors
 
 
 class ToolError(Exception):
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, kind: str = "refused") -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.kind = kind
 
 
-# What the agent can do about each kind of Membrane failure; the first matching class wins.
-ADVICE: tuple[tuple[type[membrane_errors.MembraneError], str], ...] = (
-    (
-        membrane_errors.AuthenticationError,
-        "Membrane rejected this server's credentials; ask the user to check MEMBRANE_TOKEN (or the workspace key/secret).",
-    ),
-    (
-        membrane_errors.AccessDenied,
-        "The Membrane credentials lack permission for this; a workspace admin token may be needed.",
-    ),
-    (membrane_errors.NotFound, "Check the id or key: list_connections and search_actions show what exists."),
-    (
-        membrane_errors.ConnectionProblem,
-        "The connection needs attention: ask the user to reconnect it (list_connections shows its state and reconnect URL).",
-    ),
-    (
-        membrane_errors.ActionRunError,
-        "The app refused the request; fix the input as the message says and try again.",
-    ),
-    (membrane_errors.BadRequest, "Fix the request as the message says and try again."),
-    (membrane_errors.DeadlineExceeded, "The call ran out of time; try again, or narrow the request."),
-    (membrane_errors.UpstreamUnavailable, "Membrane or the app is unavailable right now; try again shortly."),
-)
+Operation = Literal["read", "run", "create", "proxy"]
+"""What the failed call was doing, which decides the advice when its outcome is unknown.
+
+``read``: nothing can have changed; ``run``: an action run that may write; ``create``: Membrane creates
+something (an action, a connection); ``proxy``: a raw request to the app."""
+
+OUTCOME_UNKNOWN = "it may or may not have happened, so it was not repeated."
+CHECK_BEFORE_REPEATING: dict[Operation, str] = {
+    "read": "",
+    "run": "Check the action-run log (GET /action-run-logs/{id}) or list the records before running it again.",
+    "create": "List the objects (e.g. GET /actions, GET /connections) to see whether it was created.",
+    "proxy": "Read the records back from the app to see whether the change was made.",
+}
+NOTHING_CHANGED = "Nothing was changed."
+
+# What the agent can do about each kind of Membrane failure.
+ADVICE: dict[str, str] = {
+    "auth": "Membrane rejected this server's credentials; ask the user to check MEMBRANE_TOKEN (or the workspace key/secret).",
+    "access_denied": "The Membrane credentials lack permission for this; a workspace admin token may be needed.",
+    "not_found": "Check the id or key: list_connections and search_actions show what exists.",
+    "connection_problem": "The connection needs attention: ask the user to reconnect it (list_connections shows its state and reconnect URL).",
+    "action_failed": "The app refused the request; fix the input as the message says and try again.",
+    "bad_request": "Fix the request as the message says and try again.",
+    "deadline": "The call ran out of time; try again, or narrow the request.",
+    "unavailable": "Membrane or the app is unavailable right now; try again shortly.",
+    "invalid_answer": "Membrane sent an answer that is not JSON; try again shortly.",
+}
 FALLBACK_ADVICE = "See the details; try again if the cause looks temporary."
 
 
-def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str) -> ToolError:
+def describe_membrane_error(exc: membrane_errors.MembraneError) -> str:
+    """One sentence saying what went wrong, from the error's fields (no advice)."""
+    where = f" ({exc.request_line})" if exc.request_line else ""
+    tries = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
+    if isinstance(exc, membrane_errors.DeadlineExceeded):
+        if not exc.sent:
+            return f"Deadline reached before {exc.request_line or 'the request'} was sent"
+        return f"Deadline reached while waiting for Membrane{where}"
+    if isinstance(exc, membrane_errors.UpstreamUnavailable) and exc.status is None:
+        if not exc.sent:
+            return f"Could not reach Membrane{where}{tries}: {exc.reason}"
+        if exc.outcome_unknown:
+            return f"The connection failed after {exc.request_line or 'the request'} was sent ({exc.reason})"
+        return f"Membrane did not answer {exc.request_line or 'the request'}{tries}: {exc.reason}"
+    if isinstance(exc, membrane_errors.InvalidAnswer):
+        return f"Membrane sent a non-JSON answer{where}: {exc.reason}"
+    if exc.type is None and exc.status is not None:
+        # No error envelope: say what came back.
+        return f"Membrane answered HTTP {exc.status}{where}: {exc.reason or '<empty body>'}"
+    reason = exc.reason or "no reason given"
+    if exc.caused_by_message:
+        reason += f" (caused by: {exc.caused_by_message})"
+    return reason
+
+
+def from_membrane_error(
+    exc: membrane_errors.MembraneError, *, doing: str, operation: Operation = "create"
+) -> ToolError:
     """Explain a Membrane failure in terms of what the agent can do about it."""
-    details: dict[str, Any] = {"status": exc.status, "type": exc.type, "key": exc.key}
+    details: dict[str, Any] = {"status": exc.status, "type": exc.type, "key": exc.key, "kind": exc.kind}
     if exc.action_run_id:
         details["actionRunId"] = exc.action_run_id
     if exc.data:
         details["data"] = exc.data
-    reason = exc.message or "no reason given"
-    if isinstance(exc, membrane_errors.RateLimited):
-        wait = f" after {exc.retry_after:g} s" if exc.retry_after else " later"
-        advice = f"Membrane is rate-limiting requests; try again{wait}."
-    else:
-        advice = next((text for kind, text in ADVICE if isinstance(exc, kind)), FALLBACK_ADVICE)
+    if exc.outcome_unknown:
+        details["outcomeUnknown"] = True
+    if exc.retry_after is not None:
+        details["retryAfter"] = exc.retry_after
     run = (
         f" (actionRunId {exc.action_run_id}; its log shows the app's raw exchange)"
         if exc.action_run_id
         else ""
     )
-    return ToolError(f"{doing} failed: {reason}{run}. {advice}", details=details)
+    message = f"{doing} failed: {describe_membrane_error(exc)}{run}."
+    if exc.outcome_unknown and operation != "read":
+        message += f" {OUTCOME_UNKNOWN[:1].upper()}{OUTCOME_UNKNOWN[1:]} {CHECK_BEFORE_REPEATING[operation]}"
+    elif operation == "read" or not exc.sent:
+        message += f" {NOTHING_CHANGED}"
+    if isinstance(exc, membrane_errors.RateLimited):
+        wait = f" after {exc.retry_after:g} s" if exc.retry_after else " later"
+        advice = f"Membrane is rate-limiting requests; try again{wait}."
+    else:
+        advice = ADVICE.get(exc.kind, FALLBACK_ADVICE)
+    return ToolError(f"{message} {advice}".rstrip(), details=details, kind=exc.kind)
+
+
+def catalog_failure(exc: membrane_errors.MembraneError) -> ToolError:
+    return from_membrane_error(exc, doing="Loading the tool catalog", operation="read")
+
+
+def load_error_text(exc: membrane_errors.MembraneError) -> str:
+    """Why a connection's actions could not be listed (shown by list_connections)."""
+    return describe_membrane_error(exc)
+
+
+def invalid_arguments(name: str, problems: list[str]) -> ToolError:
+    lines = "\n".join(f"- {problem}" for problem in problems)
+    message = f"Invalid arguments for {name} ({len(problems)} problem(s)); nothing was sent:\n{lines}"
+    return ToolError(message, details={"problems": problems}, kind="invalid_arguments")
+
+
+def invalid_action_input(
+    app_key: str, action_key: str, problems: list[str], input_schema: dict[str, Any]
+) -> ToolError:
+    listed = "\n".join(f"- {p}" for p in problems)
+    return ToolError(
+        f"Invalid input for {app_key} action '{action_key}' ({len(problems)} problem(s)); "
+        f"nothing was sent:\n{listed}",
+        details={"problems": problems, "input_schema": input_schema},
+        kind="invalid_arguments",
+    )
+
+
+def timed_out(name: str, seconds: float, may_write: bool) -> ToolError:
+    message = f"{name} timed out after {seconds:.0f} s and was stopped."
+    if may_write:
+        message += (
+            " If it was a write, it may or may not have happened: check (read the records back) before "
+            "running it again."
+        )
+    else:
+        message += " Nothing was changed; try again, or narrow the request."
+    return ToolError(message, details={"timedOut": True, "seconds": round(seconds, 1)}, kind="timed_out")
+
+
+# ---- connections and actions -------------------------------------------------------------------------
+
+
+def ambiguous_connection(ref: str, candidates: list[tuple[str, str]]) -> ToolError:
+    listed = ", ".join(f"'{name}' (id {id_})" for name, id_ in candidates)
+    return ToolError(
+        f"'{ref}' matches {len(candidates)} connections: {listed}. Pass the connection id.",
+        kind="ambiguous_connection",
+    )
+
+
+def unknown_connection(ref: str, known: list[tuple[str, str, str]]) -> ToolError:
+    listed = ", ".join(f"{app} '{name}' (id {id_})" for app, name, id_ in known) or "none"
+    return ToolError(f"No connection '{ref}'. Known connections: {listed}.", kind="unknown_connection")
+
+
+def connection_not_ready(
+    name: str, app_key: str, state: str, error: str | None, reconnect_url: str | None
+) -> ToolError:
+    how = f" Ask the user to open {reconnect_url} to reconnect it." if reconnect_url else ""
+    reason = f" ({error})" if error else ""
+    return ToolError(f"Connection '{name}' ({app_key}) is {state}{reason}.{how}", kind="connection_not_ready")
+
+
+def unknown_action(ref: str, connection_name: str, app_key: str) -> ToolError:
+    return ToolError(
+        f"No action '{ref}' on connection '{connection_name}' ({app_key}). "
+        "Use search_actions to find the right key.",
+        kind="unknown_action",
+    )
+
+
+def action_vanished(app_name: str, action_key: str, action_id: str, status: int | None) -> ToolError:
+    return ToolError(
+        f"The {app_name} action '{action_key}' (id {action_id}) no longer exists in "
+        "Membrane: it was removed after the tool list was loaded. Nothing was run. The tool list has "
+        "been refreshed; use search_actions to find another action.",
+        details={"status": status, "actionId": action_id, "vanished": True},
+        kind="action_vanished",
+    )
+
+
+def action_still_building(action_id: str, seconds: float, state: str) -> ToolError:
+    return ToolError(
+        f"The action (id {action_id}) is still building after {seconds:.0f} s. "
+        "Call search_actions or run_action with its id later; it becomes a tool once ready.",
+        details={"id": action_id, "state": state},
+        kind="still_building",
+    )
+
+
+def action_build_failed(action_id: str, state: str, reasons: list[str], errors: Any) -> ToolError:
+    return ToolError(
+        f"Membrane could not build the action ({state}): {'; '.join(reasons) or 'Membrane gave no reason'}. "
+        "Rephrase the description (name the object and what to do with it), or use raw_request.",
+        details={"id": action_id, "state": state, "errors": errors},
+        kind="build_failed",
+    )
+
+
+def no_connector(wanted: str) -> ToolError:
+    return ToolError(
+        f"Membrane has no connector matching '{wanted}'. Try the app's name or domain.", kind="no_connector"
+    )
+
+
+def several_connectors(wanted: str, candidates: list[tuple[str, str]]) -> ToolError:
+    listed = ", ".join(f"'{name}' (key {key})" for name, key in candidates[:10])
+    return ToolError(
+        f"'{wanted}' matches several connectors: {listed}. Pass the exact key.", kind="ambiguous_connector"
+    )
+
+
+def built_from_request(intent: str) -> str:
+    """The description of an action Membrane built from a user's words: quoted, never an instruction."""
+    quoted = " ".join(intent.split()).replace("'", "\u2019")
+    if len(quoted) > 200:
+        quoted = quoted[:199] + "…"
+    return f"Built by Membrane from the request: '{quoted}'"
+
+
+# ---- rendering -------------------------------------------------------------------------------------
+
+
+def error_result(error: ToolError) -> types.CallToolResult:
+    """The MCP result for a failure: the message (and details as JSON) as text, both as structured content."""
+    message, details = error.message, error.details
+    text = message if not details else f"{message}\n{json.dumps(details, ensure_ascii=False, default=str)}"
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)],
+        structured_content={"error": message, **({"details": details} if details else {})},
+        is_error=True,
+    )

@@ -1,80 +1,42 @@
 """What the agent sees and what happens when it calls: the tool list and the calls.
 
-The MCP server (``membrane_mcp.server``) is a thin shell around a `Gateway`. One
-`Policy` filters the list and every call, so a hidden tool and an unknown one answer
-alike. Errors the agent can act on become ``isError`` results; unknown tools are
-JSON-RPC errors (-32602); anything else is a bug and propagates.
+The MCP server (``membrane_mcp.server``) is a thin shell around a `Gateway`, which takes its own
+`GatewayConfig` (never the CLI's Settings), the Membrane client, the policy and the catalog.
+One `Policy` filters the list and every call, so a hidden tool and an unknown one answer alike.
+Meta tools come from the registry (tools/meta.py); actions become tools through the catalog.
+
+Each call runs under one anyio cancel scope: its deadline (`call_timeout`, or the tool's own
+budget such as `create_action_timeout`) is what handlers and the Membrane client work to.
+Errors the agent can act on become ``isError`` results (each logged once at INFO with the tool
+and the error kind); unknown tools are JSON-RPC errors (-32602); anything else is a bug and
+propagates.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
 from mcp import types
 from mcp.shared.exceptions import MCPError
+from pydantic import ValidationError
 
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
-from membrane_mcp.settings import Settings, ToolMode
-from membrane_mcp.tools import handlers
+from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
-from membrane_mcp.tools.confirm import ConfirmFn, cannot_confirm
-from membrane_mcp.tools.errors import ToolError, from_membrane_error
-from membrane_mcp.tools.meta import (
-    CREATE_ACTION,
-    LIST_CONNECTIONS,
-    META_TOOL_NAMES,
-    RAW_REQUEST,
-    SEARCH_ACTIONS,
-    meta_tool,
-    meta_tool_schema,
-)
+from membrane_mcp.tools.errors import ToolError
+from membrane_mcp.tools.meta import META_TOOLS
 from membrane_mcp.tools.output import shape_output
-from membrane_mcp.tools.policy import ALL_RAW_METHODS, Policy
+from membrane_mcp.tools.policy import Policy
+from membrane_mcp.tools.registry import MetaTool, Registry
 from membrane_mcp.tools.search import SearchIndex
+from membrane_mcp.tools.services import CallContext, CatalogService, GatewayConfig, ToolDeps
 from membrane_mcp.tools.validation import validate_arguments
 
 logger = logging.getLogger(__name__)
-
-ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
-
-# The gateway's hard stop comes this long after the call's deadline, so the Membrane client (which
-# works to the same deadline) normally reports first, with its more precise message.
-DEADLINE_GRACE = 0.5
-
-
-async def _no_progress(progress: float, total: float | None, message: str | None) -> None:
-    return None
-
-
-@dataclass
-class CallContext:
-    """Per-call facilities the transport provides."""
-
-    report_progress: ProgressFn = _no_progress
-    deadline: float | None = None
-    confirm: ConfirmFn = cannot_confirm
-    """Asks the user (MCP elicitation) before a destructive call; see tools/confirm.py."""
-
-
-@dataclass
-class CatalogView:
-    snapshot: CatalogSnapshot
-    pinned: frozenset[str]
-    allowed: list[ToolEntry]
-    mode: ToolMode
-    direct: list[ToolEntry]
-    tools: list[types.Tool] | None = None
-    direct_names: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.direct_names = frozenset(entry.name for entry in self.direct)
 
 
 def unknown_tool(name: str) -> MCPError:
@@ -82,182 +44,127 @@ def unknown_tool(name: str) -> MCPError:
 
 
 class Gateway:
-    def __init__(self, client: MembraneClient, settings: Settings, policy: Policy, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        client: MembraneClient,
+        policy: Policy,
+        catalog: Catalog,
+        registry: Registry = META_TOOLS,
+    ) -> None:
+        self.config = config
         self.client = client
-        self.settings = settings
         self.policy = policy
-        self.catalog = catalog
-        self.pinned_action_ids: set[str] = set()
-        self._tools_changed_listeners: list[Callable[[], Awaitable[None]]] = []
-        self._view_cache: CatalogView | None = None
-        self._index_cache: tuple[CatalogSnapshot, SearchIndex] | None = None
+        self.catalog = CatalogService(catalog, policy, config)
+        self.registry = registry
+        self.deps = ToolDeps(catalog=self.catalog, client=client, policy=policy, config=config)
+        self._meta_tools = registry.definitions(policy, config)
+        self._schemas = {tool.name: tool.input_schema(config) for tool in registry}
 
     # -- listing ---------------------------------------------------------------------------------
 
-    def view(self, snapshot: CatalogSnapshot) -> CatalogView:
-        """What the policy and the tool mode make of one snapshot; computed once per snapshot."""
-        pinned = frozenset(self.pinned_action_ids)
-        cached = self._view_cache
-        if cached is not None and cached.snapshot is snapshot and cached.pinned == pinned:
-            return cached
-        allowed = [e for e in snapshot.entries if self.policy.allows_action(e.app_key, e.action_key, e.kind)]
-        mode = self.settings.tool_mode
-        if mode == "auto":
-            mode = "direct" if len(allowed) <= self.settings.direct_tool_limit else "search"
-        direct = allowed if mode == "direct" else [e for e in allowed if e.action_id in pinned]
-        self._view_cache = CatalogView(snapshot, pinned, allowed, mode, direct)
-        return self._view_cache
-
-    def allowed_entries(self, snapshot: CatalogSnapshot) -> list[ToolEntry]:
-        return self.view(snapshot).allowed
-
-    def effective_mode(self, snapshot: CatalogSnapshot) -> ToolMode:
-        return self.view(snapshot).mode
-
-    def direct_entries(self, snapshot: CatalogSnapshot) -> list[ToolEntry]:
-        """Entries listed as tools: all allowed ones in direct mode, else only the pinned ones."""
-        return self.view(snapshot).direct
-
-    def is_listed(self, snapshot: CatalogSnapshot, name: str) -> bool:
-        return name in self.view(snapshot).direct_names
-
-    async def list_tools(self) -> list[types.Tool]:
+    async def list_tools(self, session: str | None = None) -> list[types.Tool]:
         try:
-            snapshot = await self._snapshot()
+            snapshot = await self.catalog.snapshot()
         except MembraneError as exc:
             # Nothing loaded yet and Membrane fails: list the meta tools, whose calls explain the failure.
             logger.error("could not load the catalog: %s", exc)
-            return [self._meta_tool(name) for name in self.visible_meta_tools()]
-        view = self.view(snapshot)
+            return list(self._meta_tools)
+        view = self.catalog.view(snapshot, session)
         if view.tools is None:
-            view.tools = [self._meta_tool(name) for name in self.visible_meta_tools()]
-            view.tools.extend(_entry_tool(entry) for entry in view.direct)
+            view.tools = self._meta_tools + [_entry_tool(entry) for entry in view.direct]
         return view.tools
 
-    def _meta_tool(self, name: str) -> types.Tool:
-        tool = meta_tool(name, read_only=self.policy.read_only)
-        methods = self.policy.allowed_raw_methods()
-        if name == "raw_request" and not self.policy.read_only and methods != ALL_RAW_METHODS:
-            schema = tool.input_schema
-            method = {
-                "type": "string",
-                "enum": [m for m in schema["properties"]["method"]["enum"] if m in methods],
-            }
-            tool = tool.model_copy(
-                update={"input_schema": {**schema, "properties": {**schema["properties"], "method": method}}}
-            )
-        return tool
-
-    def visible_meta_tools(self) -> list[str]:
-        return [name for name in META_TOOL_NAMES if self.policy.allows_meta_tool(name)]
+    def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
+        return self.catalog.search_index(snapshot)
 
     def input_schema(self, name: str) -> dict[str, Any] | None:
-        """The advertised input schema of a listed tool, from the cached catalog only."""
-        if name in META_TOOL_NAMES:
-            return meta_tool_schema(name)
+        """The declared input schema of a tool, from the registry or the cached catalog only."""
+        if name in self._schemas:
+            return self._schemas[name]
         snapshot = self.catalog.cached
         entry = snapshot.by_name.get(name) if snapshot else None
         return entry.input_schema if entry else None
 
-    def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
-        if self._index_cache is None or self._index_cache[0] is not snapshot:
-            self._index_cache = (snapshot, SearchIndex(self.allowed_entries(snapshot)))
-        return self._index_cache[1]
-
-    # -- change notifications --------------------------------------------------------------------
-
     def add_tools_changed_listener(self, listener: Callable[[], Awaitable[None]]) -> None:
-        self._tools_changed_listeners.append(listener)
-
-    async def tools_changed(self) -> None:
-        for listener in self._tools_changed_listeners:
-            try:
-                await listener()
-            except Exception:  # a dead session must not fail the call that changed the list
-                logger.debug("tools/list_changed listener failed", exc_info=True)
+        self.catalog.add_listener(listener)
 
     # -- calling ---------------------------------------------------------------------------------
 
-    async def _snapshot(self) -> CatalogSnapshot:
-        """The catalog; when Membrane fails to reload it, the last one loaded (if any) rather than an error."""
-        try:
-            return await self.catalog.get()
-        except MembraneError as exc:
-            if self.catalog.cached is None:
-                raise
-            logger.warning("catalog reload failed, serving the previous one: %s", exc)
-            return self.catalog.cached
-
     async def call_tool(
-        self, name: str, arguments: dict[str, Any] | None, call: CallContext
+        self, name: str, arguments: Mapping[str, Any] | None, call: CallContext
     ) -> types.CallToolResult:
-        """One call, bounded by its deadline (`call_timeout`; `create_action_timeout` for create_action)."""
-        arguments = arguments or {}
-        started = time.monotonic()
-        if call.deadline is None:
-            budget = self.settings.call_timeout
-            if name == CREATE_ACTION:
-                budget = self.settings.create_action_timeout
-            call.deadline = started + budget
-        with anyio.move_on_after(max(0.0, call.deadline - started) + DEADLINE_GRACE):
-            return await self._call(name, arguments, call)
-        return timed_out(name, time.monotonic() - started, self._may_write(name, arguments))
+        """One call, bounded by its deadline (`call_timeout`; a meta tool may declare its own budget)."""
+        arguments = dict(arguments or {})
+        tool = self.registry.get(name)
+        budget = tool.call_budget(self.config) if tool is not None else self.config.call_timeout
+        result: types.CallToolResult | None = None
+        with anyio.move_on_after(budget):
+            result = await self._call(name, tool, arguments, call)
+        if result is None:
+            result = self._failed(
+                name, errors.timed_out(name, budget, self._may_write(name, tool, arguments))
+            )
+        return result
 
-    def _may_write(self, name: str, arguments: dict[str, Any]) -> bool:
-        if name in (LIST_CONNECTIONS, SEARCH_ACTIONS):
-            return False
-        if name == RAW_REQUEST:
-            return str(arguments.get("method", "")).upper() not in ("GET", "HEAD")
+    def _may_write(self, name: str, tool: MetaTool[Any] | None, arguments: Mapping[str, Any]) -> bool:
+        if tool is not None:
+            return tool.writes(arguments)
         snapshot = self.catalog.cached
         entry = snapshot.by_name.get(name) if snapshot else None
         return entry is None or entry.kind != "read"
 
-    async def action_vanished(self, entry: ToolEntry) -> bool:
-        """After a NotFound for a listed action: reload the catalog; True if the action is gone from it."""
-        self.catalog.invalidate()
-        snapshot = await self.catalog.get(refresh=True)
-        if any(e.action_id == entry.action_id for e in snapshot.entries):
-            return False
-        await self.tools_changed()
-        return True
-
-    async def _call(self, name: str, arguments: dict[str, Any], call: CallContext) -> types.CallToolResult:
-        if name in META_TOOL_NAMES:
-            if not self.policy.allows_meta_tool(name):
-                raise unknown_tool(name)
-            problems = validate_arguments(meta_tool_schema(name), arguments)
-            if problems:
-                return invalid_arguments(name, problems)
-            return await self._guarded(name, handlers.META_HANDLERS[name](self, arguments, call), None)
-
-        try:
-            snapshot = await self._snapshot()
-        except MembraneError as exc:
-            failure = from_membrane_error(exc, doing="Loading the tool catalog")
-            return error_result(failure.message, failure.details)
-        entry = snapshot.by_name.get(name)
-        if entry is None or not self.is_listed(snapshot, name):
-            raise unknown_tool(name)
-        problems = validate_arguments(entry.validation_schema, _unwrap(entry, arguments))
-        if problems:
-            return invalid_arguments(name, problems)
-        work = handlers.run_entry(self, entry, _unwrap(entry, arguments), call)
-        return await self._guarded(f"{entry.app_name} action '{entry.action_key}'", work, entry)
-
-    async def _guarded(
-        self, doing: str, work: Awaitable[Any], entry: ToolEntry | None
+    async def _call(
+        self, name: str, tool: MetaTool[Any] | None, arguments: dict[str, Any], call: CallContext
     ) -> types.CallToolResult:
+        if tool is not None:
+            return await self._call_meta(tool, arguments, call)
         try:
-            value = await work
-        except ToolError as exc:
-            return error_result(exc.message, exc.details)
+            snapshot = await self.catalog.snapshot()
         except MembraneError as exc:
-            failure = from_membrane_error(exc, doing=f"Running {doing}")
-            return error_result(failure.message, failure.details)
+            return self._failed(name, errors.catalog_failure(exc))
+        entry = snapshot.by_name.get(name)
+        if entry is None or not self.catalog.view(snapshot, call.session).is_listed(name):
+            raise unknown_tool(name)
+        action_input = _unwrap(entry, arguments)
+        problems = validate_arguments(entry.validation_schema, action_input)
+        if problems:
+            return self._failed(name, errors.invalid_arguments(name, problems))
+        try:
+            value = await handlers.run_entry(self.deps, entry, action_input, call)
+        except ToolError as exc:
+            return self._failed(name, exc)
         return self.result(value, entry)
 
+    async def _call_meta(
+        self, tool: MetaTool[Any], arguments: dict[str, Any], call: CallContext
+    ) -> types.CallToolResult:
+        if not tool.visible(self.policy):
+            raise unknown_tool(tool.name)
+        problems = validate_arguments(self._schemas[tool.name], arguments)
+        if problems:
+            return self._failed(tool.name, errors.invalid_arguments(tool.name, problems))
+        try:
+            args = tool.parse(arguments)
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()]
+            return self._failed(tool.name, errors.invalid_arguments(tool.name, problems))
+        try:
+            value = await tool.handler(self.deps, args, call)
+        except ToolError as exc:
+            return self._failed(tool.name, exc)
+        except MembraneError as exc:
+            failure = errors.from_membrane_error(exc, doing=f"Running {tool.name}", operation=tool.operation)
+            return self._failed(tool.name, failure)
+        return self.result(value, None)
+
+    def _failed(self, name: str, error: ToolError) -> types.CallToolResult:
+        """Every isError result passes here: logged once (tool and kind only: no arguments, no secrets)."""
+        logger.info("tool %s failed: %s", name, error.kind)
+        return errors.error_result(error)
+
     def result(self, value: Any, entry: ToolEntry | None) -> types.CallToolResult:
-        shaped = shape_output(value, self.settings.max_output_bytes)
+        shaped = shape_output(value, self.config.max_output_bytes)
         structured = dict(shaped.structured)
         meta = None
         if shaped.truncated and entry is not None and entry.output_schema is not None:
@@ -289,30 +196,3 @@ def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:
     if entry.wrapped_key is not None:
         return arguments.get(entry.wrapped_key)
     return arguments
-
-
-def invalid_arguments(name: str, problems: list[str]) -> types.CallToolResult:
-    lines = "\n".join(f"- {problem}" for problem in problems)
-    message = f"Invalid arguments for {name} ({len(problems)} problem(s)); nothing was sent:\n{lines}"
-    return error_result(message, {"problems": problems})
-
-
-def timed_out(name: str, elapsed: float, may_write: bool) -> types.CallToolResult:
-    message = f"{name} timed out after {elapsed:.0f} s and was stopped."
-    if may_write:
-        message += (
-            " If it was a write, it may or may not have happened: check (read the records back) before "
-            "running it again."
-        )
-    else:
-        message += " Nothing was changed; try again, or narrow the request."
-    return error_result(message, {"timedOut": True, "seconds": round(elapsed, 1)})
-
-
-def error_result(message: str, details: dict[str, Any] | None = None) -> types.CallToolResult:
-    text = message if not details else f"{message}\n{json.dumps(details, ensure_ascii=False, default=str)}"
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
-        structured_content={"error": message, **({"details": details} if details else {})},
-        is_error=True,
-    )

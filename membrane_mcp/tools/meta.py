@@ -1,14 +1,32 @@
-"""The meta tools: always present, whatever the catalog holds.
+"""The six meta tools, each declared once (see tools/registry.py for what a declaration holds).
 
-Their descriptions are short on purpose: in search mode they are the whole tool list,
-paid for in tokens on every turn.
+They are always present, whatever the catalog holds. Their descriptions are short on purpose:
+in search mode they are the whole tool list, paid for in tokens on every turn.
+
+Adding a meta tool: an argument model in tools/arguments.py, a handler, one `MetaTool` here,
+and its place in `META_TOOLS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mcp import types
+
+from membrane_mcp.tools import handlers
+from membrane_mcp.tools.arguments import (
+    ConnectAppArgs,
+    CreateActionArgs,
+    ListConnectionsArgs,
+    RawRequestArgs,
+    RunActionArgs,
+    SearchActionsArgs,
+)
+from membrane_mcp.tools.connect import connect_app
+from membrane_mcp.tools.policy import ALL_RAW_METHODS, SAFE_RAW_METHODS, Policy
+from membrane_mcp.tools.registry import READ_ONLY, MetaTool, Registry, Restriction
+from membrane_mcp.tools.services import GatewayConfig
 
 LIST_CONNECTIONS = "list_connections"
 SEARCH_ACTIONS = "search_actions"
@@ -17,185 +35,147 @@ RAW_REQUEST = "raw_request"
 CREATE_ACTION = "create_action"
 CONNECT_APP = "connect_app"
 
-META_TOOL_NAMES = (LIST_CONNECTIONS, SEARCH_ACTIONS, RUN_ACTION, RAW_REQUEST, CREATE_ACTION, CONNECT_APP)
-
-_CONNECTION_ARG = {
-    "type": "string",
-    "minLength": 1,
-    "description": "Connection id, or app key (e.g. 'vtiger') when the app has exactly one connection.",
-}
-
-# Single-type branches rather than a type array: more hosts map them faithfully.
-_SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
-
-_SCHEMAS: dict[str, dict[str, Any]] = {
-    LIST_CONNECTIONS: {"type": "object", "properties": {}, "additionalProperties": False},
-    SEARCH_ACTIONS: {
-        "type": "object",
-        "properties": {
-            "query": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 200,
-                "description": "What you want to do, in plain words (e.g. 'find contacts by email').",
-            },
-            "app": {"type": "string", "description": "Only this app (key, e.g. 'vtiger')."},
-            "connection": {"type": "string", "description": "Only this connection (id)."},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
-        },
-        "required": ["query"],
-        "additionalProperties": False,
-    },
-    RUN_ACTION: {
-        "type": "object",
-        "properties": {
-            "connection": _CONNECTION_ARG,
-            "action": {
-                "type": "string",
-                "minLength": 1,
-                "description": "Action key or id (from search_actions).",
-            },
-            "input": {
-                "type": "object",
-                "description": "Input matching the action's input_schema.",
-                "default": {},
-            },
-        },
-        "required": ["connection", "action"],
-        "additionalProperties": False,
-    },
-    RAW_REQUEST: {
-        "type": "object",
-        "properties": {
-            "connection": _CONNECTION_ARG,
-            "method": {"type": "string", "enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]},
-            "path": {
-                "type": "string",
-                "minLength": 1,
-                "description": "Path relative to the app's API base, e.g. '/me'; may contain {name} placeholders.",
-            },
-            "query": {"type": "object", "additionalProperties": _SCALAR},
-            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-            "body": {
-                "anyOf": [{"type": "object"}, {"type": "array"}, {"type": "string"}],
-                "description": "JSON body (object or array), or a string sent as-is.",
-            },
-            "path_params": {
-                "type": "object",
-                "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}]},
-                "description": "Values for {name} placeholders in path.",
-            },
-        },
-        "required": ["connection", "method", "path"],
-        "additionalProperties": False,
-    },
-    CREATE_ACTION: {
-        "type": "object",
-        "properties": {
-            "connection": _CONNECTION_ARG,
-            "description": {
-                "type": "string",
-                "minLength": 3,
-                "maxLength": 200,
-                "description": "What the new action should do, in plain words.",
-            },
-            "timeout_s": {"type": "number", "minimum": 1, "maximum": 600, "default": 120},
-        },
-        "required": ["connection", "description"],
-        "additionalProperties": False,
-    },
-    CONNECT_APP: {
-        "type": "object",
-        "properties": {
-            "app": {
-                "type": "string",
-                "minLength": 1,
-                "description": "App to connect: key or name (e.g. 'vtiger').",
-            },
-            "name": {"type": "string", "description": "Name for the new connection."},
-            "new": {
-                "type": "boolean",
-                "default": False,
-                "description": "Add a connection even if one exists.",
-            },
-            "wait_s": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 300,
-                "default": 0,
-                "description": "Wait this long for the user to finish signing in.",
-            },
-        },
-        "required": ["app"],
-        "additionalProperties": False,
-    },
-}
-
-_DESCRIPTIONS = {
-    LIST_CONNECTIONS: "List the user's Membrane app connections: id, name, app, state, reconnect URL if needed.",
-    SEARCH_ACTIONS: (
-        "Find actions by intent across all connections. Returns ranked actions with input_schema; "
-        "run one with run_action (or its tool, when it has one)."
-    ),
-    RUN_ACTION: "Run a Membrane action by key or id on a connection.",
-    RAW_REQUEST: (
-        "Send an HTTP request to the app's own API through Membrane (auth added for you). "
-        "Use only when no action fits."
-    ),
-    CREATE_ACTION: (
-        "Have Membrane build a new action from a plain-language description and wait until it is ready; "
-        "it then becomes a tool."
-    ),
-    CONNECT_APP: "Connect a new app through Membrane: returns a URL for the user to sign in, optionally waits.",
-}
-
-_TITLES = {
-    LIST_CONNECTIONS: "List connections",
-    SEARCH_ACTIONS: "Search actions",
-    RUN_ACTION: "Run action",
-    RAW_REQUEST: "Raw API request",
-    CREATE_ACTION: "Create action",
-    CONNECT_APP: "Connect app",
-}
-
-_ANNOTATIONS = {
-    LIST_CONNECTIONS: types.ToolAnnotations(
-        read_only_hint=True, destructive_hint=False, idempotent_hint=True
-    ),
-    SEARCH_ACTIONS: types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True),
-    RUN_ACTION: types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
-    RAW_REQUEST: types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
-    CREATE_ACTION: types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False),
-    CONNECT_APP: types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False),
-}
+# create_action's timeout_s may go up to this (or up to the setting, when that is larger).
+CREATE_ACTION_MAX_TIMEOUT = 600.0
 
 
-def meta_tool_schema(name: str) -> dict[str, Any]:
-    return _SCHEMAS[name]
+def _run_action_restriction(policy: Policy) -> Restriction | None:
+    if policy.allows_only_reads():
+        return Restriction(" Read-only mode: read actions only.", READ_ONLY)
+    if policy.deny_destructive:
+        return Restriction(
+            " Reads and creates only.",
+            types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False),
+        )
+    return None
 
 
-def meta_tool(name: str, *, read_only: bool = False) -> types.Tool:
-    """The tool definition; under read-only mode raw_request and run_action say what is left of them."""
-    schema = _SCHEMAS[name]
-    description = _DESCRIPTIONS[name]
-    annotations = _ANNOTATIONS[name]
-    if read_only and name == RAW_REQUEST:
-        schema = {
-            **schema,
-            "properties": {**schema["properties"], "method": {"type": "string", "enum": ["GET", "HEAD"]}},
-        }
-        description += " Read-only mode: GET and HEAD only."
-        annotations = types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
-    if read_only and name == RUN_ACTION:
-        description += " Read-only mode: read actions only."
-        annotations = types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
-    annotations = annotations.model_copy(
-        update={"title": _TITLES[name], "open_world_hint": name != SEARCH_ACTIONS}
+def _raw_request_restriction(policy: Policy) -> Restriction | None:
+    methods = policy.allowed_raw_methods()
+    if methods >= ALL_RAW_METHODS:
+        return None
+
+    def only_allowed(schema: dict[str, Any]) -> dict[str, Any]:
+        enum = [m for m in schema["properties"]["method"]["enum"] if m in methods]
+        method = {"type": "string", "enum": enum}
+        return {**schema, "properties": {**schema["properties"], "method": method}}
+
+    if policy.read_only:
+        return Restriction(" Read-only mode: GET and HEAD only.", READ_ONLY, only_allowed)
+    if policy.only_safe_raw_methods():
+        listed = " and ".join(m for m in ("GET", "HEAD") if m in methods)
+        return Restriction(f" This server allows {listed} only.", READ_ONLY, only_allowed)
+    return Restriction("", RAW_REQUEST_ANNOTATIONS, only_allowed)
+
+
+def _raw_may_write(arguments: Mapping[str, Any]) -> bool:
+    return str(arguments.get("method", "")).upper() not in SAFE_RAW_METHODS
+
+
+def _create_action_schema(schema: dict[str, Any], config: GatewayConfig) -> dict[str, Any]:
+    timeout = {
+        **schema["properties"]["timeout_s"],
+        "default": _number(config.create_action_timeout),
+        "maximum": _number(max(CREATE_ACTION_MAX_TIMEOUT, config.create_action_timeout)),
+    }
+    return {**schema, "properties": {**schema["properties"], "timeout_s": timeout}}
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+RAW_REQUEST_ANNOTATIONS = types.ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False
+)
+
+META_TOOLS = Registry(
+    (
+        MetaTool(
+            name=LIST_CONNECTIONS,
+            title="List connections",
+            description="List the user's Membrane app connections: id, name, app, state, reconnect URL if needed.",
+            arguments=ListConnectionsArgs,
+            annotations=READ_ONLY,
+            policy_class="read",
+            handler=handlers.list_connections,
+            operation="read",
+        ),
+        MetaTool(
+            name=SEARCH_ACTIONS,
+            title="Search actions",
+            description=(
+                "Find actions by intent across all connections. Returns ranked actions with input_schema; "
+                "run one with run_action (or its tool, when it has one)."
+            ),
+            arguments=SearchActionsArgs,
+            annotations=READ_ONLY,
+            policy_class="read",
+            handler=handlers.search_actions,
+            operation="read",
+            open_world=False,
+        ),
+        MetaTool(
+            name=RUN_ACTION,
+            title="Run action",
+            description="Run a Membrane action by key or id on a connection.",
+            arguments=RunActionArgs,
+            annotations=types.ToolAnnotations(
+                read_only_hint=False, destructive_hint=True, idempotent_hint=False
+            ),
+            policy_class="write",
+            handler=handlers.run_action,
+            operation="run",
+            restrict=_run_action_restriction,
+        ),
+        MetaTool(
+            name=RAW_REQUEST,
+            title="Raw API request",
+            description=(
+                "Send an HTTP request to the app's own API through Membrane (auth added for you). "
+                "Use only when no action fits."
+            ),
+            arguments=RawRequestArgs,
+            annotations=RAW_REQUEST_ANNOTATIONS,
+            policy_class="write",
+            handler=handlers.raw_request,
+            operation="proxy",
+            available=Policy.raw_request_available,
+            restrict=_raw_request_restriction,
+            may_write=_raw_may_write,
+        ),
+        MetaTool(
+            name=CREATE_ACTION,
+            title="Create action",
+            description=(
+                "Have Membrane build a new action from a plain-language description and wait until it is ready; "
+                "it then becomes a tool."
+            ),
+            arguments=CreateActionArgs,
+            annotations=types.ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=False
+            ),
+            policy_class="meta-write",
+            handler=handlers.create_action,
+            operation="create",
+            schema_defaults=_create_action_schema,
+            budget=lambda config: config.create_action_timeout,
+        ),
+        MetaTool(
+            name=CONNECT_APP,
+            title="Connect app",
+            description=(
+                "Connect a new app through Membrane: returns a URL for the user to sign in, optionally waits."
+            ),
+            arguments=ConnectAppArgs,
+            annotations=types.ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=False
+            ),
+            policy_class="meta-write",
+            handler=connect_app,
+            operation="create",
+        ),
     )
-    return types.Tool(
-        name=name,
-        title=_TITLES[name],
-        description=description,
-        input_schema=schema,
-        annotations=annotations,
-    )
+)
+
+META_TOOL_NAMES = META_TOOLS.names

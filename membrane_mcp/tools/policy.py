@@ -40,12 +40,20 @@ class Policy:
             return False
         return not (self.deny_destructive and is_destructive(kind))
 
-    def allows_meta_tool(self, name: str) -> bool:
-        if name == "raw_request" and not (self.raw_request_enabled and self.allowed_raw_methods()):
-            return False
-        if name in ("create_action", "connect_app") and self.read_only:
-            return False
-        return True
+    def allows_meta_writes(self) -> bool:
+        """create_action and connect_app (policy class ``meta-write``, see tools/registry.py)."""
+        return not self.read_only
+
+    def raw_request_available(self) -> bool:
+        return self.raw_request_enabled and bool(self.allowed_raw_methods())
+
+    def only_safe_raw_methods(self) -> bool:
+        """True when raw_request can only read (GET/HEAD)."""
+        return self.allowed_raw_methods() <= SAFE_RAW_METHODS
+
+    def allows_only_reads(self) -> bool:
+        """True when no action but a read can run (so run_action is read-only)."""
+        return self.read_only
 
     def allowed_raw_methods(self) -> frozenset[str]:
         methods = self.raw_methods & ALL_RAW_METHODS

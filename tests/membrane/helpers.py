@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from membrane_mcp.membrane import MembraneClient, RetryPolicy, StaticToken
+from membrane_mcp.membrane import MembraneClient, MembraneConfig, RetryPolicy, StaticToken
 from membrane_mcp.membrane.auth import TokenProvider
 
 BASE = "https://membrane.test"
@@ -29,7 +29,7 @@ def make_client(
         sleep=sleep or RecordingSleep(),
         **policy,  # type: ignore[arg-type]
     )
-    return MembraneClient(BASE, credentials or StaticToken(TOKEN), retry_policy=retry)
+    return MembraneClient(MembraneConfig(BASE, retry_policy=retry), credentials or StaticToken(TOKEN))
 
 
 def envelope(type_: str, key: str | None, message: str, **extra: object) -> dict[str, object]:

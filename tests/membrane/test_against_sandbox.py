@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 
 from membrane_mcp.membrane import (
     Action,
     Connection,
     MembraneClient,
+    MembraneConfig,
     NotFound,
     StaticToken,
     WorkspaceCredentials,
@@ -30,7 +31,7 @@ def sandbox() -> Iterator[Any]:
 
 
 def _client(sandbox: Any) -> MembraneClient:
-    return MembraneClient(sandbox.url, StaticToken(sandbox.token))
+    return MembraneClient(MembraneConfig(sandbox.url), StaticToken(sandbox.token))
 
 
 async def _vtiger(client: MembraneClient) -> Connection:
@@ -57,7 +58,7 @@ async def test_list_connections(sandbox: Any) -> None:
 async def test_workspace_credentials_are_accepted(sandbox: Any) -> None:
     config = sandbox.config
     creds = WorkspaceCredentials(config.workspace_key, config.workspace_secret, "sandbox-tenant")
-    async with MembraneClient(sandbox.url, creds) as client:
+    async with MembraneClient(MembraneConfig(sandbox.url), creds) as client:
         assert await client.list_connections()
 
 
@@ -89,9 +90,8 @@ async def test_run_vtiger_query_records(sandbox: Any) -> None:
             a for a in await client.list_actions(connection_id=vtiger.id) if a.key == "query-records"
         )
         field = _string_property(action)
-        result = await client.run_action(
-            action.id, vtiger.id, {field: "SELECT * FROM Contacts LIMIT 2;"}, deadline=time.monotonic() + 30
-        )
+        with anyio.fail_after(30):
+            result = await client.run_action(action.id, vtiger.id, {field: "SELECT * FROM Contacts LIMIT 2;"})
         assert len(result.output["records"]) == 2
         if result.action_run_id:
             log = await client.get_action_run_log(result.action_run_id)
@@ -118,9 +118,10 @@ async def test_create_action_and_wait(sandbox: Any) -> None:
         created = await client.create_action("list the five newest leads", vtiger.id)
         assert created.id
         progress: list[float] = []
-        ready = await client.wait_for_action(
-            created.id, time.monotonic() + 30, on_progress=lambda elapsed, _a: progress.append(elapsed)
-        )
+        with anyio.fail_after(30):
+            ready = await client.wait_for_action(
+                created.id, on_progress=lambda elapsed, _a: progress.append(elapsed)
+            )
         assert ready.state not in (None, "BUILDING"), ready
         assert ready.id == created.id
         await client.archive_action(created.id)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import json
-import time
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -14,7 +14,7 @@ from membrane_mcp.membrane import (
     ConnectionProblem,
     NotFound,
 )
-from membrane_mcp.membrane.client import API_VERSION
+from membrane_mcp.membrane.client import API_VERSION, DEADLINE_MARGIN
 
 from .helpers import BASE, TOKEN, RecordingSleep, envelope, make_client
 
@@ -99,9 +99,12 @@ async def test_get_action_long_poll_stays_inside_deadline(mock: respx.MockRouter
     async with make_client() as client:
         await client.get_action("vtiger.query-records", wait=True, timeout=120)
         assert dict(route.calls.last.request.url.params) == {"wait": "true", "timeout": "60"}
-        await client.get_action("vtiger.query-records", wait=True, deadline=time.monotonic() + 12)
+        # The client works to the caller's cancel scope, DEADLINE_MARGIN before it.
+        with anyio.CancelScope(deadline=anyio.current_time() + 12 + DEADLINE_MARGIN):
+            await client.get_action("vtiger.query-records", wait=True)
         assert int(route.calls.last.request.url.params["timeout"]) <= 7
-        await client.get_action("vtiger.query-records", wait=True, deadline=time.monotonic() + 3)
+        with anyio.CancelScope(deadline=anyio.current_time() + 3 + DEADLINE_MARGIN):
+            await client.get_action("vtiger.query-records", wait=True)
         assert "wait" not in route.calls.last.request.url.params  # too little time left: a plain GET
 
 
@@ -131,7 +134,8 @@ async def test_wait_for_action_polls_until_not_building(mock: respx.MockRouter) 
 
     sleep = RecordingSleep()
     async with make_client(sleep=sleep) as client:
-        action = await client.wait_for_action("a1", time.monotonic() + 100, on_progress=progress)
+        with anyio.CancelScope(deadline=anyio.current_time() + 100):
+            action = await client.wait_for_action("a1", on_progress=progress)
     assert action.state == "READY"
     assert [state for _, state in seen] == ["BUILDING", "BUILDING"]
     assert sleep.delays and all(
@@ -143,7 +147,8 @@ async def test_wait_for_action_polls_until_not_building(mock: respx.MockRouter) 
 async def test_wait_for_action_returns_building_at_deadline(mock: respx.MockRouter) -> None:
     mock.get("/actions/a1").respond(200, json={"id": "a1", "state": "BUILDING"})
     async with make_client() as client:
-        action = await client.wait_for_action("a1", time.monotonic() + 0.5)
+        with anyio.CancelScope(deadline=anyio.current_time() + 0.5 + DEADLINE_MARGIN):
+            action = await client.wait_for_action("a1")
     assert action.state == "BUILDING"
 
 
@@ -253,8 +258,9 @@ async def test_not_found_and_auth_errors(mock: respx.MockRouter) -> None:
     )
     route = mock.get("/actions/x").respond(401, json=envelope("bad_request", "not_authenticated", "expired"))
     async with make_client() as client:
-        with pytest.raises(NotFound, match="Connection not found"):
+        with pytest.raises(NotFound) as raised:
             await client.get_connection("nope")
+        assert raised.value.reason == "Connection not found" and raised.value.status == 404
         with pytest.raises(AuthenticationError):
             await client.get_action("x")
     assert route.call_count == 1  # a static token cannot be renewed: no pointless retry

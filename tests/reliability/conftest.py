@@ -20,10 +20,8 @@ from membrane_mcp.membrane.retry import RetryPolicy
 from membrane_mcp.sandbox.config import SandboxConfig
 from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
 from membrane_mcp.server.app import build_server
-from membrane_mcp.server.backend import policy_from
+from membrane_mcp.server.backend import build_gateway, membrane_config
 from membrane_mcp.settings import Settings
-from membrane_mcp.tools.catalog import Catalog, CatalogFilter
-from membrane_mcp.tools.gateway import Gateway
 from tests.processes import server_env, spawn_http, stop_process  # noqa: F401 - re-exported to the tests
 
 MAY_OR_MAY_NOT = "may or may not have happened"
@@ -117,10 +115,8 @@ async def connect_fast(
     """An in-memory MCP client on a gateway wired like `open_gateway`'s, with `FAST_RETRIES`."""
     settings = Settings(api_url=running.url, **overrides)
     credentials = credentials or StaticToken(running.token)
-    async with MembraneClient(running.url, credentials, retry_policy=FAST_RETRIES) as membrane:
-        catalog_filter = CatalogFilter(settings.apps, settings.connections, settings.actions)
-        catalog = Catalog(membrane, ttl=settings.catalog_ttl, catalog_filter=catalog_filter)
-        gateway = Gateway(membrane, settings, policy_from(settings), catalog)
+    async with MembraneClient(membrane_config(settings, FAST_RETRIES), credentials) as membrane:
+        gateway = build_gateway(settings, membrane)
         async with Client(build_server(gateway), mode=mode) as client:
             client.gateway = gateway  # type: ignore[attr-defined]
             yield client

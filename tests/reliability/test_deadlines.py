@@ -58,7 +58,10 @@ async def test_a_slow_upstream_call_ends_at_the_call_timeout(faulty_sandbox):
 
 async def test_the_gateway_stops_a_call_stuck_outside_the_membrane_client(faulty_sandbox):
     mode = "legacy"
-    """A catalog reload has no deadline of its own; the gateway's bound still ends the call."""
+    """A catalog reload works to the call's deadline; when it cannot finish, the last catalog answers.
+
+    (The gateway's own hard stop, for work outside the Membrane client, is tested in
+    tests/server/test_registry.py.)"""
     async with connect_fast(faulty_sandbox, mode, call_timeout=1, catalog_ttl=0, apps=["vtiger"]) as client:
         await client.list_tools()
         set_faults(faulty_sandbox, latency_ms=5000)
@@ -67,8 +70,7 @@ async def test_the_gateway_stops_a_call_stuck_outside_the_membrane_client(faulty
         seconds = time.monotonic() - started
         no_faults(faulty_sandbox)
         after = await client.call_tool("list_connections", {})
-    assert result.is_error and "timed out" in text_of(result) and "Nothing was changed" in text_of(result)
-    assert result.structured_content["details"]["timedOut"] is True
+    assert not result.is_error and result.structured_content["connections"]
     assert seconds < 2.5
     assert not after.is_error
 
@@ -79,7 +81,10 @@ async def _open_long_polls_seen(sandbox, seen: list[int], stop: anyio.Event) -> 
         await anyio.sleep(0.1)
 
 
-async def test_cancelling_create_action_closes_its_long_poll(faulty_sandbox, mode):
+async def test_cancelling_create_action_closes_its_long_poll(faulty_sandbox):
+    # Handshake era only: in-process 2026 dispatch runs the server in the caller's task, so the server
+    # sees the client's deadline as its own and ends the wait by itself (no cancel to observe).
+    mode = "legacy"
     set_faults(faulty_sandbox, build_seconds=30)
     seen: list[int] = []
     async with connect_fast(faulty_sandbox, mode, apps=["vtiger"]) as client:

@@ -176,13 +176,19 @@ async def test_a_failing_run_is_an_error_result_with_its_cause_and_the_next_call
             "run_action", {"connection": "vtiger", "action": "retrieve-record", "input": {"id": "99x999999"}}
         )
         set_faults(faulty_sandbox, fault_rate=1)  # Membrane is down
-        down = await client.call_tool("list_connections", {})
+        listed = await client.call_tool(
+            "list_connections", {}
+        )  # the catalog can't reload: the last one answers
+        down = await client.call_tool("run_action", {"connection": "vtiger", "action": "list-modules"})
         tools = await client.list_tools()  # the catalog can't reload: the last one is served
         no_faults(faulty_sandbox)
         up = await client.call_tool("run_action", {"connection": "vtiger", "action": "list-modules"})
     assert failed.is_error
     assert "actionRunId" in text_of(failed) and "Id specified is incorrect" in text_of(failed)
+    assert not listed.is_error
     assert down.is_error and "unavailable" in text_of(down).lower() and "500" in text_of(down)
+    assert down.structured_content["details"]["kind"] == "unavailable"
+    assert "Nothing was changed" in text_of(down)  # a read: retried, then reported as harmless
     assert "run_action" in {t.name for t in tools.tools}
     assert not up.is_error, text_of(up)
 

@@ -1,0 +1,217 @@
+"""What a tool handler may use, and nothing more: `ToolDeps` and the `CallContext`.
+
+Handlers are ``async def handler(deps: ToolDeps, args: <ArgumentModel>, call: CallContext)``:
+
+- `deps.catalog` is the `CatalogService`: `snapshot()` (with the stale-catalog fallback),
+  `refresh()`, `refresh_and_notify()`, `view(snapshot, session)` (what the policy and the tool mode
+  list), per-session pins (`pin`), and the search index;
+- `deps.client` the Membrane client, `deps.policy` the policy, `deps.config` the gateway's config;
+- `call` the per-call facilities the transport provides (progress, user confirmation, the session).
+
+Deadlines are anyio cancel scopes: the gateway runs each call under one; handlers that want a
+shorter bound open their own scope; the Membrane client reads the effective deadline itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from mcp import types
+
+from membrane_mcp.membrane.client import MembraneClient
+from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.settings import ToolMode
+from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
+from membrane_mcp.tools.confirm import ConfirmFn, cannot_confirm
+from membrane_mcp.tools.policy import Policy
+from membrane_mcp.tools.search import SearchIndex
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+Listener = Callable[[], Awaitable[None]]
+
+LOCAL_SESSION = "local"
+"""The session key of a transport with one client per process (stdio, in-memory)."""
+
+MAX_PINNED_SESSIONS = 10_000
+
+
+async def _no_progress(progress: float, total: float | None, message: str | None) -> None:
+    return None
+
+
+@dataclass
+class CallContext:
+    """Per-call facilities the transport provides."""
+
+    report_progress: ProgressFn = _no_progress
+    confirm: ConfirmFn = cannot_confirm
+    """Asks the user (MCP elicitation) before a destructive call; see tools/confirm.py."""
+    session: str | None = LOCAL_SESSION
+    """Who is calling, for per-session state (pinned actions); None when the transport has no session."""
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The settings the gateway and its handlers use; built from `Settings` by the server's backend."""
+
+    tool_mode: ToolMode = "auto"
+    direct_tool_limit: int = 40
+    max_output_bytes: int = 65536
+    call_timeout: float = 60.0
+    create_action_timeout: float = 180.0
+
+
+@dataclass
+class CatalogView:
+    """What the policy and the tool mode make of one snapshot, for one set of pinned actions."""
+
+    snapshot: CatalogSnapshot
+    pinned: frozenset[str]
+    allowed: list[ToolEntry]
+    mode: ToolMode
+    direct: list[ToolEntry]
+    tools: list[types.Tool] | None = None
+    """The listing built from this view (the gateway fills it in once)."""
+    direct_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.direct_names = frozenset(entry.name for entry in self.direct)
+
+    def is_listed(self, name: str) -> bool:
+        return name in self.direct_names
+
+
+class CatalogService:
+    """The catalog as handlers and the gateway see it.
+
+    Created actions are pinned per session: in search mode they are listed as tools only for the
+    session that created them; other sessions see them once a catalog reload lists them, like any
+    other action (through search_actions, or as tools in direct mode).
+    """
+
+    def __init__(self, catalog: Catalog, policy: Policy, config: GatewayConfig) -> None:
+        self.catalog = catalog
+        self._policy = policy
+        self._config = config
+        self._pins: OrderedDict[str, set[str]] = OrderedDict()
+        self._listeners: list[Listener] = []
+        self._views: dict[frozenset[str], CatalogView] = {}
+        self._views_of: CatalogSnapshot | None = None
+        self._index: tuple[CatalogSnapshot, SearchIndex] | None = None
+
+    # -- snapshots -------------------------------------------------------------------------------
+
+    @property
+    def cached(self) -> CatalogSnapshot | None:
+        return self.catalog.cached
+
+    async def snapshot(self) -> CatalogSnapshot:
+        """The catalog; when Membrane fails to reload it, the last one loaded (if any) rather than an error."""
+        try:
+            return await self.catalog.get()
+        except MembraneError as exc:
+            cached = self.catalog.cached
+            if cached is None:
+                raise
+            logger.warning("catalog reload failed, serving the previous one: %s", exc)
+            return cached
+
+    async def get(self, *, refresh: bool = False) -> CatalogSnapshot:
+        """The catalog itself, without the stale fallback (`Catalog.get`); for tools and benchmarks."""
+        return await self.catalog.get(refresh=refresh)
+
+    def invalidate(self) -> None:
+        """Make the next snapshot reload."""
+        self.catalog.invalidate()
+
+    async def refresh(self) -> CatalogSnapshot:
+        """Reload now (an action may have been created since the last load)."""
+        self.catalog.invalidate()
+        return await self.catalog.get(refresh=True)
+
+    async def refresh_and_notify(self) -> CatalogSnapshot:
+        """Reload, then tell every client its tool list may have changed.
+
+        When the reload fails, the previous catalog stays (and clients are still told to look again).
+        """
+        try:
+            snapshot = await self.refresh()
+        except MembraneError as exc:
+            logger.warning("catalog reload failed after a change: %s", exc)
+            snapshot = self.catalog.cached or CatalogSnapshot(connections=[], entries=[])
+        await self.notify()
+        return snapshot
+
+    async def action_vanished(self, entry: ToolEntry) -> bool:
+        """After a NotFound for a listed action: reload; True (and clients told) if the action is gone."""
+        snapshot = await self.refresh()
+        if any(e.action_id == entry.action_id for e in snapshot.entries):
+            return False
+        await self.notify()
+        return True
+
+    # -- views -----------------------------------------------------------------------------------
+
+    def pinned(self, session: str | None) -> frozenset[str]:
+        if session is None:
+            return frozenset()
+        return frozenset(self._pins.get(session, ()))
+
+    def pin(self, session: str | None, action_id: str) -> None:
+        """List this action as a tool for this session even in search mode (it created it)."""
+        if session is None:
+            return
+        self._pins.setdefault(session, set()).add(action_id)
+        self._pins.move_to_end(session)
+        while len(self._pins) > MAX_PINNED_SESSIONS:
+            self._pins.popitem(last=False)
+
+    def view(self, snapshot: CatalogSnapshot, session: str | None) -> CatalogView:
+        """What the policy and the tool mode make of one snapshot for one session; cached per snapshot."""
+        pinned = self.pinned(session)
+        if self._views_of is not snapshot:
+            self._views_of, self._views = snapshot, {}
+        cached = self._views.get(pinned)
+        if cached is not None:
+            return cached
+        allowed = [e for e in snapshot.entries if self._policy.allows_action(e.app_key, e.action_key, e.kind)]
+        mode = self._config.tool_mode
+        if mode == "auto":
+            mode = "direct" if len(allowed) <= self._config.direct_tool_limit else "search"
+        direct = allowed if mode == "direct" else [e for e in allowed if e.action_id in pinned]
+        view = CatalogView(snapshot, pinned, allowed, mode, direct)
+        if len(self._views) < 256:
+            self._views[pinned] = view
+        return view
+
+    def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
+        if self._index is None or self._index[0] is not snapshot:
+            self._index = (snapshot, SearchIndex(self.view(snapshot, None).allowed))
+        return self._index[1]
+
+    # -- change notifications --------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def notify(self) -> None:
+        for listener in self._listeners:
+            try:
+                await listener()
+            except Exception:  # a dead session must not fail the call that changed the list
+                logger.debug("tools/list_changed listener failed", exc_info=True)
+
+
+@dataclass(frozen=True)
+class ToolDeps:
+    """What handlers get: the catalog service, the Membrane client, the policy, the gateway's config."""
+
+    catalog: CatalogService
+    client: MembraneClient
+    policy: Policy
+    config: GatewayConfig
