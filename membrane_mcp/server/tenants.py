@@ -386,9 +386,9 @@ async def open_workspace(settings: Settings) -> AsyncIterator[MembraneWorkspace]
             settings.api_url, settings.workspace_key, settings.workspace_secret.get_secret_value()
         )
         return
-    from membrane_mcp.server.backend import start_sandbox
+    from membrane_mcp.server.backend import sandbox_options, start_sandbox
 
-    running: Any = await anyio.to_thread.run_sync(start_sandbox, settings)
+    running: Any = await anyio.to_thread.run_sync(start_sandbox, sandbox_options(settings))
     logger.info("sandbox: Membrane stand-in at %s, one tenant per user", running.url)
     try:
         yield MembraneWorkspace(running.url, running.config.workspace_key, running.config.workspace_secret)
