@@ -1,8 +1,9 @@
 """A small, real OAuth 2.1 authorization server for the tests, built with Authlib (PyPI).
 
-Authlib does the OAuth work: client authentication, the client-credentials grant, scope
-checks, RFC 9068 JWT access tokens (signed RS256 through joserfc) and RFC 7662
-introspection. This module only wires it to Starlette and serves RFC 8414 metadata and
+Authlib does the OAuth work: client authentication, the client-credentials grant, the
+authorization-code grant with PKCE (S256 required), scope checks, RFC 9068 JWT access tokens
+(signed RS256 through joserfc) and RFC 7662 introspection. Consent is automated: the
+test's "browser" opens /authorize with the signed-in user's name in ``user``. This module only wires it to Starlette and serves RFC 8414 metadata and
 the JWKS, on a loopback port in a thread. Clients whose id starts with ``opaque-`` get
 opaque tokens (for the introspection path).
 """
@@ -23,6 +24,7 @@ import uvicorn
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request, grants
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, JsonRequest
+from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from cryptography.hazmat.primitives import serialization
@@ -41,14 +43,15 @@ SCOPES = ["membrane:read", "membrane:write"]
 @dataclass
 class Client(ClientMixin):  # type: ignore[misc]
     client_id: str
-    client_secret: str
+    client_secret: str | None  # None: a public client (authorization code with PKCE, no secret)
     scope: str = " ".join(SCOPES)
+    redirect_uris: tuple[str, ...] = ()
 
     def get_client_id(self) -> str:
         return self.client_id
 
     def get_default_redirect_uri(self) -> str | None:
-        return None
+        return self.redirect_uris[0] if self.redirect_uris else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
         if not scope:
@@ -57,19 +60,79 @@ class Client(ClientMixin):  # type: ignore[misc]
         return " ".join(s for s in scope.split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return hmac.compare_digest(client_secret, self.client_secret)
+        return self.client_secret is not None and hmac.compare_digest(client_secret, self.client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.client_secret is None:
+            return method == "none"
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type == "code" and bool(self.redirect_uris)
 
     def check_grant_type(self, grant_type: str) -> bool:
+        if self.redirect_uris:
+            return grant_type == "authorization_code"
         return grant_type == "client_credentials"
+
+
+@dataclass
+class User:
+    name: str
+
+    def get_user_id(self) -> str:
+        return self.name
+
+
+@dataclass
+class AuthorizationCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    user: User
+    code_challenge: str | None
+    code_challenge_method: str | None
+    resource: str | None
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+class AuthorizationCodeWithPkce(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    """Codes kept in the server's memory; the signed-in user is the one the test's browser names."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]
+
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+        data = request.payload.data
+        owner: LoopbackAuthorizationServer = self.server.owner
+        owner.codes[code] = AuthorizationCode(
+            code=code,
+            client_id=request.client.client_id,
+            redirect_uri=data.get("redirect_uri", ""),
+            scope=request.scope if hasattr(request, "scope") else data.get("scope", ""),
+            user=request.user,
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            resource=data.get("resource"),
+        )
+
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        found: AuthorizationCode | None = self.server.owner.codes.get(code)
+        return found if found is not None and found.client_id == client.client_id else None
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        self.server.owner.codes.pop(authorization_code.code, None)
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> User:
+        return authorization_code.user
 
 
 @dataclass
@@ -167,6 +230,8 @@ class StarletteAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         raise NotImplementedError
 
     def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        if 300 <= status < 400:
+            return Response(status_code=status, headers=dict(headers))
         return JSONResponse(body, status_code=status, headers=dict(headers))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
@@ -201,6 +266,7 @@ class LoopbackAuthorizationServer:
     audience: str
     clients: dict[str, Client] = field(default_factory=dict)
     issued: dict[str, IssuedToken] = field(default_factory=dict)
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     port: int = 0
     token_requests: int = 0
 
@@ -223,6 +289,7 @@ class LoopbackAuthorizationServer:
         self.extra_public_keys: list[dict[str, Any]] = []
         self.authorization = StarletteAuthorizationServer(self)
         self.authorization.register_grant(grants.ClientCredentialsGrant)
+        self.authorization.register_grant(AuthorizationCodeWithPkce, [CodeChallenge(required=True)])
         self.authorization.register_token_generator(
             "default", TokenGenerator(self.issuer, self.audience, self.key)
         )
@@ -231,16 +298,19 @@ class LoopbackAuthorizationServer:
     def add_client(self, client_id: str, secret: str, scope: str = " ".join(SCOPES)) -> None:
         self.clients[client_id] = Client(client_id, secret, scope)
 
+    def add_public_client(self, client_id: str, redirect_uri: str) -> None:
+        self.clients[client_id] = Client(client_id, None, redirect_uris=(redirect_uri,))
+
     def metadata(self) -> dict[str, Any]:
         return {
             "issuer": self.issuer,
-            # The SDK's metadata model requires one; these clients only use client credentials, so it is not served.
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
             "jwks_uri": f"{self.issuer}/jwks",
             "introspection_endpoint": f"{self.issuer}/introspect",
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
             "scopes_supported": SCOPES,
             "response_types_supported": ["code"],
         }
@@ -264,6 +334,18 @@ class LoopbackAuthorizationServer:
             result: Response = self.authorization.create_token_response(await self._form_request(request))
             return result
 
+        async def authorize(request: Request) -> Response:
+            # Automated consent: the test's "browser" names the signed-in user in `user`, and consents.
+            user = request.query_params.get("user")
+            query = {k: v for k, v in request.query_params.items() if k != "user"}
+            form = FormRequest(request.method, str(request.url), request.headers, query)
+            oauth_request = self.authorization.create_oauth2_request(form)
+            grant = self.authorization.get_authorization_grant(oauth_request)
+            result: Response = self.authorization.create_authorization_response(
+                oauth_request, grant_user=User(user) if user else None, grant=grant
+            )
+            return result
+
         async def introspect(request: Request) -> Response:
             result: Response = self.authorization.create_endpoint_response(
                 "introspection", await self._form_request(request)
@@ -274,6 +356,7 @@ class LoopbackAuthorizationServer:
             routes=[
                 Route("/.well-known/oauth-authorization-server", metadata),
                 Route("/jwks", jwks),
+                Route("/authorize", authorize),
                 Route("/token", token, methods=["POST"]),
                 Route("/introspect", introspect, methods=["POST"]),
             ]

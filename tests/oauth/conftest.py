@@ -10,15 +10,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.auth import TokenStorage
+from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider, TokenStorage
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from pydantic import AnyUrl
 
 from tests.oauth.authserver import LoopbackAuthorizationServer
 from tests.processes import free_port, stop_process
@@ -77,6 +79,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     auth.add_client("reader", "reader-secret", scope="membrane:read")
     auth.add_client("opaque-dave", "dave-secret")
     auth.add_client("resource-server", "rs-secret")
+    auth.add_public_client("public-app", REDIRECT_URI)
     auth.start()
     db: Path = tmp_path_factory.mktemp("oauth") / "sandbox.sqlite3"
     import os
@@ -148,5 +151,61 @@ async def bearer_client(deployment: Deployment, token: str, **kwargs: Any) -> As
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
         Client(streamable_http_client(deployment.mcp_url, http_client=http), **kwargs) as client,
+    ):
+        yield client
+
+
+REDIRECT_URI = "http://127.0.0.1:9/callback"  # never reached: the test's browser reads the redirect itself
+
+
+class Browser:
+    """Plays the user: opens the authorization URL signed in as `user`, consents, hands back the code."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        self.result: AuthorizationCodeResult | None = None
+
+    async def open(self, authorization_url: str) -> None:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(f"{authorization_url}&{urlencode({'user': self.user})}")
+        assert response.status_code == 302, response.text
+        location = urlsplit(response.headers["location"])
+        assert location.geturl().startswith(REDIRECT_URI)
+        query = dict(parse_qsl(location.query))
+        self.result = AuthorizationCodeResult(
+            code=query["code"], state=query.get("state"), iss=query.get("iss")
+        )
+
+    async def callback(self) -> AuthorizationCodeResult:
+        assert self.result is not None
+        return self.result
+
+
+@asynccontextmanager
+async def signed_in_client(
+    deployment: Deployment, user: str, client_id: str = "public-app"
+) -> AsyncIterator[Client]:
+    """The SDK client's authorization-code flow with PKCE, for `user`, through one public client."""
+    storage = MemoryStorage()
+    storage.client = OAuthClientInformationFull(
+        client_id=client_id, redirect_uris=[AnyUrl(REDIRECT_URI)], token_endpoint_auth_method="none"
+    )
+    browser = Browser(user)
+    provider = OAuthClientProvider(
+        server_url=deployment.mcp_url,
+        client_metadata=OAuthClientMetadata(
+            redirect_uris=[AnyUrl(REDIRECT_URI)],
+            grant_types=["authorization_code"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+            scope="membrane:read membrane:write",
+        ),
+        storage=storage,
+        redirect_handler=browser.open,
+        callback_handler=browser.callback,
+    )
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=30) as http,
+        Client(streamable_http_client(deployment.mcp_url, http_client=http)) as client,
     ):
         yield client

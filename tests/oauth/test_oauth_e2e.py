@@ -9,7 +9,7 @@ import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.oauth.conftest import STATIC_TOKEN, Deployment, bearer_client, oauth_client
+from tests.oauth.conftest import STATIC_TOKEN, Deployment, bearer_client, oauth_client, signed_in_client
 
 pytestmark = pytest.mark.anyio
 
@@ -107,3 +107,20 @@ async def test_an_action_one_user_creates_is_not_anothers(deployment: Deployment
         assert created["tool"] not in {tool.name for tool in (await bob.list_tools()).tools}
         with pytest.raises(MCPError):
             await bob.call_tool(created["tool"], {})
+
+
+async def test_users_signing_in_through_one_app_get_their_own_tenants(deployment: Deployment) -> None:
+    """Authorization code with PKCE: the tenant is the signed-in user (`sub`), not the client app."""
+    marker = f"Signed{uuid.uuid4().hex[:8]}"
+    async with signed_in_client(deployment, "erin@example.test") as erin:
+        structured(
+            await erin.call_tool(
+                "vtiger_create_record",
+                {"elementType": "Leads", "element": {"lastname": marker, "company": "Erin Ltd"}},
+            )
+        )
+        assert await lead_count(erin, marker) == 1
+    async with signed_in_client(deployment, "frank@example.test") as frank:
+        assert await lead_count(frank, marker) == 0
+    async with signed_in_client(deployment, "erin@example.test") as erin_again:
+        assert await lead_count(erin_again, marker) == 1
