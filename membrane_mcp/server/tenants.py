@@ -397,10 +397,19 @@ async def open_workspace(settings: Settings) -> AsyncIterator[MembraneWorkspace]
 
 
 async def run_multi_user_http(settings: Settings) -> None:
+    from membrane_mcp.server.limits import header_timeout_protocol
+
     async with open_workspace(settings) as workspace, httpx.AsyncClient() as http:
         router = TenantRouter(settings, workspace)
         app = build_multi_user_app(settings, router, http)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            lifespan="on",
+            http=header_timeout_protocol(settings.header_timeout),
+        )
         logger.info(
             "membrane-mcp: serving many users at http://%s:%s/mcp (up to %d tenants open)",
             settings.host,
