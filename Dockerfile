@@ -11,6 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
 COPY membrane_mcp ./membrane_mcp
+COPY membrane_sandbox ./membrane_sandbox
 RUN pip install . && useradd --create-home --uid 10001 mcp
 USER mcp
 

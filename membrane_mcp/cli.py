@@ -129,15 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser(
         "sandbox", parents=[common], help="serve the local Membrane sandbox API on its own"
     )
-    from membrane_mcp.sandbox import serve as sandbox_serve
+    import membrane_sandbox
 
-    sandbox_serve.add_arguments(sandbox)
+    membrane_sandbox.add_arguments(sandbox)
     sandbox.add_argument(
         "--reset",
         action="store_true",
         help="delete the sandbox database (this checkout's, or --db's) and exit: the next run starts afresh",
     )
-    sandbox.set_defaults(func=cmd_sandbox, run_sandbox=sandbox_serve.run)
+    sandbox.set_defaults(func=cmd_sandbox, run_sandbox=membrane_sandbox.run)
 
     tools = commands.add_parser("tools", parents=[common], help="print the tools an agent would see")
     add_settings_arguments(tools)
@@ -281,7 +281,7 @@ def safety_problem(settings: Settings) -> str | None:
     from membrane_mcp.tools.policy import policy_from_settings
 
     try:
-        policy_from_settings(raw_methods=settings.raw_methods)
+        policy_from_settings(raw_methods=settings.raw_methods, raw_allow_host=settings.raw_allow_host)
     except ValueError as exc:
         return str(exc)
     if settings.transport == "http":

@@ -20,7 +20,6 @@ Transport = Literal["stdio", "http"]
 
 DEFAULT_API_URL = "https://api.getmembrane.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def installation_dir() -> Path:
@@ -125,10 +124,16 @@ class Settings(BaseSettings):
     )
     no_raw_request: bool = Field(False, description="remove the raw_request tool")
     raw_methods: CommaList = Field(
-        default_factory=list, description="HTTP methods raw_request may send (default all)"
+        default_factory=list,
+        description="HTTP methods raw_request may send (default all; GET,HEAD under allow/deny lists "
+        "or --deny-destructive)",
     )
     raw_allow_host: CommaList = Field(
-        default_factory=list, description="hosts raw_request may reach with an absolute URL"
+        default_factory=list,
+        description="origins (host, host:port or https://host[:port]) raw_request may reach with an absolute URL",
+    )
+    allow_create_action: bool = Field(
+        False, description="keep create_action available under --allow-actions/--deny-actions"
     )
     auth_tokens: SecretStr | None = Field(
         None, description="bearer tokens HTTP clients must send (comma-separated)"
@@ -138,6 +143,27 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted")
 
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR (logs go to stderr)")
+
+    # Resource limits (README, Security).
+    max_response_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="upstream bodies are read up to this many bytes, then cut"
+    )
+    max_sessions: int = Field(1000, ge=1, description="open HTTP sessions the server keeps at most")
+    max_sessions_per_caller: int = Field(
+        100, ge=1, description="open HTTP sessions per bearer credential at most"
+    )
+    session_idle_timeout: float = Field(
+        1800.0, gt=0, description="seconds an idle HTTP session lives after its last request"
+    )
+    fresh_session_idle_timeout: float = Field(
+        60.0, gt=0, description="seconds an idle HTTP session that never called a tool lives"
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client has to send complete HTTP request headers"
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="seconds between chunks of an HTTP request body before it is refused"
+    )
 
     @field_validator(
         "apps",

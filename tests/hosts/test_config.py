@@ -16,7 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from membrane_mcp.hosts import HOSTS, SECRET_PLACEHOLDER, TOKEN_PLACEHOLDER
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 
 pytestmark = pytest.mark.anyio
 

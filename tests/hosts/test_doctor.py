@@ -10,11 +10,11 @@ import pytest
 from mcp import Client
 
 from membrane_mcp.doctor import Report, describe_token, diagnose
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.settings import Settings
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 from tests.hosts.conftest import run_cli
 from tests.processes import server_env
 

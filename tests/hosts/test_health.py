@@ -11,8 +11,8 @@ import httpx
 import pytest
 from mcp import Client, StdioServerParameters, types
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 from tests.processes import free_port, server_env, spawn_http, stop_process
 
 pytestmark = pytest.mark.anyio
