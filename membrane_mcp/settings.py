@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ToolMode = Literal["auto", "direct", "search"]
 Transport = Literal["stdio", "http"]
+LogFormat = Literal["text", "json"]
 
 DEFAULT_API_URL = "https://api.getmembrane.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -163,6 +164,16 @@ class Settings(BaseSettings):
     )
     body_timeout: float = Field(
         30.0, gt=0, description="seconds between chunks of an HTTP request body before it is refused"
+    )
+    # Observability (README, Operate it). Traces are configured by the standard OTEL_* variables.
+    log_format: LogFormat = Field("text", description="text, or json: one JSON object per log line")
+    metrics: bool = Field(False, description="serve Prometheus metrics at /metrics (HTTP transport)")
+    audit_log: str | None = Field(
+        None, description="append one JSON line per write to this file ('-' for stderr)"
+    )
+    audit_values: bool = Field(False, description="put argument values (secrets masked) in audit records")
+    audit_fail_open: bool = Field(
+        False, description="run writes even when the audit record cannot be written (default: refuse)"
     )
 
     # Many users over HTTP (README, "Run it for many users"): OAuth 2.1 resource server, one tenant each.

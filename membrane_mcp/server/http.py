@@ -23,6 +23,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from membrane_mcp.observability import metrics_routes, observe_server
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.auth import BearerAuthMiddleware
 from membrane_mcp.server.backend import open_gateway
@@ -93,7 +94,7 @@ def build_http_app(
         max_request_body_size=settings.max_request_bytes,
         session_idle_timeout=settings.session_idle_timeout,
         max_sessions=settings.max_sessions,
-        custom_starlette_routes=health_routes(readiness),
+        custom_starlette_routes=[*health_routes(readiness), *metrics_routes(settings)],
     )
     app.add_middleware(
         SessionLimits,
@@ -119,7 +120,9 @@ async def run_http(settings: Settings) -> None:
         return
     async with open_gateway(settings) as gateway:
         readiness = Readiness(gateway)
-        app = build_http_app(build_server(gateway), settings, readiness=readiness)
+        app = build_http_app(
+            observe_server(build_server(gateway), gateway, settings), settings, readiness=readiness
+        )
         config = uvicorn.Config(
             app,
             host=settings.host,
