@@ -30,6 +30,7 @@ from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded
 from membrane_mcp.server.limits import SessionLimits, header_timeout_protocol
 from membrane_mcp.server.readiness import Readiness, health_routes
+from membrane_mcp.server.tenants import is_multi_user, multi_user_problem, run_multi_user_http
 from membrane_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,11 +54,16 @@ def is_loopback(host: str) -> bool:
 
 def http_startup_problem(settings: Settings) -> str | None:
     """Why an HTTP server with these settings must not start, in one line; None if it may."""
+    if problem := multi_user_problem(settings):
+        return problem
     if settings.transport != "http" or is_loopback(settings.host) or settings.bearer_tokens:
+        return None
+    if settings.oauth_issuer:
         return None
     return (
         f"refusing to serve HTTP on {settings.host or 'all interfaces'} without authentication: "
-        "set MEMBRANE_MCP_AUTH_TOKENS (one or more bearer tokens, comma-separated), or bind 127.0.0.1"
+        "set MEMBRANE_MCP_AUTH_TOKENS (one or more bearer tokens, comma-separated) or MEMBRANE_MCP_OAUTH_ISSUER, "
+        "or bind 127.0.0.1"
     )
 
 
@@ -109,6 +115,9 @@ def build_http_app(
 
 
 async def run_http(settings: Settings) -> None:
+    if is_multi_user(settings):  # one backend per signed-in user's tenant (tenants.py)
+        await run_multi_user_http(settings)
+        return
     async with open_gateway(settings) as gateway:
         readiness = Readiness(gateway)
         app = build_http_app(

@@ -347,6 +347,7 @@ class Catalog:
         self._snapshot: CatalogSnapshot | None = None
         self._lock = anyio.Lock()
         self._generation = 0
+        self.on_load: list[Callable[[CatalogSnapshot], None]] = []  # called with each new snapshot
 
     @property
     def cached(self) -> CatalogSnapshot | None:
@@ -377,6 +378,8 @@ class Catalog:
                 return snapshot
             self._snapshot = await self._load()
             self._generation += 1
+            for listener in self.on_load:
+                listener(self._snapshot)
             return self._snapshot
 
     def _fresh(self, snapshot: CatalogSnapshot) -> bool:

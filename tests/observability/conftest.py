@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from mcp import Client, types
-from membrane_mcp.sandbox.serve import RunningSandbox
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -24,6 +23,7 @@ from membrane_mcp.redaction import protect, secret_values
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import build_gateway, membrane_config
 from membrane_mcp.settings import Settings
+from membrane_sandbox.serve import RunningSandbox
 from tests.reliability.conftest import FAST_RETRIES, faulty_sandbox, mode  # noqa: F401 - fixtures
 from tests.server.conftest import fresh_sandbox, sandbox  # noqa: F401 - fixtures
 

@@ -10,11 +10,11 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
 
 from membrane_mcp.observability import metrics
 from membrane_mcp.observability.logs import CALL_LOGGER, JsonFormatter
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 from tests.observability.conftest import audit_lines, observed_client
 from tests.processes import server_env
 from tests.safety.test_secrets import MEMBRANE_TOKEN, assert_clean
