@@ -403,12 +403,23 @@ class Catalog:
             try:
                 async with limiter:
                     own = await self._client.list_actions(connection_id=info.id)
-                integration = await shared.integration(info.integration_id)
-                universal = await shared.universal()
             except MembraneError as exc:
                 errors[info.id] = load_error_text(exc)
                 logger.warning("could not list actions of connection %s: %s", info.id, exc)
                 return
+            # The other layers add to the connection's own actions; when they cannot be listed, the
+            # connection keeps what it has (an integration failure is shown, a universal one logged).
+            integration: list[Action] = []
+            universal: list[Action] = []
+            try:
+                integration = await shared.integration(info.integration_id)
+            except MembraneError as exc:
+                errors[info.id] = load_error_text(exc)
+                logger.warning("could not list the integration actions of %s: %s", info.id, exc)
+            try:
+                universal = await shared.universal()
+            except MembraneError as exc:
+                logger.warning("could not list universal actions: %s", exc)
             listed = merge_layers(own, integration, universal)
             kept = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
             for action in kept:

@@ -16,7 +16,7 @@ from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
 from membrane_mcp.membrane.models import Connection
 from membrane_mcp.server.backend import credentials_from, workspace_credentials_from
 from membrane_mcp.settings import Settings
-from membrane_mcp.tools.catalog import connection_infos, merge_layers
+from membrane_mcp.tools.catalog import Catalog, connection_infos, merge_layers
 from membrane_sandbox.config import SandboxConfig
 from membrane_sandbox.serve import RunningSandbox, start_in_thread
 from tests.server.conftest import connect
@@ -162,3 +162,37 @@ async def test_with_workspace_credentials_create_action_uses_a_workspace_token(
     assert not result.is_error, result.content
     created = result.structured_content
     assert created is not None and created["state"] == "READY", json.dumps(created)
+
+
+async def test_a_catalog_load_merges_the_layers_and_survives_a_layer_it_cannot_list() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        query = request.url.params
+        if request.url.path == "/connections":
+            # Only the disconnected flag, no embedded integration: named through GET /integrations/{id}.
+            return httpx.Response(
+                200,
+                json={"items": [{"id": "c1", "name": "Mine", "integrationId": "i1", "disconnected": False}]},
+            )
+        if request.url.path == "/integrations/i1":
+            return httpx.Response(200, json={"id": "i1", "key": "vtiger", "name": "Vtiger"})
+        if query.get("layer") == "universal":
+            return httpx.Response(400, json={"type": "bad_request", "message": "unknown filter layer"})
+        if query.get("connectionId") == "c1":
+            return httpx.Response(200, json={"items": [{"id": "a1", "key": "custom", "state": "READY"}]})
+        if query.get("integrationId") == "i1":
+            items = [{"id": "i-list", "key": "list-modules"}, {"id": "i-custom", "key": "custom"}]
+            return httpx.Response(200, json={"items": items})
+        return httpx.Response(404, json={"type": "bad_request", "key": "not_found", "message": "no"})
+
+    client = MembraneClient(
+        MembraneConfig(base_url="https://membrane.test"),
+        StaticToken("pat-test"),
+        transport=httpx.MockTransport(answer),
+    )
+    async with client:
+        snapshot = await Catalog(client).get()
+    assert [(e.name, e.action_id) for e in snapshot.entries] == [
+        ("vtiger_custom", "a1"),
+        ("vtiger_list_modules", "i-list"),
+    ]
+    assert snapshot.connections[0].state == "READY" and not snapshot.load_errors
