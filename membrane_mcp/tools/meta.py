@@ -1,4 +1,4 @@
-"""The six meta tools, each declared once (see tools/registry.py for what a declaration holds).
+"""The meta tools, each declared once (see tools/registry.py for what a declaration holds).
 
 They are always present, whatever the catalog holds. Their descriptions are short on purpose:
 in search mode they are the whole tool list, paid for in tokens on every turn.
