@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from membrane_mcp.tools.search import ID_SHAPE_TOKEN, SearchIndex, parse_query, stem, tokenize
+from membrane_sandbox.apps import load_apps
 from tests.server.conftest import connect, gateway_for, settings_for
 
 TASKS_FILE = Path(__file__).with_name("tasks.json")
@@ -42,10 +43,8 @@ def test_task_set_is_well_formed() -> None:
 
 
 def test_expected_keys_exist_in_the_sandbox_catalogs() -> None:
-    catalogs = Path(__file__).parents[2] / "membrane_mcp" / "sandbox" / "catalogs"
-    keys = {
-        app: {a["key"] for a in json.loads((catalogs / f"{app}.json").read_text())["actions"]} for app in APPS
-    }
+    apps = load_apps()
+    keys = {app: {a.key for a in apps[app].actions()} for app in APPS}
     missing = [(t["app"], k) for t in load_tasks() for k in t["expected"] if k not in keys[t["app"]]]
     assert not missing
 
