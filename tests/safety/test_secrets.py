@@ -79,7 +79,7 @@ def recorded() -> Iterator[tuple[str, Recorder]]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
-        time.sleep(0.01)
+        time.sleep(0.01)  # poll interval while uvicorn starts
     yield f"http://127.0.0.1:{port}", recorder
     server.should_exit = True
     thread.join(10)
