@@ -67,3 +67,6 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 SettingsFactory = Callable[..., Settings]
+
+
+from tests.reliability.conftest import faulty_sandbox  # noqa: E402, F401 - a fixture for the fault tests here
