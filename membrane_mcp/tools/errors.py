@@ -85,7 +85,7 @@ def describe_membrane_error(exc: membrane_errors.MembraneError) -> str:
 
 
 def from_membrane_error(
-    exc: membrane_errors.MembraneError, *, doing: str, operation: Operation = "create"
+    exc: membrane_errors.MembraneError, *, doing: str, operation: Operation
 ) -> ToolError:
     """Explain a Membrane failure in terms of what the agent can do about it."""
     details: dict[str, Any] = {"status": exc.status, "type": exc.type, "key": exc.key, "kind": exc.kind}
