@@ -84,9 +84,7 @@ def describe_membrane_error(exc: membrane_errors.MembraneError) -> str:
     return reason
 
 
-def from_membrane_error(
-    exc: membrane_errors.MembraneError, *, doing: str, operation: Operation
-) -> ToolError:
+def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str, operation: Operation) -> ToolError:
     """Explain a Membrane failure in terms of what the agent can do about it."""
     details: dict[str, Any] = {"status": exc.status, "type": exc.type, "key": exc.key, "kind": exc.kind}
     if exc.action_run_id:
@@ -153,7 +151,8 @@ def timed_out(name: str, seconds: float, may_write: bool) -> ToolError:
         )
     else:
         message += " Nothing was changed; try again, or narrow the request."
-    return ToolError(message, details={"timedOut": True, "seconds": round(seconds, 1)}, kind="timed_out")
+    details = {"timedOut": True, "seconds": round(seconds, 1), "outcomeUnknown": may_write}
+    return ToolError(message, details=details, kind="timed_out")
 
 
 # ---- connections and actions -------------------------------------------------------------------------

@@ -179,4 +179,5 @@ async def test_the_gateway_stops_a_call_stuck_outside_the_membrane_client(fresh_
         result = await client.call_tool("run_action", args)
     assert result.is_error and result.structured_content is not None, result.content
     assert result.structured_content["details"]["timedOut"] is True, result.content
-    assert "may or may not have happened" in result.content[0].text  # run_action may write
+    assert result.structured_content["details"]["outcomeUnknown"] is True  # run_action may write
+    assert "may or may not have happened" in result.content[0].text
