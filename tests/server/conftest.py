@@ -16,6 +16,7 @@ from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.gateway import Gateway
+from tests.reliability.conftest import faulty_sandbox  # noqa: F401 - a fixture for the fault tests here
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +68,3 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 SettingsFactory = Callable[..., Settings]
-
-
-from tests.reliability.conftest import faulty_sandbox  # noqa: E402, F401 - a fixture for the fault tests here
