@@ -12,17 +12,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
+import os
 import sys
 import typing
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
 from membrane_mcp import __version__
-from membrane_mcp.settings import Settings
+from membrane_mcp.cli_errors import first_of, port_in_use_problem, settings_error_line, unexpected_line
+from membrane_mcp.hosts import HOSTS, WHERE_TO_PASTE, render, server_entry
+from membrane_mcp.settings import Settings, default_sandbox_db
+
+if typing.TYPE_CHECKING:
+    from membrane_mcp.tools.gateway import Gateway
 
 ENV_ONLY_FIELDS = frozenset({"token", "workspace_secret", "auth_tokens"})
 
@@ -108,26 +114,43 @@ def build_parser() -> argparse.ArgumentParser:
         prog="membrane-mcp", description="MCP server for Membrane-connected business apps."
     )
     parser.add_argument("--version", action="version", version=f"membrane-mcp {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="on an error, show the traceback (as --log-level DEBUG does)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
+    serve = commands.add_parser(
+        "serve", parents=[common], help="serve MCP over stdio (default) or streamable HTTP"
+    )
     add_settings_arguments(serve)
     serve.set_defaults(func=cmd_serve)
 
-    sandbox = commands.add_parser("sandbox", help="serve the local Membrane sandbox API on its own")
-    from membrane_mcp.sandbox import serve as sandbox_serve
+    sandbox = commands.add_parser(
+        "sandbox", parents=[common], help="serve the local Membrane sandbox API on its own"
+    )
+    import membrane_sandbox
 
-    sandbox_serve.add_arguments(sandbox)
-    sandbox.set_defaults(func=sandbox_serve.run)
+    membrane_sandbox.add_arguments(sandbox)
+    sandbox.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete the sandbox database (this checkout's, or --db's) and exit: the next run starts afresh",
+    )
+    sandbox.set_defaults(func=cmd_sandbox, run_sandbox=membrane_sandbox.run)
 
-    tools = commands.add_parser("tools", help="print the tools an agent would see")
+    tools = commands.add_parser("tools", parents=[common], help="print the tools an agent would see")
     add_settings_arguments(tools)
     tools.add_argument("--json", action="store_true", help="print the tools/list result as JSON")
     tools.set_defaults(func=cmd_tools)
 
-    call = commands.add_parser("call", help="run one tool and print its result")
+    call = commands.add_parser("call", parents=[common], help="run one tool and print its result")
     add_settings_arguments(call)
-    call.add_argument("tool", help="tool name, e.g. search_actions or vtiger_query_records")
+    call.add_argument(
+        "tool",
+        help="a tool name from `membrane-mcp tools`, e.g. search_actions or run_action; an action tool "
+        "such as vtiger_query_records is listed only in direct mode (--tool-mode direct)",
+    )
     call.add_argument(
         "--arg",
         action="append",
@@ -138,8 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--json-args", metavar="JSON", help="all arguments as one JSON object")
     call.set_defaults(func=cmd_call)
 
-    config = commands.add_parser("config", help="print host configuration snippets")
-    config.add_argument("host", choices=["claude-desktop"], help="which host")
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check credentials, Membrane, connections and tool counts; exit 1 on a problem",
+    )
+    add_settings_arguments(doctor)
+    doctor.set_defaults(func=cmd_doctor)
+
+    config = commands.add_parser(
+        "config",
+        parents=[common],
+        help="print the entry that makes a host (Claude Desktop, Claude Code, ...) start this server",
+    )
+    # Not `host`: that is the HTTP bind address setting, and would leak into the printed arguments.
+    config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
     add_settings_arguments(config)
     config.set_defaults(func=cmd_config)
     return parser
@@ -150,17 +186,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        print(f"membrane-mcp: invalid setting: {problems}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        if first_of(exc, KeyboardInterrupt) is not None:
+            return 130
+        if wants_traceback(args):
+            raise
+        invalid = first_of(exc, ValidationError)
+        if isinstance(invalid, ValidationError):
+            return _fail(settings_error_line(invalid, args.command))
+        return _fail(unexpected_line(exc), 1)
+
+
+def wants_traceback(args: argparse.Namespace) -> bool:
+    """--debug, or a DEBUG log level from the flag or the environment."""
+    level = getattr(args, "log_level", None) or os.environ.get("MEMBRANE_MCP_LOG_LEVEL", "")
+    return bool(getattr(args, "debug", False)) or str(level).upper() == "DEBUG"
 
 
 def _fail(message: str, code: int = 2) -> int:
     print(f"membrane-mcp: {message}", file=sys.stderr)
     return code
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """`membrane-mcp sandbox`: the same database as `serve --sandbox` from this checkout, unless --db."""
+    if args.db is None:
+        args.db = str(default_sandbox_db())
+    if args.reset:
+        return reset_sandbox(args.db)
+    return int(args.run_sandbox(args))
+
+
+def reset_sandbox(db: str) -> int:
+    if db == ":memory:":
+        return _fail("--db :memory: keeps nothing to reset")
+    removed = [
+        path for path in (Path(db + suffix) for suffix in ("", "-wal", "-shm", "-journal")) if path.exists()
+    ]
+    for path in removed:
+        path.unlink()
+    if removed:
+        print(f"membrane-mcp: removed the sandbox database {db}; the next run starts from the seeded data")
+    else:
+        print(f"membrane-mcp: no sandbox database at {db}; nothing to reset")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -171,8 +242,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     configure_logging(settings.log_level)
     problem = startup_problem(settings)
+    if problem is None and settings.transport == "http":
+        problem = port_in_use_problem(settings.host, settings.port)
     if problem:
         return _fail(problem)
+    if settings.sandbox:
+        logging.getLogger("membrane_mcp").info(
+            "sandbox database %s (`membrane-mcp sandbox --reset` starts it afresh; --sandbox-db to choose)",
+            settings.sandbox_db,
+        )
     try:
         if settings.transport == "http":
             from membrane_mcp.server.http import run_http
@@ -203,7 +281,7 @@ def safety_problem(settings: Settings) -> str | None:
     from membrane_mcp.tools.policy import policy_from_settings
 
     try:
-        policy_from_settings(raw_methods=settings.raw_methods)
+        policy_from_settings(raw_methods=settings.raw_methods, raw_allow_host=settings.raw_allow_host)
     except ValueError as exc:
         return str(exc)
     if settings.transport == "http":
@@ -216,7 +294,10 @@ def safety_problem(settings: Settings) -> str | None:
 def parse_call_arguments(pairs: Sequence[str], json_args: str | None) -> dict[str, Any]:
     arguments: dict[str, Any] = {}
     if json_args:
-        loaded = json.loads(json_args)
+        try:
+            loaded = json.loads(json_args)
+        except ValueError as exc:
+            raise ValueError(f"--json-args is not valid JSON ({exc}); quote it in single quotes") from exc
         if not isinstance(loaded, dict):
             raise ValueError("--json-args must be a JSON object")
         arguments.update(loaded)
@@ -238,7 +319,7 @@ async def _with_client(settings: Settings, work: Any) -> Any:
     from membrane_mcp.server.backend import open_gateway
 
     async with open_gateway(settings) as gateway, Client(build_server(gateway)) as client:
-        return await work(client)
+        return await work(client, gateway)
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
@@ -249,7 +330,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
     if problem := startup_problem(settings):
         return _fail(problem)
 
-    async def work(client: Any) -> Any:
+    async def work(client: Any, gateway: Any) -> Any:
         return await client.list_tools()
 
     result = anyio.run(_with_client, settings, work)
@@ -296,15 +377,25 @@ def cmd_call(args: argparse.Namespace) -> int:
         shown = f"{progress:.0f}/{total:.0f}" if total else f"{progress:.0f}"
         print(f"[progress {shown}] {message or ''}", file=sys.stderr, flush=True)
 
-    async def work(client: Any) -> Any:
-        return await client.call_tool(args.tool, arguments, progress_callback=progress)
-
     from mcp.shared.exceptions import MCPError
+
+    async def work(client: Any, gateway: Any) -> Any:
+        try:
+            return await client.call_tool(args.tool, arguments, progress_callback=progress)
+        except MCPError as exc:
+            if not str(exc).startswith("Unknown tool"):
+                raise
+            return UnknownTool(await unknown_tool_line(gateway, args.tool))
 
     try:
         result = anyio.run(_with_client, settings, work)
-    except MCPError as exc:
-        return _fail(str(exc))
+    except BaseException as exc:
+        failure = first_of(exc, MCPError)
+        if failure is None:
+            raise
+        return _fail(str(failure))
+    if isinstance(result, UnknownTool):
+        return _fail(result.line)
     payload = result.structured_content
     if payload is None:
         payload = [c.text for c in result.content if getattr(c, "type", "") == "text"]
@@ -312,28 +403,72 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 1 if result.is_error else 0
 
 
-def cmd_config(args: argparse.Namespace) -> int:
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import anyio
+
+    from membrane_mcp.doctor import diagnose
+
     settings = settings_from(args)
-    server_args = ["-m", "membrane_mcp", "serve"]
-    for name in Settings.model_fields:
-        if hasattr(args, name):
-            value = getattr(args, name)
-            if value is True:
-                server_args.append(_flag(name))
-            elif value not in (False, None):
-                server_args += [_flag(name), str(value)]
-    env: dict[str, str] = {}
-    if not settings.sandbox:
-        env["MEMBRANE_TOKEN"] = "<your Membrane token>"
-        if settings.api_url != Settings.model_fields["api_url"].default:
-            env["MEMBRANE_API_URL"] = settings.api_url
-    entry = {"command": str(Path(sys.executable).resolve()), "args": server_args}
-    if env:
-        entry["env"] = env  # type: ignore[assignment]
-    print(json.dumps({"mcpServers": {"membrane": entry}}, indent=2))
-    print(
-        "Add this to claude_desktop_config.json (Settings > Developer > Edit Config). "
-        f"Command line: {shlex.join([entry['command'], *server_args])}",  # type: ignore[list-item]
-        file=sys.stderr,
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "ERROR")
+    if problem := safety_problem(settings):
+        return _fail(problem)
+    report = anyio.run(diagnose, settings)
+    print(report.render())
+    return 1 if report.problems else 0
+
+
+@dataclass(frozen=True)
+class UnknownTool:
+    line: str
+
+
+async def unknown_tool_line(gateway: Gateway, name: str) -> str:
+    """Why `name` is not a tool here, and how to run what the user meant (one line)."""
+    snapshot = await gateway.catalog.snapshot()
+    view = gateway.catalog.view(snapshot, None)
+    mode = view.mode
+    entry = next((e for e in view.allowed if e.name == name), None)
+    run_action = (
+        'membrane-mcp call run_action --json-args \'{"connection": "%s", "action": "%s", "input": {...}}\''
     )
+    if entry is not None and mode == "search":
+        allowed = len(view.allowed)
+        same_app = [c for c in snapshot.connections if c.app_key == entry.app_key]
+        how = run_action % (entry.app_key if len(same_app) == 1 else entry.connection_id, entry.action_key)
+        return (
+            f"{name} is hidden: the catalog is in search mode ({allowed} actions, over --direct-tool-limit "
+            f"{gateway.config.direct_tool_limit}), which lists meta tools only; run it with `{how}`, "
+            f"or add --tool-mode direct"
+        )
+    hint = "`membrane-mcp tools` lists the tools"
+    if mode == "search":
+        hint += (
+            "; action tools are hidden in search mode: find one with "
+            "`membrane-mcp call search_actions --arg query=...` and run it with `"
+            + run_action
+            % ("...", "...")
+            + "`, "
+            "or add --tool-mode direct"
+        )
+    return f"no tool named {name!r} ({hint})"
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings_from(args)  # reject bad values before printing anything
+    serve_flags: list[str] = []
+    for name in Settings.model_fields:
+        if not hasattr(args, name):
+            continue
+        value = getattr(args, name)
+        if value is True:
+            serve_flags.append(_flag(name))
+        elif value not in (False, None):
+            serve_flags += [_flag(name), str(value)]
+    entry = server_entry(
+        serve_flags,
+        sandbox=getattr(args, "sandbox", False),
+        workspace_key=getattr(args, "workspace_key", None) is not None,
+    )
+    print(render(args.target, entry))
+    print(WHERE_TO_PASTE[args.target], file=sys.stderr)
     return 0

@@ -8,17 +8,39 @@ credentials keep the names Membrane's tools use: ``MEMBRANE_TOKEN``,
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ToolMode = Literal["auto", "direct", "search"]
 Transport = Literal["stdio", "http"]
 
 DEFAULT_API_URL = "https://api.getmembrane.com"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def installation_dir() -> Path:
+    """Where this copy of membrane-mcp lives: the checkout (editable install) or the environment's site-packages."""
+    return Path(__file__).resolve().parent.parent
+
+
+def default_sandbox_db(installation: Path | None = None) -> Path:
+    """The sandbox database of this checkout (or installation), in the user data directory.
+
+    One file per checkout: writes made while trying one checkout persist across its runs, and never
+    show up in another (a fresh clone starts from the seeded data). ``membrane-mcp sandbox --reset``
+    deletes it.
+    """
+    import platformdirs
+
+    where = (installation or installation_dir()).resolve()
+    digest = hashlib.sha256(str(where).encode()).hexdigest()[:12]
+    directory = Path(platformdirs.user_data_dir("membrane-mcp"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"sandbox-{where.name or 'root'}-{digest}.sqlite3"
 
 
 def _env(*names: str) -> AliasChoices:
@@ -29,7 +51,10 @@ CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset: hosts fill unset config fields (an MCP bundle's user_config) with "".
+    model_config = SettingsConfigDict(
+        env_prefix="MEMBRANE_MCP_", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     # Membrane backend and credentials.
     api_url: str = Field(
@@ -56,7 +81,10 @@ class Settings(BaseSettings):
 
     # The embedded sandbox (a local Membrane stand-in).
     sandbox: bool = Field(False, description="run on an embedded local Membrane sandbox")
-    sandbox_db: Path | None = Field(None, description="sandbox database file (default: in the user data dir)")
+    sandbox_db: Path | None = Field(
+        None,
+        description="sandbox database file (default: one per checkout, in the user data dir; :memory: for none)",
+    )
     sandbox_build_seconds: float = Field(
         2.0, ge=0, description="how long the sandbox takes to build an action"
     )
@@ -96,10 +124,16 @@ class Settings(BaseSettings):
     )
     no_raw_request: bool = Field(False, description="remove the raw_request tool")
     raw_methods: CommaList = Field(
-        default_factory=list, description="HTTP methods raw_request may send (default all)"
+        default_factory=list,
+        description="HTTP methods raw_request may send (default all; GET,HEAD under allow/deny lists "
+        "or --deny-destructive)",
     )
     raw_allow_host: CommaList = Field(
-        default_factory=list, description="hosts raw_request may reach with an absolute URL"
+        default_factory=list,
+        description="origins (host, host:port or https://host[:port]) raw_request may reach with an absolute URL",
+    )
+    allow_create_action: bool = Field(
+        False, description="keep create_action available under --allow-actions/--deny-actions"
     )
     auth_tokens: SecretStr | None = Field(
         None, description="bearer tokens HTTP clients must send (comma-separated)"
@@ -109,6 +143,27 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted")
 
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR (logs go to stderr)")
+
+    # Resource limits (README, Security).
+    max_response_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="upstream bodies are read up to this many bytes, then cut"
+    )
+    max_sessions: int = Field(1000, ge=1, description="open HTTP sessions the server keeps at most")
+    max_sessions_per_caller: int = Field(
+        100, ge=1, description="open HTTP sessions per bearer credential at most"
+    )
+    session_idle_timeout: float = Field(
+        1800.0, gt=0, description="seconds an idle HTTP session lives after its last request"
+    )
+    fresh_session_idle_timeout: float = Field(
+        60.0, gt=0, description="seconds an idle HTTP session that never called a tool lives"
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client has to send complete HTTP request headers"
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="seconds between chunks of an HTTP request body before it is refused"
+    )
 
     @field_validator(
         "apps",
@@ -127,6 +182,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _sandbox_db_of_this_checkout(self) -> Settings:
+        if self.sandbox and self.sandbox_db is None:
+            self.sandbox_db = default_sandbox_db()
+        return self
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @property
     def bearer_tokens(self) -> list[str]:

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 
 
 def free_port() -> int:
@@ -42,7 +42,7 @@ def spawn_http(
         stderr=subprocess.PIPE,
     )
     url = f"http://{probe_host}:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 30  # bounds a start-up that would otherwise hang
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -53,7 +53,7 @@ def spawn_http(
             process.kill()
             stderr = process.stderr.read().decode() if process.stderr else ""
             raise RuntimeError(f"HTTP server did not start: {stderr}")
-        time.sleep(0.1)
+        time.sleep(0.1)  # poll interval while the server starts
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -31,6 +31,7 @@ import httpx
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import TokenProvider
+from membrane_mcp.membrane.bodies import cut_json, cut_note, read_limited
 from membrane_mcp.membrane.errors import (
     AuthenticationError,
     DeadlineExceeded,
@@ -71,6 +72,8 @@ PROXY_METHODS = (
 # Drop idle pooled connections before common server idle timeouts (5 s and up) close them: a request
 # sent on a connection the server is closing fails after it was sent, and a write cannot be retried.
 KEEPALIVE_EXPIRY_SECONDS = 4.0
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+CUT_EXTENSION = "membrane_mcp.cut"  # on a response whose body was cut: the note saying so
 
 # The client stops this long before the caller's deadline, so its own DeadlineExceeded comes first.
 DEADLINE_MARGIN = 0.5
@@ -133,6 +136,8 @@ class MembraneConfig:
     max_connections: int = 20
     user_agent: str = f"membrane-mcp/{__version__}"
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    """Answers are read up to this many bytes; past that they are cut (JSON at a record boundary)."""
 
 
 class MembraneClient:
@@ -147,6 +152,7 @@ class MembraneClient:
         self.base_url = config.base_url.rstrip("/")
         self.timeout = config.timeout
         self.retry_policy = config.retry_policy
+        self.max_response_bytes = config.max_response_bytes
         self._credentials = credentials
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -289,7 +295,7 @@ class MembraneClient:
         # httpx timeouts are per phase (a slow trickle of bytes never trips `read`): bound the whole exchange.
         try:
             with anyio.fail_after(left) if left is not None else nullcontext():
-                response = await self._http.request(
+                request = self._http.build_request(
                     method,
                     path,
                     params=query or None,  # type: ignore[arg-type]  # str values are a subset of what httpx takes
@@ -297,12 +303,47 @@ class MembraneClient:
                     headers=headers,
                     timeout=self._timeout(read_timeout or self.timeout, left),
                 )
+                response = await self._read_limited(await self._http.send(request, stream=True))
         except TimeoutError as exc:
             raise DeadlineExceeded(
                 request_line=f"{method} {path}", sent=True, outcome_unknown=not safe
             ) from exc
         logger.debug("%s %s -> %d in %.3fs", method, path, response.status_code, time.monotonic() - started)
         return response
+
+    async def _read_limited(self, streamed: httpx.Response) -> httpx.Response:
+        """The response with its body read up to `max_response_bytes`; past that cut (JSON at a record
+        boundary) and marked with the `CUT_EXTENSION` note. Memory stays bounded by the limit."""
+        try:
+            limited = await read_limited(streamed.aiter_bytes(), self.max_response_bytes)
+        finally:
+            await streamed.aclose()
+        body, note = limited.body, None
+        if limited.cut:
+            is_json = "json" in streamed.headers.get("content-type", "")
+            cut = cut_json(body, self.max_response_bytes) if is_json else None
+            body, note = (cut.body, cut.note) if cut else (body, cut_note(self.max_response_bytes, None))
+            logger.warning(
+                "%s %s: answer over %d bytes, cut (%s)",
+                streamed.request.method,
+                streamed.request.url.path,
+                self.max_response_bytes,
+                "at a record boundary" if cut else "as text",
+            )
+        # The body is decoded already: drop the headers that describe the encoded one.
+        headers = [
+            (k, v)
+            for k, v in streamed.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length")
+        ]
+        extensions = {**streamed.extensions, **({CUT_EXTENSION: note} if note else {})}
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=body,
+            request=streamed.request,
+            extensions=extensions,
+        )
 
     async def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
         response = await self._request("GET", path, params=params, **kw)
@@ -315,6 +356,13 @@ class MembraneClient:
         try:
             return response.json()
         except ValueError as exc:
+            if CUT_EXTENSION in response.extensions:
+                raise InvalidAnswer(
+                    "the answer was larger than --max-response-bytes and could not be cut at a record "
+                    "boundary; ask for fewer records",
+                    status=response.status_code,
+                    request_line=f"{response.request.method} {response.request.url.path}",
+                ) from exc
             excerpt = response.content[:300].decode("utf-8", "replace")
             raise InvalidAnswer(
                 excerpt,
@@ -529,6 +577,7 @@ class MembraneClient:
             status=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
             body=response.content,
+            cut=response.extensions.get(CUT_EXTENSION),
         )
 
 

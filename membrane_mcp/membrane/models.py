@@ -122,6 +122,8 @@ class ProxyResponse:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    cut: str | None = None
+    """Set when the body was longer than the client reads: the note saying where it was cut."""
 
     @property
     def ok(self) -> bool:

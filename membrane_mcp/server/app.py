@@ -27,6 +27,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from membrane_mcp import __version__
 from membrane_mcp.redaction import scrub_model
+from membrane_mcp.server.capabilities import ToolsChangedServer
 from membrane_mcp.tools.confirm import (
     ConfirmationSeal,
     ConfirmFn,
@@ -129,7 +130,7 @@ def build_server(gateway: Gateway) -> Server[Any]:
         scrubbed: types.CallToolResult = scrub_model(result)
         return scrubbed
 
-    server: Server[Any] = Server(
+    server: Server[Any] = ToolsChangedServer(
         "membrane-mcp",
         version=__version__,
         title="Membrane MCP",

@@ -1,6 +1,6 @@
 """Bearer tokens for the HTTP transport (``MEMBRANE_MCP_AUTH_TOKENS``).
 
-Every request outside the open paths (``/healthz``) must carry one of the configured
+Every request outside the open paths (``/healthz``, ``/readyz``) must carry one of the configured
 tokens; anything else gets 401 with ``WWW-Authenticate: Bearer``. Tokens are compared
 in constant time, each one, so the time taken says nothing about which (if any)
 nearly matched. The token authenticates the MCP client to this server only: it is
@@ -17,7 +17,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 class BearerAuthMiddleware:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +57,7 @@ def credentials_from(settings: Settings) -> TokenProvider:
 
 def policy_from(settings: Settings) -> Policy:
     try:
-        return policy_from_settings(
+        policy = policy_from_settings(
             read_only=settings.read_only,
             allow_actions=settings.allow_actions,
             deny_actions=settings.deny_actions,
@@ -65,9 +66,13 @@ def policy_from(settings: Settings) -> Policy:
             raw_methods=settings.raw_methods,
             raw_allow_host=settings.raw_allow_host,
             confirm_destructive=settings.confirm_destructive,
+            allow_create_action=settings.allow_create_action,
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
+    for warning in policy.startup_warnings():
+        logger.warning("%s", warning)
+    return policy
 
 
 def gateway_config(settings: Settings) -> GatewayConfig:
@@ -85,21 +90,29 @@ def membrane_config(settings: Settings, retry_policy: RetryPolicy | None = None)
         base_url=settings.api_url,
         user_agent=f"membrane-mcp/{__version__}",
         retry_policy=retry_policy or RetryPolicy(),
+        max_response_bytes=settings.max_response_bytes,
     )
 
 
-def catalog_from(settings: Settings, client: MembraneClient) -> Catalog:
+def catalog_from(
+    settings: Settings, client: MembraneClient, clock: Callable[[], float] = time.monotonic
+) -> Catalog:
     return Catalog(
         client,
         ttl=settings.catalog_ttl,
         concurrency=settings.catalog_concurrency,
         catalog_filter=CatalogFilter(settings.apps, settings.connections, settings.actions),
+        clock=clock,
     )
 
 
-def build_gateway(settings: Settings, client: MembraneClient) -> Gateway:
-    """A gateway over `client`, configured from `settings` (the tests' and the server's one recipe)."""
-    return Gateway(gateway_config(settings), client, policy_from(settings), catalog_from(settings, client))
+def build_gateway(
+    settings: Settings, client: MembraneClient, *, catalog_clock: Callable[[], float] = time.monotonic
+) -> Gateway:
+    """A gateway over `client`, configured from `settings` (the tests' and the server's one recipe; tests
+    pass a fake `catalog_clock` to expire the catalog's TTL without waiting)."""
+    catalog = catalog_from(settings, client, catalog_clock)
+    return Gateway(gateway_config(settings), client, policy_from(settings), catalog)
 
 
 @dataclass(frozen=True)
@@ -117,8 +130,7 @@ def sandbox_options(settings: Settings) -> SandboxOptions:
 
 def start_sandbox(options: SandboxOptions, port: int = 0) -> Any:
     """The product's one call into the sandbox package."""
-    from membrane_mcp.sandbox.config import SandboxConfig, default_db_path
-    from membrane_mcp.sandbox.serve import start_in_thread
+    from membrane_sandbox import SandboxConfig, default_db_path, start_in_thread
 
     config = SandboxConfig(
         db_path=options.db_path or str(default_db_path()), build_seconds=options.build_seconds
@@ -182,7 +194,7 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     protect(secret_values(settings))
     sandbox = None
     if settings.sandbox:
-        from membrane_mcp.sandbox.config import SandboxConfig
+        from membrane_sandbox import SandboxConfig
 
         sandbox = BackgroundSandbox(sandbox_options(settings))
         settings = settings.model_copy(update={"api_url": sandbox.url})

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.tools.gateway import Gateway
 
+if TYPE_CHECKING:
+    from membrane_mcp.server.readiness import Readiness
+
 logger = logging.getLogger("membrane_mcp")
 
 
-async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
+async def log_banner_when_loaded(
+    gateway: Gateway, transport: str, readiness: Readiness | None = None
+) -> None:
     """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
     logger.info(
         "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.client.base_url
@@ -25,7 +31,11 @@ async def log_banner_when_loaded(gateway: Gateway, transport: str) -> None:
             gateway.client.base_url,
             exc,
         )
+        if readiness is not None:
+            readiness.failed(f"could not load the catalog from Membrane: {exc}")
         return
+    if readiness is not None:
+        readiness.loaded()
     tools = await gateway.list_tools()
     apps = ", ".join(sorted({f"{c.app_key}:{c.state}" for c in snapshot.connections})) or "none"
     logger.info(

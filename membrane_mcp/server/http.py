@@ -1,14 +1,19 @@
-"""Serving streamable HTTP at /mcp, with /healthz.
+"""Serving streamable HTTP at /mcp, with /healthz and /readyz (readiness.py).
 
 Safe by default: binds 127.0.0.1; a non-loopback bind needs ``MEMBRANE_MCP_AUTH_TOKENS``
 (``cli.startup_problem`` refuses to start otherwise); with tokens, every request except
 /healthz needs one (401). Host and Origin are checked against DNS rebinding (421 / 403),
-and request bodies are capped (413).
+request bodies are capped (413), and sessions, idle sessions and slow clients are limited
+(``limits.py``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
+import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -16,17 +21,15 @@ import uvicorn
 from mcp.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from membrane_mcp import __version__
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.auth import BearerAuthMiddleware
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded
-from membrane_mcp.settings import LOOPBACK_HOSTS, Settings
+from membrane_mcp.server.limits import SessionLimits, header_timeout_protocol
+from membrane_mcp.server.readiness import Readiness, health_routes
+from membrane_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +37,17 @@ WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """An address judged by parsing it; of names, only `localhost` is resolved (to loopback addresses only)."""
+    if host.lower().rstrip(".") == "localhost":
+        try:
+            infos = socket.getaddrinfo("localhost", None)
+        except OSError:
+            return False
+        return bool(infos) and all(is_loopback(str(info[4][0])) for info in infos)
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def http_startup_problem(settings: Settings) -> str | None:
@@ -60,17 +73,31 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok", "version": __version__})
-
-
-def build_http_app(server: Server[Any], settings: Settings) -> ASGIApp:
+def build_http_app(
+    server: Server[Any],
+    settings: Settings,
+    *,
+    readiness: Readiness | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ASGIApp:
     app: Starlette = server.streamable_http_app(
         streamable_http_path="/mcp",
         host=settings.host,
         transport_security=transport_security(settings),
         max_request_body_size=settings.max_request_bytes,
-        custom_starlette_routes=[Route("/healthz", healthz, methods=["GET"])],
+        session_idle_timeout=settings.session_idle_timeout,
+        max_sessions=settings.max_sessions,
+        custom_starlette_routes=health_routes(readiness),
+    )
+    app.add_middleware(
+        SessionLimits,
+        max_sessions=settings.max_sessions,
+        max_sessions_per_caller=settings.max_sessions_per_caller,
+        idle_timeout=settings.session_idle_timeout,
+        fresh_idle_timeout=settings.fresh_session_idle_timeout,
+        body_timeout=settings.body_timeout,
+        max_body_bytes=settings.max_request_bytes,
+        clock=clock,
     )
     tokens = settings.bearer_tokens
     if not tokens:
@@ -82,9 +109,18 @@ def build_http_app(server: Server[Any], settings: Settings) -> ASGIApp:
 
 async def run_http(settings: Settings) -> None:
     async with open_gateway(settings) as gateway:
-        app = build_http_app(build_server(gateway), settings)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+        readiness = Readiness(gateway)
+        app = build_http_app(build_server(gateway), settings, readiness=readiness)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            lifespan="on",
+            http=header_timeout_protocol(settings.header_timeout),
+        )
         async with anyio.create_task_group() as group:
-            group.start_soon(log_banner_when_loaded, gateway, f"http://{settings.host}:{settings.port}/mcp")
+            url = f"http://{settings.host}:{settings.port}/mcp"
+            group.start_soon(log_banner_when_loaded, gateway, url, readiness)
             await uvicorn.Server(config).serve()
             group.cancel_scope.cancel()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from collections.abc import AsyncIterator
+from io import TextIOWrapper
+from typing import Any, cast
 
 import anyio
 import mcp_types
@@ -17,6 +19,7 @@ from pydantic import ValidationError
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded
+from membrane_mcp.server.limits import has_invalid_id
 from membrane_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -26,17 +29,77 @@ async def run_stdio(settings: Settings) -> None:
     async with open_gateway(settings) as gateway:
         server = build_server(gateway)
         options = server.create_initialization_options(NotificationOptions(tools_changed=True))
-        async with stdio_server() as (raw_read_stream, write_stream), anyio.create_task_group() as group:
+        rejected_writer, rejected = anyio.create_memory_object_stream[mcp_types.JSONRPCError](64)
+        stdin = RequestsWithValidIds(_stdin_lines(), rejected_writer)
+        async with (
+            stdio_server(stdin=cast(Any, stdin)) as (raw_read_stream, write_stream),
+            anyio.create_task_group() as group,
+        ):
             # A stray print() must not reach the wire: the SDK has claimed fd 1, point sys.stdout at stderr too.
             real_stdout, sys.stdout = sys.stdout, sys.stderr
             try:
                 group.start_soon(log_banner_when_loaded, gateway, "stdio")
+                group.start_soon(_answer_rejected, rejected, write_stream)
                 read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
                 group.start_soon(answer_unreadable_lines, raw_read_stream, read_writer, write_stream)
                 await server.run(read_stream, write_stream, options)
                 group.cancel_scope.cancel()
             finally:
                 sys.stdout = real_stdout
+
+
+class _StdinText(TextIOWrapper):
+    """stdin as UTF-8 text; closing it leaves sys.stdin's buffer alone."""
+
+    def close(self) -> None:
+        try:
+            self.detach()
+        except ValueError:
+            pass
+
+
+def _stdin_lines() -> Any:
+    return anyio.wrap_file(_StdinText(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+
+
+class RequestsWithValidIds:
+    """The lines of stdin, minus requests whose ``id`` is neither a string nor an integer.
+
+    The SDK reads such a request as a notification and answers nothing, so the client would wait until
+    its timeout; each is answered here with -32600 and a null id instead.
+    """
+
+    def __init__(self, lines: Any, rejected: Any) -> None:
+        self.lines = lines
+        self.rejected = rejected
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        async with self.rejected:
+            async for line in self.lines:
+                if '"id"' in line and _has_invalid_id(line):
+                    logger.warning(
+                        "request with an invalid id type on stdin: answered with JSON-RPC error -32600"
+                    )
+                    error = mcp_types.ErrorData(
+                        code=mcp_types.INVALID_REQUEST,
+                        message="Invalid request: 'id' must be a string or an integer",
+                    )
+                    await self.rejected.send(mcp_types.JSONRPCError(jsonrpc="2.0", id=None, error=error))
+                    continue
+                yield line
+
+
+def _has_invalid_id(line: str) -> bool:
+    try:
+        return has_invalid_id(json.loads(line))
+    except (ValueError, RecursionError):
+        return False  # the SDK answers a parse error
+
+
+async def _answer_rejected(rejected: Any, write_stream: Any) -> None:
+    async with rejected:
+        async for error in rejected:
+            await write_stream.send(SessionMessage(error))
 
 
 async def answer_unreadable_lines(source: Any, sink: Any, write_stream: Any) -> None:

@@ -254,6 +254,10 @@ class Catalog:
     def cached(self) -> CatalogSnapshot | None:
         return self._snapshot
 
+    @property
+    def ttl(self) -> float:
+        return self._ttl
+
     def invalidate(self) -> None:
         """Make the next `get` reload (used when an action was created or vanished)."""
         if self._snapshot is not None:

@@ -14,6 +14,7 @@ caps, audit) belong there.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from mcp import types
@@ -179,10 +180,15 @@ def connection_not_ready(
     return ToolError(f"Connection '{name}' ({app_key}) is {state}{reason}.{how}", kind="connection_not_ready")
 
 
-def unknown_action(ref: str, connection_name: str, app_key: str) -> ToolError:
+def unknown_action(
+    ref: str, connection_name: str, app_key: str, suggestions: Sequence[str] = ()
+) -> ToolError:
+    """`suggestions`: allowed keys close to `ref` (never a hidden action)."""
+    close = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
     return ToolError(
-        f"No action '{ref}' on connection '{connection_name}' ({app_key}). "
+        f"No action '{ref}' on connection '{connection_name}' ({app_key}).{close} "
         "Use search_actions to find the right key.",
+        details={"did_you_mean": list(suggestions)} if suggestions else None,
         kind="unknown_action",
     )
 

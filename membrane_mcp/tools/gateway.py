@@ -32,7 +32,7 @@ from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.meta import META_TOOLS
-from membrane_mcp.tools.output import shape_output
+from membrane_mcp.tools.output import cap_result, shape_output
 from membrane_mcp.tools.policy import Policy
 from membrane_mcp.tools.registry import MetaTool, Registry
 from membrane_mcp.tools.search import SearchIndex
@@ -108,7 +108,8 @@ class Gateway:
             result = self._failed(
                 name, errors.timed_out(name, budget, self._may_write(name, tool, arguments))
             )
-        return result
+        # Every result, errors included, within --max-output-bytes.
+        return cap_result(result, self.config.max_output_bytes)
 
     def _may_write(self, name: str, tool: MetaTool[Any] | None, arguments: Mapping[str, Any]) -> bool:
         if tool is not None:

@@ -27,6 +27,7 @@ from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntr
 from membrane_mcp.tools.confirm import require_confirmation
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.services import CallContext, ToolDeps
+from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
 from membrane_mcp.tools.validation import validate_arguments
 
 
@@ -140,13 +141,19 @@ async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> 
     info = resolve_connection(snapshot, args.connection)
     require_ready(info)
     entry = find_allowed_action(deps, snapshot, info.id, args.action)
-    if entry is None:
-        # It may have been created since the catalog was loaded. A hidden action takes this path
-        # too, so it answers exactly like an unknown one.
+    catalog = deps.catalog.catalog
+    if entry is None and unknown_key_reloads.allow(catalog, catalog.ttl):
+        # It may have been created since the catalog was loaded (reloaded at most once per TTL window).
+        # A hidden action takes this path too, so it answers exactly like an unknown one.
         snapshot = await deps.catalog.refresh()
         entry = find_allowed_action(deps, snapshot, info.id, args.action)
     if entry is None:
-        raise errors.unknown_action(args.action, info.name, info.app_key)
+        entries = snapshot.by_connection.get(info.id, [])
+        allowed = [
+            e.action_key for e in entries if deps.policy.allows_action(e.app_key, e.action_key, e.kind)
+        ]
+        close = did_you_mean(args.action, allowed)
+        raise errors.unknown_action(args.action, info.name, info.app_key, close)
     problems = validate_arguments(entry.validation_schema, args.input)
     if problems:
         raise errors.invalid_action_input(info.app_key, entry.action_key, problems, entry.input_schema)

@@ -156,6 +156,7 @@ META_TOOLS = Registry(
                 read_only_hint=False, destructive_hint=False, idempotent_hint=False
             ),
             policy_class="meta-write",
+            available=Policy.allows_create_action,
             handler=handlers.create_action,
             operation="create",
             schema_defaults=_create_action_schema,

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ShapedOutput", "shape_output"]
+from mcp import types
+
+__all__ = ["ShapedOutput", "cap_result", "shape_output"]
 
 TRUNCATION_KEY = "_truncated"
 _ELLIPSIS = "…"
@@ -238,3 +240,35 @@ def shape_output(value: Any, max_bytes: int = 65536, *, how_to_continue: str | N
     fitted = fitted or by_strings
     shaped, text, note = fitted or _summary(structured, full_size, max_bytes, hint)
     return ShapedOutput(shaped, text, True, note)
+
+
+def _clip_text(text: str, max_bytes: int) -> str:
+    if _size(text) <= max_bytes:
+        return text
+    note = f"{_ELLIPSIS} [cut at {_limit_label(max_bytes)}, --max-output-bytes]"
+    room = max(0, max_bytes - _size(note))
+    return text.encode("utf-8")[:room].decode("utf-8", errors="ignore") + note
+
+
+def cap_result(result: types.CallToolResult, max_bytes: int) -> types.CallToolResult:
+    """Any result, error or not, within ``max_bytes``: its text blocks and its structured content.
+
+    Successful results are shaped already (records cut, with a note); this catches the rest: errors that
+    echo a large input, long problem lists, anything a path produced without going through the shaper.
+    """
+    texts = [block.text for block in result.content if isinstance(block, types.TextContent)]
+    structured = result.structured_content
+    structured_size = _size(_dumps(_jsonable(structured))) if structured is not None else 0
+    if sum(_size(t) for t in texts) <= max_bytes and structured_size <= max_bytes:
+        return result
+    budget = max(64, max_bytes // max(1, len(texts)))
+    content = [
+        block.model_copy(update={"text": _clip_text(block.text, budget)})
+        if isinstance(block, types.TextContent)
+        else block
+        for block in result.content
+    ]
+    if structured is not None and structured_size > max_bytes:
+        hint = "The full text was too large to return; narrow the request or the input."
+        structured = shape_output(structured, max_bytes, how_to_continue=hint).structured
+    return result.model_copy(update={"content": content, "structured_content": structured})

@@ -1,26 +1,32 @@
 """raw_request: a request to the app's own API through Membrane's proxy, with guardrails.
 
-The path is relative to the connection's API base (Membrane prepends it). Refused:
-absolute URLs and schemes (unless ``--raw-allow-host`` names the URL's host; Membrane's
-proxy accepts full URLs), ``..`` segments (also percent-encoded), backslashes and
-control characters, credentials and routing headers (Membrane adds the app's auth
-itself), methods outside the policy, and bodies over 1 MiB. Every refusal happens
-before anything is sent.
+Safe by construction: the path is split into segments, each decoded, path_params are substituted as
+whole segments, and the path that is sent is re-encoded from those segments. Before anything is sent,
+every decoding of the path (percent-decoded again and again until it stops changing, each also
+NFKC-normalised) is checked; refused are: a scheme or an authority (``https:``, ``//host``), backslashes,
+control characters, dot segments (``.``, ``..``, ``..;``, dot look-alikes), and empty segments (one
+trailing slash is kept). An absolute URL is taken only when ``--raw-allow-host`` names its scheme, host
+and port. Also refused: credentials and routing headers (Membrane adds the app's auth itself), header
+names that are not RFC 9110 tokens and values that are not visible ASCII, methods outside the policy,
+and bodies over 1 MiB.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from membrane_mcp.membrane.models import ProxyResponse
 from membrane_mcp.tools.errors import ToolError
-from membrane_mcp.tools.policy import Policy
+from membrane_mcp.tools.policy import Policy, origin_of
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DECODING_ROUNDS = 8
 
 FORBIDDEN_HEADERS = frozenset(
     {
@@ -52,7 +58,15 @@ USEFUL_RESPONSE_HEADERS = (
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.-]+)\}")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# RFC 9110 5.1 token characters, and 5.5 field values restricted to visible ASCII, space and tab.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_VISIBLE_ASCII = re.compile(r"^[\x20-\x7e\t]*$")
+_HOST = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])$")
+# Characters NFKC leaves alone that still read (and are sometimes normalised) as a full stop.
+_DOT_LOOKALIKES = str.maketrans({"\u3002": ".", "\uff61": ".", "\ufe52": ".", "\u2024": "."})
+# Sent unencoded in a segment: RFC 3986 unreserved characters and sub-delims, plus ':' and '@'.
+_SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 
 
 @dataclass(frozen=True)
@@ -70,69 +84,147 @@ def prepare_raw_request(args: dict[str, Any], policy: Policy) -> RawRequest:
     if method not in allowed:
         mode = " in read-only mode" if policy.read_only else ""
         raise ToolError(f"raw_request refuses {method}{mode}; allowed methods: {', '.join(sorted(allowed))}.")
-    path = check_path(fill_path_params(str(args["path"]), args.get("path_params") or {}), policy)
+    path, inline_query = build_path(str(args["path"]), args.get("path_params") or {}, policy)
     headers = check_headers(args.get("headers") or {})
     body = encode_body(args.get("body"), headers)
     if body is not None and method in ("GET", "HEAD"):
         raise ToolError(f"A {method} request carries no body; put parameters in 'query'.")
-    query = [(str(k), _query_value(v)) for k, v in (args.get("query") or {}).items()]
+    query = inline_query + [(str(k), _query_value(v)) for k, v in (args.get("query") or {}).items()]
     return RawRequest(method=method, path=path, query=query, headers=headers, body=body)
 
 
-def fill_path_params(path: str, params: dict[str, Any]) -> str:
-    missing = [name for name in _PLACEHOLDER.findall(path) if name not in params]
+def build_path(
+    template: str, params: dict[str, Any], policy: Policy | None = None
+) -> tuple[str, list[tuple[str, str]]]:
+    """The encoded path to send and the query pairs written inline after '?'; ToolError if unsafe."""
+    _refuse_unsafe_characters(template)
+    template, _, query = template.partition("?")
+    template = template.partition("#")[0]
+    origin = ""
+    if _ABSOLUTE.match(template) or template.startswith("//"):
+        origin, template = _allowed_origin(template, policy)
+    segments = _segments(template, params)
+    check_segments(segments, absolute=bool(origin))
+    path = "/" + "/".join(quote(segment, safe=_SEGMENT_SAFE) for segment in segments)
+    return origin + path, parse_qsl(query, keep_blank_values=True)
+
+
+def _segments(template: str, params: dict[str, Any]) -> list[str]:
+    """Decoded segments; a placeholder's value is text of its own segment, never split or decoded."""
+    missing = [name for name in _PLACEHOLDER.findall(template) if name not in params]
     if missing:
         raise ToolError(f"path_params lacks a value for: {', '.join(missing)}.")
-    return _PLACEHOLDER.sub(lambda m: quote(str(params[m.group(1)]), safe=""), path)
+    empty = sorted(name for name in set(_PLACEHOLDER.findall(template)) if str(params[name]) == "")
+    if empty:
+        raise ToolError(f"path_params has an empty value for: {', '.join(empty)}; refused.")
+    pieces = template[1:].split("/") if template.startswith("/") else template.split("/")
+    segments = []
+    for piece in pieces:
+        parts = _PLACEHOLDER.split(piece)  # literal, name, literal, name, ..., literal
+        segment = "".join(
+            unquote(part) if index % 2 == 0 else str(params[part]) for index, part in enumerate(parts)
+        )
+        segments.append(segment)
+    return segments
 
 
-def check_path(path: str, policy: Policy | None = None) -> str:
-    if _CONTROL.search(path) or "\\" in path:
-        raise ToolError("The path contains control characters or backslashes; refused.")
-    if path.startswith("//") or "://" in path or _SCHEME.match(path):
-        return _check_absolute(path, policy)
-    _check_segments(path)
-    return path if path.startswith("/") else "/" + path
+def decodings(text: str) -> Iterator[str]:
+    """`text`, then each further percent-decoding of it until it stops changing; each also NFKC-normalised."""
+    for _ in range(MAX_DECODING_ROUNDS):
+        yield text
+        normalized = unicodedata.normalize("NFKC", text).translate(_DOT_LOOKALIKES)
+        if normalized != text:
+            yield normalized
+        decoded = unquote(text)
+        if decoded == text:
+            return
+        text = decoded
+    raise ToolError(f"The path is percent-encoded more than {MAX_DECODING_ROUNDS} times over; refused.")
 
 
-def _check_segments(path: str) -> None:
-    bare = path.split("?", 1)[0].split("#", 1)[0]
-    segments = unquote(unquote(bare)).split("/")
-    if any(segment in ("..", ".") for segment in segments):
-        raise ToolError("The path may not contain '.' or '..' segments; refused.")
+def check_segments(segments: list[str], *, absolute: bool = False) -> None:
+    """Refuse a path whose segments, decoded any number of times, could leave the app's API base."""
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        for variant in decodings(segment):
+            _refuse_unsafe_characters(variant)
+            _refuse_delimiters(variant)
+            for position, piece in enumerate(variant.split("/")):
+                if piece == "":
+                    if last and variant == "":
+                        continue  # one trailing slash (or the path "/"): some APIs want it, it names no host
+                    raise ToolError(
+                        "The path has an empty segment ('//' or a value that is empty or made of '/'); refused. "
+                        "Give a path like '/records/42' relative to the app's API."
+                    )
+                bare = piece.split(";", 1)[0].strip()
+                if not bare:
+                    raise ToolError(f"The path has a blank segment ({piece[:40]!r}); refused.")
+                if set(bare) == {"."}:
+                    raise ToolError(
+                        "The path may not contain '.' or '..' segments (in any encoding); refused."
+                    )
+                if index == 0 and position == 0 and not absolute and _SCHEME.match(piece):
+                    raise ToolError(
+                        "raw_request takes a path relative to the app's API (e.g. '/me'), not an absolute URL "
+                        f"or a scheme ({piece.split(':', 1)[0]}:); refused."
+                    )
 
 
-def _check_absolute(url: str, policy: Policy | None) -> str:
+def _refuse_delimiters(text: str) -> None:
+    if "?" in text or "#" in text:
+        raise ToolError(
+            "A path segment contains '?' or '#' (in some encoding), which the app would read as a query or "
+            "fragment; refused. Put query parameters in 'query'."
+        )
+
+
+def _refuse_unsafe_characters(text: str) -> None:
+    if "\\" in text:
+        raise ToolError("The path contains backslashes (in some encoding); refused.")
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in text):
+        raise ToolError("The path contains control characters (in some encoding); refused.")
+
+
+def _allowed_origin(url: str, policy: Policy | None) -> tuple[str, str]:
+    """(scheme://host[:port], path) of an absolute URL whose origin is allowed; ToolError otherwise."""
     relative_only = (
         "raw_request takes a path relative to the app's API (e.g. '/me'), not an absolute URL; refused."
     )
-    allowed = sorted(policy.raw_allow_hosts) if policy else []
+    allowed = sorted(policy.raw_allow_origins) if policy else []
     if not allowed:
         raise ToolError(relative_only)
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises on a malformed port
+        port = parts.port
     except ValueError as exc:
         raise ToolError(f"The URL does not parse ({exc}); refused.") from exc
-    if parts.scheme.lower() not in ("https", "http") or not url.lower().startswith(
-        parts.scheme.lower() + "://"
-    ):
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
         raise ToolError(f"{relative_only} Absolute URLs must be http(s)://<host>/... with an allowed host.")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+    if "@" in parts.netloc:
         raise ToolError(
             "The URL carries credentials (user@host); refused. Membrane adds the app's auth itself."
         )
-    if policy is None or not policy.allows_raw_host(host):
+    host = (parts.hostname or "").rstrip(".")
+    if not _HOST.match(parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc) or not host:
+        raise ToolError(f"The URL's host {parts.netloc!r} is not a plain host name; refused.")
+    origin = origin_of(scheme, host, port)
+    if policy is None or origin not in policy.raw_allow_origins:
         raise ToolError(
-            f"Host {host!r} is not one raw_request may reach; allowed hosts: {', '.join(allowed)}. "
-            "Use a path relative to the app's API instead."
+            f"{origin} is not an origin raw_request may reach; allowed: {', '.join(allowed)} "
+            "(scheme, host and port must all match). Use a path relative to the app's API instead."
         )
-    _check_segments(parts.path)
-    return url
+    return origin, parts.path or "/"
 
 
 def check_headers(headers: dict[str, Any]) -> dict[str, str]:
+    bad_names = sorted(repr(name) for name in headers if not _TOKEN.match(name))
+    if bad_names:
+        raise ToolError(
+            f"Header name(s) {', '.join(bad_names)} are not valid HTTP field names (RFC 9110 tokens: "
+            "letters, digits and !#$%&'*+-.^_`|~); nothing was sent."
+        )
     refused = sorted(
         name
         for name in headers
@@ -145,9 +237,12 @@ def check_headers(headers: dict[str, Any]) -> dict[str, str]:
     clean: dict[str, str] = {}
     for name, value in headers.items():
         text = str(value)
-        if _CONTROL.search(name) or _CONTROL.search(text):
-            raise ToolError(f"Header {name!r} contains control characters; refused.")
-        clean[name] = text
+        if not _VISIBLE_ASCII.match(text):
+            raise ToolError(
+                f"Header {name!r} has a value that is not visible ASCII (control characters, line breaks "
+                "or non-ASCII text); nothing was sent. Percent-encode or drop such characters."
+            )
+        clean[name] = text.strip(" \t")
     return clean
 
 
@@ -186,4 +281,7 @@ def summarize_response(response: ProxyResponse) -> dict[str, Any]:
             body = response.body.decode("utf-8", errors="replace")
     else:
         body = response.body.decode("utf-8", errors="replace")
-    return {"status": response.status, "ok": 200 <= response.status < 300, "headers": useful, "body": body}
+    summary = {"status": response.status, "ok": 200 <= response.status < 300, "headers": useful, "body": body}
+    if response.cut:
+        summary = {"_truncated": {"note": response.cut}, **summary}
+    return summary

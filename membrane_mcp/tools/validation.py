@@ -22,6 +22,7 @@ from jsonschema.protocols import Validator
 __all__ = ["validate_arguments"]
 
 _CACHE_SIZE = 512
+MAX_PROBLEMS = 20  # listed per call; the rest are counted
 _MAX_MESSAGE_LENGTH = 300
 _MAX_VALUE_REPR = 80
 
@@ -120,7 +121,12 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
         extras = [name for name in instance if name not in (error.schema.get("properties") or {})]
         patterns = error.schema.get("patternProperties") or {}
         if not patterns and extras:
-            return [(field, f"unexpected field `{field}`") for field in _children(error, extras)]
+            shown = sorted(extras)[: MAX_PROBLEMS - 1]
+            pairs = [(field, f"unexpected field `{field}`") for field in _children(error, shown)]
+            if len(extras) > len(shown):
+                rest = len(extras) - len(shown)
+                pairs.append((f"{where}\uffff", f"{_where(where)}{rest} more unexpected field(s) not listed"))
+            return pairs
     if kind == "format":
         message = f"{_short(instance)} is not a valid {error.validator_value!r}"
     elif kind in ("type", "enum", "const"):
@@ -137,6 +143,16 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
     return [(where, f"`{where}`: {message}" if where else message)]
 
 
+def _where(where: str) -> str:
+    return f"`{where}`: " if where else ""
+
+
+def _at_most(messages: list[str]) -> list[str]:
+    if len(messages) <= MAX_PROBLEMS:
+        return messages
+    return [*messages[:MAX_PROBLEMS], f"... and {len(messages) - MAX_PROBLEMS} more problem(s) not listed"]
+
+
 def _expects_object(schema: dict[str, Any] | bool) -> bool:
     declared = schema.get("type") if isinstance(schema, dict) else None
     if isinstance(declared, str):
@@ -147,7 +163,9 @@ def _expects_object(schema: dict[str, Any] | bool) -> bool:
 
 
 def validate_arguments(schema: dict[str, Any], arguments: Any) -> list[str]:
-    """Every problem with ``arguments`` under ``schema``, as sorted, field-named messages ([] if valid).
+    """The problems with ``arguments`` under ``schema``, as sorted, field-named messages ([] if valid).
+
+    At most ``MAX_PROBLEMS`` are listed; a last line counts the others.
 
     When the schema's root expects an object (``type: object`` or no ``type``), ``None`` counts as ``{}``
     (MCP makes ``arguments`` optional) and any other non-object is an error. A schema whose root declares
@@ -168,4 +186,4 @@ def validate_arguments(schema: dict[str, Any], arguments: Any) -> list[str]:
         pairs = {pair for error in validator.iter_errors(arguments) for pair in _messages(error)}
     except Exception as error:  # unresolvable $ref, bad regex in the schema, ...
         return [f"the tool's input schema could not be applied ({type(error).__name__}: {_clip(str(error))})"]
-    return [_clip(message) for _, message in sorted(pairs)]
+    return _at_most([_clip(message) for _, message in sorted(pairs)])

@@ -17,17 +17,14 @@ from membrane_mcp.membrane import (
     StaticToken,
     WorkspaceCredentials,
 )
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from tests.sandboxes import seeded_sandbox
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Any]:
-    running = start_in_thread(SandboxConfig(build_seconds=0.5))
-    try:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.5)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def _client(sandbox: Any) -> MembraneClient:

@@ -233,7 +233,7 @@ async def test_retry_after_longer_than_deadline_fails_fast(mock: respx.MockRoute
         with pytest.raises((RateLimited, DeadlineExceeded)) as info:
             with anyio.CancelScope(deadline=anyio.current_time() + 2 + DEADLINE_MARGIN):
                 await client.list_connections()
-    assert route.call_count == 1 and sleep.delays == []
+    assert route.call_count == 1 and sleep.delays == []  # fast: no pause was even asked for
     assert info.value.retry_after == 10
 
 
@@ -264,7 +264,9 @@ async def test_slow_answer_bounded_by_deadline(mock: respx.MockRouter) -> None:
 
     async def slow(request: httpx.Request) -> httpx.Response:
         calls.append(request)
-        await anyio.sleep(5)  # the mock transport ignores httpx timeouts: only the deadline can stop this
+        # Simulated latency, longer than the test's bound: the mock transport ignores httpx timeouts, so
+        # only the client's deadline can end this.
+        await anyio.sleep(60)
         return httpx.Response(200, json={"output": None})
 
     mock.post("/actions/q/run").mock(side_effect=slow)
@@ -282,7 +284,7 @@ async def test_read_timeout_at_deadline_is_deadline_exceeded(mock: respx.MockRou
 
     def timeout(request: httpx.Request) -> httpx.Response:
         calls.append(request)
-        time.sleep(0.06)  # the transport's own read timeout fires just as the deadline passes
+        time.sleep(0.06)  # simulated latency: the transport waited until its read timeout, at the deadline
         raise httpx.ReadTimeout("timed out", request=request)
 
     mock.get("/connections").mock(side_effect=timeout)

@@ -15,8 +15,8 @@ from membrane_mcp.membrane import (
     StaticToken,
     UpstreamUnavailable,
 )
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import start_in_thread
 from tests.sandbox.conftest import fake_apps
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from mcp import Client, types
@@ -17,12 +16,14 @@ from mcp import Client, types
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.retry import RetryPolicy
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import build_gateway, membrane_config
 from membrane_mcp.settings import Settings
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox
 from tests.processes import server_env, spawn_http, stop_process  # noqa: F401 - re-exported to the tests
+from tests.sandboxes import seeded_sandbox
+from tests.waiting import eventually  # noqa: F401 - re-exported to the tests
 
 MAY_OR_MAY_NOT = "may or may not have happened"
 
@@ -36,7 +37,7 @@ def outcome_unknown(result: types.CallToolResult) -> bool:
 @pytest.fixture
 def faulty_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of its own (faults are switched on per test with `set_faults`)."""
-    with start_in_thread(SandboxConfig(build_seconds=0.3, seed=11, retry_after_s=0.2)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.3, seed=11, retry_after_s=0.2)) as running:
         yield running
 
 
@@ -88,16 +89,6 @@ def text_of(result: types.CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
-async def eventually(predicate: Any, within: float = 10.0, interval: float = 0.05) -> bool:
-    """Poll without blocking the event loop (the client may still have a cancel notification to send)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await anyio.sleep(interval)
-    return predicate()
-
-
 def start_http_server(running: RunningSandbox, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
     """`membrane-mcp serve --transport http` in a subprocess, ready when /healthz answers."""
     return spawn_http(list(args), server_env(running, **env))
@@ -109,20 +100,26 @@ def mode(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-# The product's retry rules with shorter back-off pauses, so the fault tests stay quick (Retry-After is
-# still honoured in full).
-FAST_RETRIES = RetryPolicy(initial_backoff=0.05, max_backoff=0.4, jitter=0.05)
+# The product's retry rules with back-off pauses of 10-50 ms, so the fault tests stay quick (Retry-After is
+# still honoured in full). The pauses are real: the same sleep paces create_action's polls, which must not spin.
+FAST_RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
 
 
 @asynccontextmanager
 async def connect_fast(
-    running: RunningSandbox, mode: str = "auto", *, credentials: TokenProvider | None = None, **overrides: Any
+    running: RunningSandbox,
+    mode: str = "auto",
+    *,
+    credentials: TokenProvider | None = None,
+    catalog_clock: Callable[[], float] = time.monotonic,
+    **overrides: Any,
 ) -> AsyncIterator[Client]:
-    """An in-memory MCP client on a gateway wired like `open_gateway`'s, with `FAST_RETRIES`."""
+    """An in-memory MCP client on a gateway wired like `open_gateway`'s, with `FAST_RETRIES`; the catalog's
+    TTL runs on `catalog_clock` (a `tests.clock.FakeClock` to expire it without waiting)."""
     settings = Settings(api_url=running.url, **overrides)
     credentials = credentials or StaticToken(running.token)
     async with MembraneClient(membrane_config(settings, FAST_RETRIES), credentials) as membrane:
-        gateway = build_gateway(settings, membrane)
+        gateway = build_gateway(settings, membrane, catalog_clock=catalog_clock)
         async with Client(build_server(gateway), mode=mode) as client:
             client.gateway = gateway  # type: ignore[attr-defined]
             yield client

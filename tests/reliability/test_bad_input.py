@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 from tests.reliability.conftest import server_env, start_http_server, stop_process
 
 HANDSHAKE = {
@@ -129,7 +129,7 @@ class RawStdio:
     def answers(self, *ids: int | None, within: float = 30) -> dict[int | None, dict[str, Any]]:
         """The answers to these request ids (None: an error whose id could not be known), in any order."""
         found: dict[int | None, dict[str, Any]] = {}
-        deadline = time.monotonic() + within
+        deadline = time.monotonic() + within  # bounds a wait for answers (a hang), measures nothing
         while time.monotonic() < deadline and set(ids) - set(found):
             try:
                 message = json.loads(self.lines.get(timeout=0.2))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
+from tests.clock import FakeClock
 from tests.reliability.conftest import connect_fast, runs_with_input, text_of
 
 pytestmark = pytest.mark.anyio
@@ -46,14 +46,18 @@ async def _tool_names(client: Any) -> set[str]:
 
 async def test_an_added_action_appears_after_the_ttl_and_a_removed_one_disappears(faulty_sandbox):
     mode = "auto"  # the catalog is below the protocol
-    async with connect_fast(faulty_sandbox, mode, apps=["vtiger"], catalog_ttl=1.0) as client:
+    clock = FakeClock()
+    async with connect_fast(
+        faulty_sandbox, mode, apps=["vtiger"], catalog_ttl=60, catalog_clock=clock
+    ) as client:
         before = await _tool_names(client)
         action = add_action(faulty_sandbox, "rel-added")
+        clock.advance(59)
         still_cached = await _tool_names(client)
-        await anyio.sleep(1.1)
+        clock.advance(1)
         after_ttl = await _tool_names(client)
         remove_action(faulty_sandbox, action["id"])
-        await anyio.sleep(1.1)
+        clock.advance(60)
         after_removal = await _tool_names(client)
     added = after_ttl - before
     assert still_cached == before  # within the TTL the cached list is served

@@ -1,31 +1,45 @@
-"""Concurrent MCP sessions over streamable HTTP against one server process: no protocol errors,
-every write exactly once in the sandbox database, p99 latency reported, RSS stable after warm-up.
+"""Concurrent MCP sessions over streamable HTTP against one server process: no protocol errors, no
+error results, every write exactly once in the sandbox database.
 
-The full run (50 sessions x 200 calls) is `-m heavy`; a small one runs by default.
+The full run (50 sessions x 200 calls) is `-m heavy`; a small one runs by default. Latency and memory
+figures under load are measured by `python -m bench` (figure 4), not asserted here.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import psutil
 import pytest
+import uvicorn
 from mcp import Client
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
-from tests.reliability.conftest import db_rows, start_http_server, stop_process, text_of, vtiger_records_named
+from membrane_mcp.server.app import build_server
+from membrane_mcp.server.backend import open_gateway
+from membrane_mcp.server.http import build_http_app
+from membrane_mcp.settings import Settings
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox
+from tests.processes import free_port
+from tests.reliability.conftest import (
+    db_rows,
+    eventually,
+    start_http_server,
+    stop_process,
+    text_of,
+    vtiger_records_named,
+)
+from tests.sandboxes import seeded_sandbox
 
 pytestmark = pytest.mark.anyio
 
 
 @dataclass
 class Tally:
-    latencies: list[float] = field(default_factory=list)
+    calls: int = 0
     protocol_errors: list[str] = field(default_factory=list)
     tool_errors: list[str] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
@@ -77,70 +91,62 @@ async def _session(url: str, session: int, calls: range, tally: Tally) -> None:
             await client.list_tools()
             for index in calls:
                 name, args = _call_for(session, index, tally)
-                started = time.perf_counter()
                 try:
                     result = await client.call_tool(name, args)
                 except Exception as exc:  # a protocol or transport failure: what this test counts
                     tally.protocol_errors.append(f"{name}: {type(exc).__name__}: {exc}")
                     continue
-                tally.latencies.append(time.perf_counter() - started)
+                tally.calls += 1
                 if result.is_error:
                     tally.tool_errors.append(f"{name}: {text_of(result)[:200]}")
     except Exception as exc:
         tally.protocol_errors.append(f"session {session}: {type(exc).__name__}: {exc}")
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 @pytest.fixture
 def load_sandbox() -> Iterator[RunningSandbox]:
-    with start_in_thread(SandboxConfig(build_seconds=0.2, seed=1)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.2, seed=1)) as running:
         yield running
 
 
-async def _run_load(running: RunningSandbox, sessions: int, calls: int, warmup: int) -> dict[str, Any]:
-    process, base = start_http_server(running, "--apps", "vtiger")
-    url = f"{base}/mcp"
-    tally = Tally()
-    try:
-        server = psutil.Process(process.pid)
+@asynccontextmanager
+async def http_server_in_process(running: RunningSandbox) -> AsyncIterator[str]:
+    """What `serve --transport http --apps vtiger` runs (gateway, MCP server, HTTP app, uvicorn), in this
+    process and event loop: no interpreter to start, and the same server code under the same load."""
+    settings = Settings(api_url=running.url, token=running.token, apps=["vtiger"], port=free_port())
+    async with open_gateway(settings) as gateway:
+        app = build_http_app(build_server(gateway), settings)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+        server = uvicorn.Server(config)
         async with anyio.create_task_group() as group:
-            for session in range(sessions):
-                group.start_soon(_session, url, session, range(warmup), tally)
-        rss_after_warmup = server.memory_info().rss
-        rss_samples = [rss_after_warmup]
-        started = time.perf_counter()
-        chunk = max(1, (calls - warmup) // 4)
-        for first in range(warmup, calls, chunk):
-            async with anyio.create_task_group() as group:
-                for session in range(sessions):
-                    group.start_soon(_session, url, session, range(first, min(calls, first + chunk)), tally)
-            rss_samples.append(server.memory_info().rss)
-        seconds = time.perf_counter() - started
-        rss_end = server.memory_info().rss
-        alive = process.poll() is None
+            group.start_soon(server.serve)
+            assert await eventually(lambda: server.started, within=30, interval=0.01)
+            try:
+                yield f"http://{settings.host}:{settings.port}"
+            finally:
+                server.should_exit = True
+
+
+@asynccontextmanager
+async def http_server_process(running: RunningSandbox) -> AsyncIterator[str]:
+    """`membrane-mcp serve --transport http --apps vtiger` as a subprocess; it must still be alive at the end."""
+    process, base = start_http_server(running, "--apps", "vtiger")
+    try:
+        yield base
+        assert process.poll() is None
     finally:
         stop_process(process)
-    figures = {
-        "calls": len(tally.latencies),
-        "seconds": round(seconds, 1),
-        "p50_ms": round(percentile(tally.latencies, 0.50) * 1000, 1),
-        "p99_ms": round(percentile(tally.latencies, 0.99) * 1000, 1),
-        "rss_end_mb": round(rss_end / 2**20, 1),
-        # The first chunk after the warm-up phase still steps RSS up (~30 % at 50 sessions), whatever the
-        # warm-up length; from there it is flat. Growth is measured from the end of that first chunk.
-        "rss_first_chunk_step": round(rss_samples[1] / rss_after_warmup - 1, 3),
-        "rss_growth": round(rss_end / rss_samples[1] - 1, 3),
-        "rss_samples_mb": [round(r / 2**20, 1) for r in rss_samples],
-    }
-    print(f"\nload {sessions}x{calls}: {figures}")  # the figures the report quotes (pytest -s)
-    assert alive
+
+
+async def _run_load(running: RunningSandbox, sessions: int, calls: int, *, subprocess: bool) -> None:
+    tally = Tally()
+    serving = http_server_process(running) if subprocess else http_server_in_process(running)
+    async with serving as base, anyio.create_task_group() as group:
+        for session in range(sessions):
+            group.start_soon(_session, f"{base}/mcp", session, range(calls), tally)
     assert tally.protocol_errors == [], tally.protocol_errors[:5]
     assert tally.tool_errors == [], tally.tool_errors[:5]
-    assert figures["calls"] == sessions * calls
+    assert tally.calls == sessions * calls
     present = vtiger_records_named(running, "load-")
     assert len(tally.records) == len(set(tally.records))
     assert {name: present.get(name, 0) for name in tally.records} == dict.fromkeys(tally.records, 1)
@@ -149,16 +155,14 @@ async def _run_load(running: RunningSandbox, sessions: int, calls: int, warmup: 
         assert db_rows(running, "SELECT COUNT(*) FROM sandbox_actions WHERE intent = ?", description) == [
             (1,)
         ]
-    return figures
 
 
 async def test_small_load_over_http(load_sandbox):
-    figures = await _run_load(load_sandbox, sessions=8, calls=15, warmup=7)
-    assert figures["rss_growth"] < 0.10
+    # Every kind of call, create_action included; in-process (the subprocess HTTP server has its own tests).
+    await _run_load(load_sandbox, sessions=6, calls=10, subprocess=False)
 
 
 @pytest.mark.heavy
 @pytest.mark.timeout(1800)
 async def test_heavy_load_over_http(load_sandbox):
-    figures = await _run_load(load_sandbox, sessions=50, calls=200, warmup=80)
-    assert figures["rss_growth"] < 0.10
+    await _run_load(load_sandbox, sessions=50, calls=200, subprocess=True)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from membrane_mcp.sandbox.apps import load_apps
 from membrane_mcp.tools.naming import MAX_TOOL_NAME_LENGTH, TOOL_NAME_PATTERN, NameRequest, assign_tool_names
 from membrane_mcp.tools.schema import resolve_refs, sanitize_input_schema
+from membrane_sandbox.apps import load_apps
 
 # Any Unicode (control characters, combining marks, RTL, emoji, fullwidth forms), not just ASCII keys.
 _text = st.text(min_size=0, max_size=60)

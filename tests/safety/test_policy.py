@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 
 import pytest
 from mcp import types
@@ -82,10 +83,15 @@ async def test_read_only_run_action_refuses_a_write_like_an_unknown_action(fresh
                 "input": {"query": "SELECT * FROM Leads LIMIT 1;"},
             },
         )
-    assert error_text(hidden).replace("delete-record", "X") == error_text(unknown).replace(
-        "no-such-action", "X"
-    )
-    assert hidden.structured_content == {**unknown.structured_content, "error": error_text(hidden)}
+
+    # The same answer, except for the suggestions, which depend on the key typed and name only allowed actions.
+    def without_suggestions(result, key):
+        return re.sub(r" Did you mean: [^?]*\?", "", error_text(result)).split("\n")[0].replace(key, "X")
+
+    assert without_suggestions(hidden, "delete-record") == without_suggestions(unknown, "no-such-action")
+    suggested = hidden.structured_content.get("details", {}).get("did_you_mean", [])
+    assert "delete-record" not in suggested
+    assert all(key.startswith(("query-", "retrieve-", "describe-", "list-", "get-")) for key in suggested)
     assert not read.is_error
     assert sandbox_stats(fresh_sandbox)["actionRuns"]["total"] == before + 1  # only the read ran
 
@@ -168,18 +174,92 @@ async def test_deny_wins_over_allow_in_run_action(fresh_sandbox, mode):
     assert sandbox_stats(fresh_sandbox)["actionRuns"]["total"] == before
 
 
-async def test_deny_destructive_keeps_creates_and_limits_raw(sandbox, mode):
-    async with connect(
-        settings_for(sandbox, deny_destructive=True, tool_mode="direct", apps=["vtiger"]), mode
-    ) as client:
+async def test_deny_destructive_keeps_creates_and_limits_raw(fresh_sandbox, mode):
+    settings = settings_for(fresh_sandbox, deny_destructive=True, tool_mode="direct", apps=["vtiger"])
+    async with connect(settings, mode) as client:
         tools = (await client.list_tools()).tools
-        post = await client.call_tool(
+        before = sandbox_stats(fresh_sandbox)
+        deleted = await client.call_tool(
             "raw_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"}
         )
+        built = await call_error(
+            client, "create_action", {"connection": "vtiger", "description": "delete every lead"}
+        )
+        after = sandbox_stats(fresh_sandbox)
     names = {t.name for t in tools}
-    assert {"vtiger_create_record", "vtiger_query_records", "create_action"} <= names
-    assert not names & {"vtiger_delete_record", "vtiger_update_record"}
-    assert "refuses DELETE" in error_text(post)
+    assert {"vtiger_create_record", "vtiger_query_records"} <= names
+    assert not names & {"vtiger_delete_record", "vtiger_update_record", "create_action"}
+    assert "refuses DELETE" in error_text(deleted)
+    assert built.error.message == "Unknown tool: create_action"  # hidden like an unknown tool
+    assert after["proxyRequests"] == before["proxyRequests"] and after["builds"] == before["builds"]
+
+
+RAW_WRITES = [
+    ({"deny_actions": ["vtiger:delete-*"]}, "POST", "/delete", {"id": "12x1"}),
+    ({"allow_actions": ["vtiger:query-*"]}, "POST", "/create", {"elementType": "Leads"}),
+    ({"allow_actions": ["vtiger:*"], "deny_actions": ["vtiger:update-*"]}, "POST", "/update", {"id": "12x1"}),
+]
+
+
+@pytest.mark.parametrize(("overrides", "method", "path", "body"), RAW_WRITES)
+async def test_action_lists_limit_raw_request_to_reads(fresh_sandbox, overrides, method, path, body):
+    settings = settings_for(fresh_sandbox, apps=["vtiger"], **overrides)
+    async with connect(settings) as client:
+        raw = next(t for t in (await client.list_tools()).tools if t.name == "raw_request")
+        before = sandbox_stats(fresh_sandbox)["proxyRequests"]
+        write = await client.call_tool(
+            "raw_request", {"connection": "vtiger", "method": method, "path": path, "body": body}
+        )
+        after = sandbox_stats(fresh_sandbox)["proxyRequests"]
+        read = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
+    assert raw.input_schema["properties"]["method"]["enum"] == ["GET", "HEAD"]
+    assert f"refuses {method}; allowed methods: GET, HEAD" in error_text(write)
+    assert after == before
+    assert read.structured_content["status"] == 200
+
+
+async def test_raw_methods_widen_raw_writes_under_lists_with_a_warning(fresh_sandbox, caplog):
+    settings = settings_for(
+        fresh_sandbox, apps=["vtiger"], deny_actions=["vtiger:delete-*"], raw_methods=["GET", "POST"]
+    )
+    with caplog.at_level("WARNING"):
+        async with connect(settings) as client:
+            posted = await client.call_tool(
+                "raw_request",
+                {"connection": "vtiger", "method": "POST", "path": "/create",
+                 "body": {"elementType": "Leads", "element": {"lastname": "Raw", "company": "Acme"}}},
+            )  # fmt: skip
+    assert posted.structured_content["status"] == 200, posted.content
+    assert sandbox_stats(fresh_sandbox)["proxyRequests"].get("POST") == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("raw writes are outside" in w and "POST" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize(
+    ("overrides", "offered"),
+    [
+        ({}, True),
+        ({"allow_actions": ["vtiger:*"]}, False),
+        ({"deny_actions": ["*:delete-*"]}, False),
+        ({"deny_actions": ["*:delete-*"], "allow_create_action": True}, True),
+        ({"deny_destructive": True, "allow_create_action": True}, False),
+        ({"read_only": True, "allow_create_action": True}, False),
+    ],
+)
+async def test_create_action_follows_the_policy(fresh_sandbox, overrides, offered):
+    settings = settings_for(fresh_sandbox, apps=["vtiger"], **overrides)
+    args = {"connection": "vtiger", "description": "list the leads created today", "timeout_s": 10}
+    async with connect(settings) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        if offered:
+            result = await client.call_tool("create_action", args)
+            assert not result.is_error, result.content
+        else:
+            refused = await call_error(client, "create_action", args)
+            assert refused.error.message == "Unknown tool: create_action"
+    assert ("create_action" in names) is offered
+    builds = sandbox_stats(fresh_sandbox)["builds"]
+    assert sum(builds.values()) == (1 if offered else 0)
 
 
 async def test_no_raw_request_removes_the_tool(sandbox, mode):

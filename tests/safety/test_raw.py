@@ -22,6 +22,32 @@ REFUSED = [
     ({"path": "/{id}", "path_params": {"id": ".."}}, "'..' segments"),
     ({"path": "/me\\..\\x"}, "backslashes"),
     ({"path": "/me\r\nX-Injected: 1"}, "control characters"),
+    # Found by the attack run: encoded URLs, URLs as path_params, encoded separators, Tomcat and Unicode dots.
+    ({"path": "https%3A%2F%2Fevil.example%2Fx"}, "not an absolute URL"),
+    ({"path": "/https%253A%252F%252Fevil.example%252Fx"}, "not an absolute URL"),
+    ({"path": "{u}", "path_params": {"u": "https://evil.example/x"}}, "not an absolute URL"),
+    ({"path": "/{u}", "path_params": {"u": "https://evil.example/x"}}, "not an absolute URL"),
+    ({"path": "/{u}", "path_params": {"u": "//evil.example/x"}}, "empty segment"),
+    ({"path": "/%2F%2Fevil.example/x"}, "empty segment"),
+    ({"path": "/me/%5c..%5cx"}, "backslashes"),
+    ({"path": "/me/%255c"}, "backslashes"),
+    ({"path": "/me%0d%0aX-Injected:%201"}, "control characters"),
+    ({"path": "/me/%250d%250a"}, "control characters"),
+    ({"path": "/me/..;/connections"}, "'..' segments"),
+    ({"path": "/me/%2e%2e%3b/connections"}, "'..' segments"),
+    ({"path": "/me/\uff0e\uff0e/connections"}, "'..' segments"),
+    ({"path": "/me/%EF%BC%8E%EF%BC%8E/connections"}, "'..' segments"),
+    ({"path": "/me/\u2025/connections"}, "'..' segments"),
+    ({"path": "/{a}/x", "path_params": {"a": "\uff0e\uff0e"}}, "'..' segments"),
+    ({"path": "/me//x"}, "empty segment"),
+    ({"path": "/records/{id}", "path_params": {"id": ""}}, "empty value for: id"),
+    ({"path": "/{id}", "path_params": {"id": "12x1?x=1"}}, "'?' or '#'"),
+    ({"path": "/me%23frag"}, "'?' or '#'"),
+    ({"headers": {"X-Name": "caf\u00e9"}}, "not visible ASCII"),
+    ({"headers": {"X-Name": "a\r\nX-Injected: 1"}}, "not visible ASCII"),
+    ({"headers": {"Bad Name": "x"}}, "not valid HTTP field names"),
+    ({"headers": {"X-\u00e9": "x"}}, "not valid HTTP field names"),
+    ({"headers": {"X-A:b": "x"}}, "not valid HTTP field names"),
     ({"headers": {"Authorization": "Bearer stolen"}}, "refuses these headers: Authorization"),
     ({"headers": {"cookie": "session=1"}}, "refuses these headers: cookie"),
     ({"headers": {"Host": "evil.example"}}, "refuses these headers: Host"),
@@ -44,6 +70,18 @@ async def test_every_refusal_sends_nothing(fresh_sandbox, mode):
     assert after["proxyRequests"] == before["proxyRequests"]
 
 
+async def test_path_params_are_single_segments_encoded_on_output(fresh_sandbox):
+    """A path_params value is text of one segment, sent percent-encoded (its '%' as %25, spaces as %20)."""
+    async with connect(settings_for(fresh_sandbox, apps=["vtiger"])) as client:
+        result = await client.call_tool(
+            "raw_request",
+            {"connection": "vtiger", "method": "GET", "path": "/records/{id}",
+             "path_params": {"id": "12x1 &y=50%"}},
+        )  # fmt: skip
+    assert result.structured_content["status"] == 404, result.content  # reached the app, as one segment
+    assert "No API /records/12x1 &y=50%" in str(result.structured_content["body"])
+
+
 async def test_allowed_host_takes_an_absolute_url_other_hosts_do_not(fresh_sandbox, mode):
     settings = settings_for(fresh_sandbox, apps=["vtiger"], raw_allow_host=["sandbox.od2.vtiger.com"])
     async with connect(settings, mode) as client:
@@ -59,15 +97,20 @@ async def test_allowed_host_takes_an_absolute_url_other_hosts_do_not(fresh_sandb
                 "https://user:pw@sandbox.od2.vtiger.com/me",
                 f"{VTIGER_BASE}/../../admin",
                 "ftp://sandbox.od2.vtiger.com/me",
+                "https://sandbox.od2.vtiger.com:8443/me",
+                "http://sandbox.od2.vtiger.com/me",
             )
         }
         after = sandbox_stats(fresh_sandbox)["proxyRequests"]
     assert ok.structured_content["status"] == 200, ok.content
     assert ok.structured_content["body"]["result"]["user_name"]
-    assert "is not one raw_request may reach" in error_text(refused["https://evil.example/me"])
-    assert "is not one raw_request may reach" in error_text(
-        refused["https://sandbox.od2.vtiger.com.evil.example/me"]
-    )
+    for url in (
+        "https://evil.example/me",
+        "https://sandbox.od2.vtiger.com.evil.example/me",
+        "https://sandbox.od2.vtiger.com:8443/me",  # the port counts
+        "http://sandbox.od2.vtiger.com/me",  # and the scheme
+    ):
+        assert "is not an origin raw_request may reach" in error_text(refused[url]), url
     assert "credentials" in error_text(refused["https://user:pw@sandbox.od2.vtiger.com/me"])
     assert "'..' segments" in error_text(refused[f"{VTIGER_BASE}/../../admin"])
     assert "http(s)" in error_text(refused["ftp://sandbox.od2.vtiger.com/me"])

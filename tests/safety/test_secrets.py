@@ -18,9 +18,9 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from membrane_mcp.sandbox.api import create_app
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_sandbox.api import create_app
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 from tests.safety.conftest import base_env, free_port, start_http
 from tests.server.conftest import connect
 
@@ -79,7 +79,7 @@ def recorded() -> Iterator[tuple[str, Recorder]]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
-        time.sleep(0.01)
+        time.sleep(0.01)  # poll interval while uvicorn starts
     yield f"http://127.0.0.1:{port}", recorder
     server.should_exit = True
     thread.join(10)

@@ -4,7 +4,7 @@ import httpx
 import jwt
 import pytest
 
-from membrane_mcp.sandbox.serve import RunningSandbox
+from membrane_sandbox.serve import RunningSandbox
 
 from .conftest import client_for, mint
 

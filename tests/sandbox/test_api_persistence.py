@@ -42,3 +42,22 @@ def test_writes_persist_across_a_restart(start_sandbox, tmp_path) -> None:
         assert again["id"] != new["id"]
         stats = client.get("/_sandbox/stats").json()
         assert stats["actionRuns"]["success"] == 2 and stats["requestsServed"] > 5
+
+
+def test_a_database_from_before_run_details_gains_their_columns(tmp_path) -> None:
+    import sqlite3
+
+    from membrane_sandbox.api.db import Store
+
+    path = str(tmp_path / "old.sqlite3")
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE sandbox_action_runs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, "
+            "tenant_key TEXT NOT NULL, action_id TEXT NOT NULL, connection_id TEXT NOT NULL, "
+            "integration_key TEXT NOT NULL, action TEXT NOT NULL, input TEXT NOT NULL, output TEXT, error TEXT, "
+            "status TEXT NOT NULL, created_at TEXT NOT NULL)"
+        )
+    store = Store(path, seed=0)
+    columns = {row["name"] for row in store.db.execute("PRAGMA table_info(sandbox_action_runs)")}
+    store.close()
+    assert {"completed_at", "duration_ms", "details"} <= columns

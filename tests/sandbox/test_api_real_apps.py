@@ -8,13 +8,13 @@ import httpx
 import jsonschema
 import pytest
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox, start_in_thread
 
 from .conftest import client_for
 
 try:
-    from membrane_mcp.sandbox.apps import load_apps, synthetic_app  # noqa: F401
+    from membrane_sandbox.apps import load_apps, synthetic_app  # noqa: F401
 except ImportError as exc:  # the apps are written concurrently
     pytest.skip(f"real sandbox apps not available yet: {exc}", allow_module_level=True)
 

@@ -5,8 +5,8 @@ import socket
 
 import httpx
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import add_arguments, config_from_args, start_in_thread
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import add_arguments, config_from_args, start_in_thread
 
 from .conftest import fake_apps
 

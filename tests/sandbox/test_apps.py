@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
 import pytest
 
-from membrane_mcp.sandbox.apps import AppError, load_apps, synthetic_app
-from membrane_mcp.sandbox.apps.base import ActionSpec, App, ProxyResponse
-from membrane_mcp.sandbox.apps.catalog import load_catalog
-from membrane_mcp.sandbox.apps.vtiger_query import QueryError, parse
+from membrane_sandbox.apps import AppError, load_apps, synthetic_app
+from membrane_sandbox.apps.base import ActionSpec, App, ProxyResponse
+from membrane_sandbox.apps.catalog_file import load_catalog
+from membrane_sandbox.apps.vtiger_query import QueryError, parse
 
 ACCOUNT = "conn-test"
 SEED = 7
@@ -142,17 +141,15 @@ def test_load_apps_keys_and_metadata(apps: dict[str, App]) -> None:
     assert load_apps()["vtiger"] is apps["vtiger"]  # cached
 
 
-def test_catalog_load_is_fast() -> None:
-    from membrane_mcp.sandbox import apps as apps_pkg
+def test_each_data_file_is_read_once_per_process() -> None:
+    from membrane_sandbox import apps as apps_pkg
 
-    best = 1.0
-    for _ in range(3):
-        load_catalog.cache_clear()
-        apps_pkg._apps.cache_clear()
-        t = time.perf_counter()
-        load_apps()
-        best = min(best, time.perf_counter() - t)
-    assert best < 0.05, f"load_apps took {best * 1000:.0f} ms"
+    load_catalog.cache_clear()
+    apps_pkg._apps.cache_clear()
+    first = load_apps()
+    assert load_catalog.cache_info().misses == 3
+    assert load_apps()["1crm"].catalog is first["1crm"].catalog  # type: ignore[attr-defined]
+    assert load_catalog.cache_info().misses == 3
 
 
 def test_vtiger_has_exactly_the_eight_seed_actions(apps: dict[str, App]) -> None:
@@ -290,15 +287,12 @@ def test_seed_counts_and_links(db: sqlite3.Connection) -> None:
     assert all(s["spaceId"] in spaces for s in stories)
 
 
-def test_seed_is_deterministic_idempotent_and_fast(apps: dict[str, App]) -> None:
+def test_seed_is_deterministic_and_idempotent(apps: dict[str, App]) -> None:
     conn = sqlite3.connect(":memory:")
     for app in apps.values():
         app.init_schema(conn)
-    t = time.perf_counter()
     for app in apps.values():
         app.seed(conn, "a", 1)
-    elapsed = time.perf_counter() - t
-    assert elapsed < 1.0, f"seeding took {elapsed:.2f}s"
     for app in apps.values():
         app.seed(conn, "b", 1)
         app.seed(conn, "c", 2)
@@ -852,9 +846,7 @@ def test_synthetic_app_has_exactly_n_actions(n: int) -> None:
 
 
 def test_synthetic_apps_scale_and_run() -> None:
-    t = time.perf_counter()
     many = [synthetic_app(i, 50) for i in range(100, 200)]
-    assert time.perf_counter() - t < 1.0
     assert len({a.key for a in many}) == 100
     app = many[0]
     for a in app.actions()[:5]:

@@ -10,26 +10,27 @@ import httpx
 import pytest
 from mcp import Client
 
-from membrane_mcp.sandbox.config import SandboxConfig
-from membrane_mcp.sandbox.serve import RunningSandbox, start_in_thread
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.gateway import Gateway
+from membrane_sandbox.config import SandboxConfig
+from membrane_sandbox.serve import RunningSandbox
 from tests.reliability.conftest import faulty_sandbox  # noqa: F401 - a fixture for the fault tests here
+from tests.sandboxes import seeded_sandbox
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[RunningSandbox]:
-    """One sandbox shared by the read-mostly tests (in-memory database)."""
-    with start_in_thread(SandboxConfig(build_seconds=0.3)) as running:
+    """One sandbox shared by the read-mostly tests."""
+    with seeded_sandbox(SandboxConfig(build_seconds=0.3)) as running:
         yield running
 
 
 @pytest.fixture
 def fresh_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of its own, for tests that write or count."""
-    with start_in_thread(SandboxConfig(build_seconds=0.3)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.3)) as running:
         yield running
 
 

@@ -266,7 +266,7 @@ async def test_connect_app_returns_the_sign_in_url_and_waits_for_the_user(fresh_
                     pending = [c for c in items if c.get("state") == "CLIENT_ACTION_REQUIRED"]
                     if pending:
                         break
-                    await anyio.sleep(0.05)
+                    await anyio.sleep(0.05)  # poll interval while waiting for the pending connection
             (await http.get(pending[0]["clientAction"]["uiUrl"])).raise_for_status()
 
     async with connect(settings_for(fresh_sandbox), mode) as client:

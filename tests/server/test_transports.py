@@ -59,7 +59,7 @@ def test_stdio_stdout_carries_protocol_only(sandbox):
     assert "membrane-mcp" in process.stderr
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # one server for the read-only HTTP tests: each spawn costs seconds
 def http_server(sandbox) -> Iterator[str]:
     process, url = spawn_http([], server_env(sandbox))
     try:
