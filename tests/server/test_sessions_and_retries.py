@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from membrane_mcp.sandbox.serve import RunningSandbox
 from membrane_mcp.tools.errors import BUILT_FROM_REQUEST
+from membrane_sandbox.serve import RunningSandbox
 from tests.processes import server_env, spawn_http, stop_process
 from tests.reliability.conftest import connect_fast, no_faults, set_faults, stats, text_of
 
