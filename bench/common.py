@@ -171,6 +171,33 @@ def http_server(sandbox: SandboxProcess, *extra_args: str) -> Iterator[HttpServe
         stop(process)
 
 
+ECHO_SERVER = Path(__file__).resolve().with_name("echo_server.py")
+
+
+def echo_command(*extra_args: str) -> list[str]:
+    """The floor server (bench/echo_server.py): the same SDK, no work of ours."""
+    return [sys.executable, str(ECHO_SERVER), *extra_args]
+
+
+def echo_stdio_params(*extra_args: str) -> Any:
+    from mcp import StdioServerParameters
+
+    command = echo_command(*extra_args)
+    return StdioServerParameters(command=command[0], args=command[1:], env=base_env())
+
+
+@contextmanager
+def echo_http_server(*extra_args: str) -> Iterator[HttpServer]:
+    port = free_port()
+    args = echo_command("--transport", "http", "--port", str(port), *extra_args)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=base_env())
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)
+        yield HttpServer(f"http://127.0.0.1:{port}/mcp", process)
+    finally:
+        stop(process)
+
+
 def stdio_params(sandbox: SandboxProcess, *extra_args: str) -> Any:
     from mcp import StdioServerParameters
 

@@ -3,7 +3,8 @@
 Each client loops over tools/list, search_actions, run_action (Vtiger query-records) and raw_request
 (GET /me). The load generator runs in this process, on the same two cores as the server and the
 sandbox, so calls/s is a floor for what the server alone would do. Peak RSS of the server process is
-sampled every 100 ms.
+sampled every 100 ms. The floor: the echo server on the same SDK (bench/echo_server.py) under the same
+load right after (tools/list and echo calls in the same 1:3 mix); the figure is ours / echo.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import anyio
 from bench.common import (
     BenchConfig,
     Result,
+    echo_http_server,
     http_server,
     log,
     median,
@@ -28,6 +30,8 @@ from bench.common import (
 
 FIGURE = "4. Throughput"
 RSS_LIMIT_MB = 200.0
+TARGET_RATIO = 0.8  # calls/s at least 0.8x the echo server's
+P99_LIMIT_MS = 300.0
 
 OPERATIONS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("list", None, {}),
@@ -36,6 +40,10 @@ OPERATIONS: list[tuple[str, str | None, dict[str, Any]]] = [
                            "input": {"query": "SELECT * FROM Contacts LIMIT 3;"}}),
     ("raw", "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}),
 ]  # fmt: skip
+ECHO_OPERATIONS: list[tuple[str, str | None, dict[str, Any]]] = [
+    ("list", None, {}),
+    *((f"echo{i}", "echo_0", {"query": "find contacts by email", "limit": 5}) for i in range(3)),
+]
 
 
 class PeakRss:
@@ -62,11 +70,13 @@ class PeakRss:
         self._thread.join(2)
 
 
-async def _load(url: str, clients: int, duration: float) -> dict[str, Any]:
+async def _load(
+    url: str, clients: int, duration: float, operations: list[tuple[str, str | None, dict[str, Any]]]
+) -> dict[str, Any]:
     from mcp import Client
 
-    latencies: dict[str, list[float]] = {op: [] for op, _, _ in OPERATIONS}
-    errors: dict[str, int] = {op: 0 for op, _, _ in OPERATIONS}
+    latencies: dict[str, list[float]] = {op: [] for op, _, _ in operations}
+    errors: dict[str, int] = {op: 0 for op, _, _ in operations}
     samples: list[str] = []
     ready = anyio.Event()
     state = {"connected": 0, "deadline": 0.0, "started": 0.0}
@@ -82,7 +92,7 @@ async def _load(url: str, clients: int, duration: float) -> dict[str, Any]:
             await ready.wait()
             step = index
             while time.monotonic() < state["deadline"]:
-                op, tool, args = OPERATIONS[step % len(OPERATIONS)]
+                op, tool, args = operations[step % len(operations)]
                 step += 1
                 started = time.perf_counter()
                 try:
@@ -110,12 +120,19 @@ def run(cfg: BenchConfig) -> list[Result]:
     clients, duration = cfg.pick((32, 30.0), (2, 2.0))
     with sandbox_process() as sandbox, http_server(sandbox) as server, PeakRss(server.process.pid) as rss:
         idle_rss = rss_mb(server.process.pid)
-        measured = anyio.run(_load, server.url, clients, duration)
+        measured = anyio.run(_load, server.url, clients, duration, OPERATIONS)
+    with echo_http_server() as echo:
+        floor = anyio.run(_load, echo.url, clients, duration, ECHO_OPERATIONS)
+    floor_calls = sum(len(v) for v in floor["latencies"].values())
+    floor_rate = floor_calls / floor["elapsed"]
+    floor_all = [x for values in floor["latencies"].values() for x in values]
     all_latencies = [x for values in measured["latencies"].values() for x in values]
     total_calls = len(all_latencies)
     total_errors = sum(measured["errors"].values())
     rate = total_calls / measured["elapsed"]
-    log(f"throughput: {rate:.1f} calls/s, errors {total_errors}, peak RSS {rss.peak:.1f} MB")
+    log(
+        f"throughput: {rate:.1f} calls/s (echo {floor_rate:.1f}), errors {total_errors}, peak RSS {rss.peak:.1f} MB"
+    )
     per_op = {
         op: {
             "calls": len(v),
@@ -125,12 +142,21 @@ def run(cfg: BenchConfig) -> list[Result]:
         for op, v in measured["latencies"].items()
     }
     common = {"clients": clients, "duration_s": round(measured["elapsed"], 2), "per_operation": per_op}
+    ratio = rate / floor_rate
     return [
-        Result(FIGURE, f"{clients} clients over streamable HTTP: calls/s (mixed list/search/run/raw)",
-               round(rate, 1), "calls/s", details={**common, "calls": total_calls}),
+        Result(FIGURE, f"{clients} clients over streamable HTTP: calls/s (mixed list/search/run/raw) / echo server",
+               round(ratio, 3), "x", f">= {TARGET_RATIO:g} x", "pass" if ratio >= TARGET_RATIO else "MISS",
+               "" if ratio >= TARGET_RATIO else f"{ratio / TARGET_RATIO:.2f}x the target",
+               {**common, "calls": total_calls, "calls_per_s": round(rate, 1)}),
+        Result(FIGURE, "calls/s (ours)", round(rate, 1), "calls/s"),
+        Result(FIGURE, "floor: echo server, calls/s (same clients, list + echo calls)", round(floor_rate, 1),
+               "calls/s", details={"p50_ms": round(median(floor_all) * 1000, 2),
+                                   "p99_ms": round(percentile(floor_all, 99) * 1000, 2),
+                                   "errors": sum(floor["errors"].values())}),
         Result(FIGURE, "latency p50 (all calls)", round(median(all_latencies) * 1000, 2), "ms",
                details={"p99_ms": round(percentile(all_latencies, 99) * 1000, 2)}),
-        Result(FIGURE, "latency p99 (all calls)", round(percentile(all_latencies, 99) * 1000, 2), "ms"),
+        upper_bound("latency p99 (all calls)", round(percentile(all_latencies, 99) * 1000, 2), P99_LIMIT_MS,
+                    "ms", FIGURE),
         Result(FIGURE, "errors", total_errors, "", "0", "pass" if total_errors == 0 else "MISS",
                "" if total_errors == 0 else f"{total_errors} errors",
                {"by_operation": measured["errors"], "samples": measured["samples"]}),

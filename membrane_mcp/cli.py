@@ -237,11 +237,12 @@ def reset_sandbox(db: str) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
+    from membrane_mcp import observability
     from membrane_mcp.server.backend import ConfigurationError
 
     settings = settings_from(args)
     configure_logging(settings.log_level)
-    problem = startup_problem(settings)
+    problem = startup_problem(settings) or observability.startup_problem(settings)
     if problem is None and settings.transport == "http":
         problem = port_in_use_problem(settings.host, settings.port)
     if problem:
@@ -251,6 +252,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "sandbox database %s (`membrane-mcp sandbox --reset` starts it afresh; --sandbox-db to choose)",
             settings.sandbox_db,
         )
+    stop_observability = observability.start(settings)
     try:
         if settings.transport == "http":
             from membrane_mcp.server.http import run_http
@@ -262,6 +264,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             anyio.run(run_stdio, settings)
     except ConfigurationError as exc:
         return _fail(str(exc))
+    finally:
+        stop_observability()
     return 0
 
 

@@ -12,6 +12,7 @@ MCP HTTP bearer tokens), plus anything shaped like a bearer credential or a JWT.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -22,24 +23,34 @@ from typing import Any
 MASK = "***"
 MIN_SECRET_LENGTH = 4
 
-_PATTERNS = (
-    re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"),
-)
+_BEARER = r"(?i:\b(?P<bearer>bearer\s+))[A-Za-z0-9._~+/=-]{8,}"
+_JWT = r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"
+
+
+def _compile(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for everything scrubbed: the registered values (longest first), bearer credentials, JWTs."""
+    return re.compile("|".join([*map(re.escape, secrets), _BEARER, _JWT]))
+
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
+_pattern = _compile(())
+# Substrings without which nothing can match: found with C substring search, far cheaper than the regex
+# (an alternation has no literal prefix to skip ahead on), which then runs only on a suspect text.
+_needles: tuple[str, ...] = ("eyJ",)
 _installed = False
 
 
 def protect(values: Iterable[str | None]) -> None:
     """Register secret values (idempotent) and make sure every log record is scrubbed."""
-    global _secrets, _installed
+    global _secrets, _pattern, _needles, _installed
     with _lock:
         known = set(_secrets)
         known.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH)
         # Longest first, so a secret that contains another is masked whole.
         _secrets = tuple(sorted(known, key=len, reverse=True))
+        _pattern = _compile(_secrets)
+        _needles = (*_secrets, "eyJ")
         if not _installed:
             _install_record_factory()
             _installed = True
@@ -56,16 +67,22 @@ def secret_values(settings: Any) -> list[str]:
     return values
 
 
+def _suspect(text: str) -> bool:
+    return any(needle in text for needle in _needles) or "bearer" in text.lower()
+
+
+def _mask(match: re.Match[str]) -> str:
+    return (match.group("bearer") or "") + MASK
+
+
 def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    text = _PATTERNS[0].sub(lambda m: m.group(1) + MASK, text)
-    return _PATTERNS[1].sub(MASK, text)
+    if not _suspect(text):
+        return text
+    return _pattern.sub(_mask, text)
 
 
 def contains_secret(text: str) -> bool:
-    return any(secret in text for secret in _secrets) or any(p.search(text) for p in _PATTERNS)
+    return _suspect(text) and _pattern.search(text) is not None
 
 
 def scrub(value: Any) -> Any:
@@ -105,10 +122,37 @@ def _scrub_record(record: logging.LogRecord) -> None:
 
 
 def scrub_model(model: Any) -> Any:
-    """A pydantic model (e.g. a CallToolResult) with secrets masked; the same object when it holds none."""
-    import json
+    """A pydantic model (e.g. a CallToolResult) with secrets masked; the same object when it holds none.
 
+    A tool result is checked over its text blocks and one compact JSON encoding of its structured content
+    and meta (no model dump); only a result that holds a secret is dumped, scrubbed and rebuilt.
+    """
+    texts = _result_texts(model)
+    if texts is not None and not any(contains_secret(text) for text in texts):
+        return model
     dumped = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     if not contains_secret(json.dumps(dumped, ensure_ascii=False)):
         return model
     return type(model).model_validate(scrub(dumped))
+
+
+def _result_texts(model: Any) -> list[str] | None:
+    """Every text a CallToolResult-shaped model carries, or None when it has other parts (then dump it)."""
+    content = getattr(model, "content", None)
+    if not isinstance(content, list) or set(type(model).model_fields) - _RESULT_FIELDS:
+        return None
+    texts: list[str] = []
+    for block in content:
+        if getattr(block, "type", None) != "text" or set(type(block).model_fields) - _TEXT_FIELDS:
+            return None
+        texts.append(block.text)
+        if block.meta or block.annotations:
+            texts.append(json.dumps([block.meta, block.model_dump(mode="json")["annotations"]], default=str))
+    for extra in (model.structured_content, model.meta):
+        if extra is not None:
+            texts.append(json.dumps(extra, ensure_ascii=False, separators=(",", ":"), default=str))
+    return texts
+
+
+_RESULT_FIELDS = frozenset({"content", "structured_content", "is_error", "meta", "result_type"})
+_TEXT_FIELDS = frozenset({"type", "text", "annotations", "meta"})

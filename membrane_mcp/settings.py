@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ToolMode = Literal["auto", "direct", "search"]
 Transport = Literal["stdio", "http"]
+LogFormat = Literal["text", "json"]
 
 DEFAULT_API_URL = "https://api.getmembrane.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -164,6 +165,56 @@ class Settings(BaseSettings):
     body_timeout: float = Field(
         30.0, gt=0, description="seconds between chunks of an HTTP request body before it is refused"
     )
+    # Observability (README, Operate it). Traces are configured by the standard OTEL_* variables.
+    log_format: LogFormat = Field("text", description="text, or json: one JSON object per log line")
+    metrics: bool = Field(False, description="serve Prometheus metrics at /metrics (HTTP transport)")
+    audit_log: str | None = Field(
+        None, description="append one JSON line per write to this file ('-' for stderr)"
+    )
+    audit_values: bool = Field(False, description="put argument values (secrets masked) in audit records")
+    audit_fail_open: bool = Field(
+        False, description="run writes even when the audit record cannot be written (default: refuse)"
+    )
+
+    # Many users over HTTP (README, "Run it for many users"): OAuth 2.1 resource server, one tenant each.
+    oauth_issuer: str | None = Field(
+        None, description="issuer URL of the OAuth authorization server whose access tokens HTTP accepts"
+    )
+    public_url: str | None = Field(
+        None, description="this server's public URL (the OAuth resource and default token audience)"
+    )
+    oauth_audience: str | None = Field(None, description="audience tokens must carry (default: public URL)")
+    oauth_introspection_url: str | None = Field(
+        None, description="RFC 7662 endpoint that checks opaque (non-JWT) access tokens"
+    )
+    oauth_client_id: str | None = Field(None, description="client id this server introspects tokens with")
+    oauth_client_secret: SecretStr | None = Field(None, description="its client secret")
+    oauth_algorithms: CommaList = Field(
+        default_factory=lambda: [
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "ES256",
+            "ES384",
+            "EdDSA",
+        ],
+        description="JWT signature algorithms accepted (asymmetric only)",
+    )
+    oauth_leeway: float = Field(30.0, ge=0, le=300, description="clock skew allowed on exp/nbf/iat, seconds")
+    oauth_read_scope: str = Field("membrane:read", description="scope that grants the read-only tools")
+    oauth_write_scope: str = Field("membrane:write", description="scope that adds the write tools")
+    tenant_claim: str = Field("sub", description="access-token claim that names the user's Membrane tenant")
+    max_tenants: int = Field(100, ge=1, description="tenant backends kept open at once (least recent closed)")
+    tenant_idle_seconds: float = Field(900.0, gt=0, description="a tenant idle this long is closed")
+    tenant_rate: float = Field(
+        5.0, ge=0, description="requests per second each tenant may send (0: no limit)"
+    )
+    tenant_burst: int = Field(
+        60, ge=1, description="requests a tenant may send at once before the rate applies"
+    )
 
     @field_validator(
         "apps",
@@ -175,6 +226,7 @@ class Settings(BaseSettings):
         "raw_allow_host",
         "allowed_origins",
         "allowed_hosts",
+        "oauth_algorithms",
         mode="before",
     )
     @classmethod
@@ -200,9 +252,22 @@ class Settings(BaseSettings):
     @property
     def bearer_tokens(self) -> list[str]:
         """The MCP HTTP bearer tokens (never Membrane's)."""
+        return list(self.token_tenants)
+
+    @property
+    def token_tenants(self) -> dict[str, str | None]:
+        """Each static bearer token and the tenant it stands for (``token=tenant``; None without one)."""
         if self.auth_tokens is None:
-            return []
-        return [part.strip() for part in self.auth_tokens.get_secret_value().split(",") if part.strip()]
+            return {}
+        pairs: dict[str, str | None] = {}
+        for part in self.auth_tokens.get_secret_value().split(","):
+            token, sep, tenant = part.strip().rpartition("=")
+            # A trailing '=' is base64 padding, not a separator: only "token=tenant" with both sides is a pair.
+            if sep and token and tenant:
+                pairs[token.strip()] = tenant.strip()
+            elif part.strip():
+                pairs[part.strip()] = None
+        return pairs
 
     @property
     def has_credentials(self) -> bool:

@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-import jwt
-
 TOKEN_TTL_SECONDS = 3600
 # The SDK re-mints when fewer than 60 s of life remain (TOKEN_MINT_THRESHOLD_SECONDS).
 REMINT_THRESHOLD_SECONDS = 60
@@ -98,6 +96,8 @@ class WorkspaceCredentials:
         if self.tenant_key:
             claims["id"] = self.tenant_key
             claims["tenantKey"] = self.tenant_key
+        import jwt  # here, not at the top: JWT and its crypto are only needed with workspace credentials
+
         return jwt.encode(claims, self._secret, algorithm="HS256"), float(exp)
 
     def __repr__(self) -> str:

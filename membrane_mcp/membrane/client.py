@@ -48,6 +48,7 @@ from membrane_mcp.membrane.models import (
     SearchResult,
 )
 from membrane_mcp.membrane.retry import RetryPolicy, call_with_retries, remaining
+from membrane_mcp.observability import observe_attempt, observe_request
 
 logger = logging.getLogger("membrane_mcp.membrane")
 
@@ -194,6 +195,7 @@ class MembraneClient:
 
         return httpx.Timeout(connect=cap(10.0), read=cap(read), write=cap(30.0), pool=cap(10.0))
 
+    @observe_request
     async def _request(
         self,
         method: str,
@@ -267,6 +269,7 @@ class MembraneClient:
     def _is_membrane_error(response: httpx.Response) -> bool:
         return response.status_code >= 400 and parse_envelope(response.content) is not None
 
+    @observe_attempt
     async def _send_once(
         self,
         method: str,

@@ -13,7 +13,10 @@ T = TypeVar("T")
 
 
 class MembraneModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    # defer_build: the validators are built at first use (the first catalog load), not at start-up.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True
+    )
 
 
 class ErrorData(MembraneModel):

@@ -23,12 +23,14 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from membrane_mcp.observability import metrics_routes, observe_server
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.auth import BearerAuthMiddleware
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded
 from membrane_mcp.server.limits import SessionLimits, header_timeout_protocol
 from membrane_mcp.server.readiness import Readiness, health_routes
+from membrane_mcp.server.tenants import is_multi_user, multi_user_problem, run_multi_user_http
 from membrane_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,11 +54,16 @@ def is_loopback(host: str) -> bool:
 
 def http_startup_problem(settings: Settings) -> str | None:
     """Why an HTTP server with these settings must not start, in one line; None if it may."""
+    if problem := multi_user_problem(settings):
+        return problem
     if settings.transport != "http" or is_loopback(settings.host) or settings.bearer_tokens:
+        return None
+    if settings.oauth_issuer:
         return None
     return (
         f"refusing to serve HTTP on {settings.host or 'all interfaces'} without authentication: "
-        "set MEMBRANE_MCP_AUTH_TOKENS (one or more bearer tokens, comma-separated), or bind 127.0.0.1"
+        "set MEMBRANE_MCP_AUTH_TOKENS (one or more bearer tokens, comma-separated) or MEMBRANE_MCP_OAUTH_ISSUER, "
+        "or bind 127.0.0.1"
     )
 
 
@@ -87,7 +94,7 @@ def build_http_app(
         max_request_body_size=settings.max_request_bytes,
         session_idle_timeout=settings.session_idle_timeout,
         max_sessions=settings.max_sessions,
-        custom_starlette_routes=health_routes(readiness),
+        custom_starlette_routes=[*health_routes(readiness), *metrics_routes(settings)],
     )
     app.add_middleware(
         SessionLimits,
@@ -108,9 +115,14 @@ def build_http_app(
 
 
 async def run_http(settings: Settings) -> None:
+    if is_multi_user(settings):  # one backend per signed-in user's tenant (tenants.py)
+        await run_multi_user_http(settings)
+        return
     async with open_gateway(settings) as gateway:
         readiness = Readiness(gateway)
-        app = build_http_app(build_server(gateway), settings, readiness=readiness)
+        app = build_http_app(
+            observe_server(build_server(gateway), gateway, settings), settings, readiness=readiness
+        )
         config = uvicorn.Config(
             app,
             host=settings.host,

@@ -16,6 +16,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
+from membrane_mcp.observability import observe_server
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 async def run_stdio(settings: Settings) -> None:
     async with open_gateway(settings) as gateway:
-        server = build_server(gateway)
+        server = observe_server(build_server(gateway), gateway, settings)
         options = server.create_initialization_options(NotificationOptions(tools_changed=True))
         rejected_writer, rejected = anyio.create_memory_object_stream[mcp_types.JSONRPCError](64)
         stdin = RequestsWithValidIds(_stdin_lines(), rejected_writer)

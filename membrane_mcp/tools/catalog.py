@@ -20,6 +20,7 @@ import anyio
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.membrane.models import Action, Connection
+from membrane_mcp.observability import observe_catalog_load
 from membrane_mcp.tools.annotations import ActionKind, classify_action, tool_annotations
 from membrane_mcp.tools.errors import built_from_request, load_error_text
 from membrane_mcp.tools.naming import NameRequest, assign_tool_names
@@ -249,6 +250,7 @@ class Catalog:
         self._snapshot: CatalogSnapshot | None = None
         self._lock = anyio.Lock()
         self._generation = 0
+        self.on_load: list[Callable[[CatalogSnapshot], None]] = []  # called with each new snapshot
 
     @property
     def cached(self) -> CatalogSnapshot | None:
@@ -279,11 +281,14 @@ class Catalog:
                 return snapshot
             self._snapshot = await self._load()
             self._generation += 1
+            for listener in self.on_load:
+                listener(self._snapshot)
             return self._snapshot
 
     def _fresh(self, snapshot: CatalogSnapshot) -> bool:
         return self._clock() - snapshot.loaded_at < self._ttl
 
+    @observe_catalog_load
     async def _load(self) -> CatalogSnapshot:
         started = time.perf_counter()
         connections = [connection_info(c) for c in await self._client.list_connections()]

@@ -88,14 +88,10 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     snapshot = await deps.catalog.snapshot()
     connection_id = resolve_connection(snapshot, args.connection).id if args.connection else None
     listed = {e.action_id: e.name for e in deps.catalog.view(snapshot, call.session).direct}
-    hits = deps.catalog.search_index(snapshot).search(args.query, limit=len(snapshot.entries) or 1)
+    index = await deps.catalog.search_indexes.get(snapshot)
     results = []
-    for hit in hits:
+    for hit in index.search(args.query, args.limit, app=args.app or None, connection_id=connection_id):
         entry = hit.entry
-        if args.app and entry.app_key != args.app:
-            continue
-        if connection_id and entry.connection_id != connection_id:
-            continue
         results.append(
             {
                 "app": entry.app_key,
@@ -110,8 +106,6 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
                 "input_schema": entry.input_schema,
             }
         )
-        if len(results) >= args.limit:
-            break
     hint = (
         "Run a result with run_action {connection, action: key, input}, or call its tool when 'tool' is set."
         if results

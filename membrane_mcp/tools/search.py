@@ -24,20 +24,23 @@ Postings are precomputed per term, so a query costs a few dictionary walks.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from membrane_mcp.observability import observe_search
 from membrane_mcp.tools.catalog import ToolEntry
 
 _RAW_WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _ID_SHAPE = re.compile(r"^[0-9]+x[0-9]+$")
 _AMOUNT = re.compile(r"^[0-9]+(k|m|bn|st|nd|rd|th)?$")
-ID_SHAPE_TOKEN = "idxid"  # what "12x34" also yields; stems to itself
+ID_SHAPE_TOKEN = "idxid"  # what "12x34" also yields; stems to itself, so it survives tokenize
 
 STOP_WORDS = frozenset(
     "a an the of in on for to by with from and or any my our their this that these those is are be "
@@ -181,34 +184,81 @@ def _raw_words(text: str) -> list[str]:
     """Lower-case words; a CamelCase word also yields its parts, an id like 12x34 its shape."""
     words: list[str] = []
     for raw in _RAW_WORD.findall(text.replace("_", " ")):
-        lower = raw.lower()
-        words.append(lower)
-        if _ID_SHAPE.match(lower):
-            words.append(ID_SHAPE_TOKEN)
-            continue
-        parts = _CAMEL_PART.findall(raw)
-        if len(parts) > 1:
-            words.extend(part.lower() for part in parts)
+        words.extend(_expand_raw(raw))
     return words
+
+
+@lru_cache(maxsize=1 << 16)
+def _expand_raw(raw: str) -> tuple[str, ...]:
+    """One raw word as the words it stands for: itself lower-cased, then its id shape or CamelCase parts."""
+    lower = raw.lower()
+    if _ID_SHAPE.match(lower):
+        return (lower, ID_SHAPE_TOKEN)
+    parts = _CAMEL_PART.findall(raw)
+    if len(parts) > 1:
+        return (lower, *(part.lower() for part in parts))
+    return (lower,)
+
+
+def _phrases_by_first_word() -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
+    table: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+    for phrase, replacement in PHRASES.items():  # in PHRASES order: the first match wins
+        table[phrase[0]].append((phrase, replacement))
+    return {word: tuple(phrases) for word, phrases in table.items()}
+
+
+_PHRASES_BY_FIRST = _phrases_by_first_word()
 
 
 def _apply_phrases(words: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
-    while i < len(words):
-        for phrase, replacement in PHRASES.items():
-            if tuple(words[i : i + len(phrase)]) == phrase:
+    count = len(words)
+    while i < count:
+        word = words[i]
+        for phrase, replacement in _PHRASES_BY_FIRST.get(word, ()):
+            end = i + len(phrase)
+            if end <= count and all(words[i + j] == phrase[j] for j in range(1, len(phrase))):
                 out.append(replacement)
-                i += len(phrase)
+                i = end
                 break
         else:
-            out.append(words[i])
+            out.append(word)
             i += 1
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def _term(word: str) -> str | None:
+    """The indexed term of one word, None for a stop word."""
+    return None if word in STOP_WORDS else stem(word)
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    """The terms of a text; a phrase never spans a bracket, so each bracketed part is read (and kept) apart.
+
+    An action's description ends with its connection in brackets: the part before is shared by every
+    connection of the app, the part inside by every action of the connection.
+    """
+    if "[" not in text:
+        return _segment_tokens(text)
+    return tuple(term for segment in text.split("[") for term in _segment_tokens(segment))
+
+
+@lru_cache(maxsize=1 << 15)
+def _segment_tokens(text: str) -> tuple[str, ...]:
+    terms = (_term(word) for word in _apply_phrases(_raw_words(text)))
+    return tuple(term for term in terms if term is not None)
+
+
+@lru_cache(maxsize=1 << 15)
+def _counts(text: str) -> Counter[str]:
+    """Term frequencies of a text; shared, never mutated."""
+    return Counter(_tokens(text))
+
+
 def tokenize(text: str) -> list[str]:
-    return [stem(word) for word in _apply_phrases(_raw_words(text)) if word not in STOP_WORDS]
+    return list(_tokens(text))
 
 
 def _synonym_table() -> dict[str, frozenset[str]]:
@@ -320,85 +370,209 @@ def _schema_words(schema: dict[str, Any] | None) -> list[str]:
     return words
 
 
+@lru_cache(maxsize=1 << 14)
 def _key_object(action_key: str) -> str:
     parts = action_key.lower().replace("_", "-").split("-")
     return stem(parts[-1]) if parts else ""
 
 
+# A field of a document is the sum of its parts: shared term counts (one text, or one bracketed segment
+# of a description), so that the index can work per distinct part instead of per document.
+Fields = dict[str, tuple[Counter[str], ...]]
+_FieldsKey = tuple[str, str, str, str, str, int]
+
+
+class TokenMemo:
+    """Tokenisation kept between index builds: per shared schema and per entry's text fields.
+
+    Schemas are shared objects (the catalog interns equal schemas), so one is read once per build
+    however many actions use it; an entry whose texts did not change since the last build (a reload
+    where only one connection's actions changed) is not tokenised again. Holds the schemas it saw,
+    so their ids stay unique while it lives; `retain` drops what the newest build did not use.
+    """
+
+    def __init__(self) -> None:
+        self._schemas: dict[int, tuple[Any, Counter[str], bool]] = {}
+        self._fields: dict[_FieldsKey, Fields] = {}
+        self._used_schemas: set[int] = set()
+        self._used_fields: set[_FieldsKey] = set()
+
+    def _schema(self, schema: dict[str, Any] | None) -> tuple[Any, Counter[str], bool]:
+        known = self._schemas.get(id(schema))
+        if known is None or known[0] is not schema:
+            words = _schema_words(schema)
+            terms = Counter(
+                set(_tokens(" ".join(words)))
+            )  # each term once: a schema lists, it does not repeat
+            has_id = any(ID_SHAPE_TOKEN in _tokens(text) for text in words)
+            known = (schema, terms, has_id)
+            self._schemas[id(schema)] = known
+        self._used_schemas.add(id(schema))
+        return known
+
+    def schema_counts(self, schema: dict[str, Any] | None) -> Counter[str]:
+        return self._schema(schema)[1]
+
+    def schema_shows_id(self, schema: dict[str, Any] | None) -> bool:
+        """Whether the schema's text shows a record id shape (12x34)."""
+        return self._schema(schema)[2]
+
+    def fields(self, entry: ToolEntry) -> Fields:
+        key = (
+            entry.action_name,
+            entry.action_key,
+            entry.app_key,
+            entry.app_name,
+            entry.description,
+            id(entry.input_schema),
+        )
+        schema_counts = self.schema_counts(entry.input_schema)
+        self._used_fields.add(key)
+        known = self._fields.get(key)
+        if known is None:
+            known = {
+                "name": (_counts(entry.action_name),),
+                "key": (_counts(entry.action_key),),
+                "app": (_counts(f"{entry.app_key} {entry.app_name}"),),
+                "description": tuple(_counts(segment) for segment in entry.description.split("[")),
+                "schema": (schema_counts,),
+            }
+            self._fields[key] = known
+        return known
+
+    def retain(self) -> None:
+        """Forget what the latest build did not use (start of the next build's bookkeeping)."""
+        self._schemas = {k: v for k, v in self._schemas.items() if k in self._used_schemas}
+        self._fields = {k: v for k, v in self._fields.items() if k in self._used_fields}
+        self._used_schemas, self._used_fields = set(), set()
+
+
 class SearchIndex:
-    """An index over one catalog snapshot; build once, query many times."""
+    """An index over one catalog snapshot; build once, query many times.
 
-    def __init__(self, entries: Sequence[ToolEntry]) -> None:
+    Building costs one tokenisation of each distinct text and a few list appends per action; pass the
+    `TokenMemo` of the previous build to skip the texts it already read. A term's postings (BM25 gain per
+    action) are computed the first time a query needs them and kept, so the first searches pay for the
+    terms they use. Build it in any thread; query it from one thread at a time.
+    """
+
+    def __init__(self, entries: Sequence[ToolEntry], memo: TokenMemo | None = None) -> None:
+        memo = memo or TokenMemo()
         self._entries = list(entries)
-        docs = [self._fields(entry) for entry in self._entries]
-        self._share_generic_objects(docs)
-        self._app_tokens = self._app_vocabulary()
-        self._doc_objects = [_key_object(entry.action_key) for entry in self._entries]
+        entries = self._entries
+        self._doc_objects = [_key_object(entry.action_key) for entry in entries]
+        docs = self._share_generic_objects([memo.fields(entry) for entry in entries])
+        self._app_tokens = self._app_vocabulary(memo)
+        memo.retain()
         self._key_objects = frozenset(self._doc_objects) - _VERB_VOCABULARY
-        count = max(len(docs), 1)
-        document_frequency: Counter[str] = Counter()
-        for fields in docs:
-            document_frequency.update({term for counts in fields.values() for term in counts})
-        average = {
-            field: (sum(sum(fields[field].values()) for fields in docs) / count) or 1.0
-            for field in FIELD_WEIGHTS
-        }
-        self._postings: dict[str, dict[int, float]] = defaultdict(dict)
+        self._docs_of_app: dict[str, list[int]] = defaultdict(list)
+        for doc, entry in enumerate(entries):
+            self._docs_of_app[entry.app_key].append(doc)
+        self._index_parts(docs)
+
+    def _index_parts(self, docs: list[Fields]) -> None:
+        """Which documents use each distinct part in each field, which parts hold each term; field lengths."""
+        self._count = max(len(docs), 1)
+        part_docs: dict[tuple[str, int], list[int]] = defaultdict(list)  # once per use, so repeats add up
+        parts: dict[tuple[str, int], Counter[str]] = {}
+        part_length: dict[int, int] = {}
+        self._lengths: dict[str, list[int]] = {field: [] for field in FIELD_WEIGHTS}
         for doc, fields in enumerate(docs):
-            for field, counts in fields.items():
-                length = sum(counts.values())
-                norm = K1 * (1 - FIELD_B[field] + FIELD_B[field] * length / average[field])
-                for term, frequency in counts.items():
-                    idf = math.log(
-                        1 + (count - document_frequency[term] + 0.5) / (document_frequency[term] + 0.5)
-                    )
-                    gain = FIELD_WEIGHTS[field] * idf * frequency * (K1 + 1) / (frequency + norm)
-                    postings = self._postings[term]
-                    postings[doc] = postings.get(doc, 0.0) + gain
+            for field, field_parts in fields.items():
+                length = 0
+                for part in field_parts:
+                    known = part_length.get(id(part))
+                    if known is None:
+                        known = part_length[id(part)] = sum(part.values())
+                    length += known
+                    key = (field, id(part))
+                    if key not in parts:
+                        parts[key] = part
+                    part_docs[key].append(doc)
+                self._lengths[field].append(length)
+        self._average = {field: (sum(self._lengths[field]) / self._count) or 1.0 for field in FIELD_WEIGHTS}
+        self._term_parts: dict[str, list[tuple[str, Counter[str], list[int]]]] = defaultdict(list)
+        for (field, part_id), part in parts.items():
+            for term in part:
+                self._term_parts[term].append((field, part, part_docs[(field, part_id)]))
+        self._postings: dict[str, dict[int, float]] = {}
 
-    @staticmethod
-    def _fields(entry: ToolEntry) -> dict[str, Counter[str]]:
-        return {
-            "name": Counter(tokenize(entry.action_name)),
-            "key": Counter(tokenize(entry.action_key)),
-            "app": Counter(tokenize(f"{entry.app_key} {entry.app_name}")),
-            "description": Counter(tokenize(entry.description)),
-            "schema": Counter(set(tokenize(" ".join(_schema_words(entry.input_schema))))),
-        }
+    def _posting(self, term: str) -> dict[int, float]:
+        """Each document's BM25 gain for `term`, summed over its fields; computed at first use, then kept."""
+        known = self._postings.get(term)
+        if known is not None:
+            return known
+        frequencies: dict[str, dict[int, int]] = {}
+        for field, part, docs in self._term_parts.get(term, ()):
+            in_field = frequencies.setdefault(field, {})
+            frequency = part[term]
+            for doc in docs:
+                in_field[doc] = in_field.get(doc, 0) + frequency
+        holders: set[int] = set()
+        for in_field in frequencies.values():
+            holders.update(in_field)
+        df = len(holders)
+        idf = math.log(1 + (self._count - df + 0.5) / (df + 0.5))
+        posting: dict[int, float] = {}
+        for field in FIELD_WEIGHTS:  # the order the gains of one document are summed in
+            if field not in frequencies:
+                continue
+            in_field = frequencies[field]
+            b = FIELD_B[field]
+            average = self._average[field]
+            lengths = self._lengths[field]
+            weight = FIELD_WEIGHTS[field] * (K1 + 1)
+            for doc, frequency in in_field.items():
+                norm = K1 * (1 - b + b * lengths[doc] / average)
+                posting[doc] = posting.get(doc, 0.0) + weight * idf * frequency / (frequency + norm)
+        self._postings[term] = posting
+        return posting
 
-    def _share_generic_objects(self, docs: list[dict[str, Counter[str]]]) -> None:
+    def _share_generic_objects(self, docs: list[Fields]) -> list[Fields]:
+        """Generic actions of an app (on records/modules) know the objects any of them lists."""
         shared: dict[str, set[str]] = defaultdict(set)
-        generic = [_key_object(entry.action_key) in GENERIC_OBJECTS for entry in self._entries]
+        generic = [obj in GENERIC_OBJECTS for obj in self._doc_objects]
         for entry, fields, is_generic in zip(self._entries, docs, generic, strict=True):
             if is_generic:
-                shared[entry.app_key] |= set(fields["schema"])
-        for entry, fields, is_generic in zip(self._entries, docs, generic, strict=True):
-            if is_generic:
-                fields["schema"] = Counter(shared[entry.app_key])
+                shared[entry.app_key].update(*fields["schema"])
+        schema_of_app = {app: (Counter(terms),) for app, terms in shared.items()}
+        return [
+            {**fields, "schema": schema_of_app[entry.app_key]} if is_generic else fields
+            for entry, fields, is_generic in zip(self._entries, docs, generic, strict=True)
+        ]
 
-    def _app_vocabulary(self) -> dict[str, str]:
+    def _app_vocabulary(self, memo: TokenMemo) -> dict[str, str]:
         """Words that name exactly one app (its key or name), e.g. 'vtiger' -> 'vtiger'."""
         owners: dict[str, set[str]] = defaultdict(set)
-        for entry in self._entries:
-            for word in _raw_words(f"{entry.app_key} {entry.app_name}"):
+        for app_key, app_name in {(entry.app_key, entry.app_name) for entry in self._entries}:
+            for word in _raw_words(f"{app_key} {app_name}"):
                 if word not in STOP_WORDS and len(word) > 2:
-                    owners[word].add(entry.app_key)
+                    owners[word].add(app_key)
         # An id shape that only one app's actions show (Vtiger's 12x34) names that app too.
         shapes: dict[str, set[str]] = defaultdict(set)
         for entry in self._entries:
-            text = f"{entry.description} {' '.join(_schema_words(entry.input_schema))}"
-            if ID_SHAPE_TOKEN in _raw_words(text):
+            if entry.app_key in shapes[ID_SHAPE_TOKEN]:
+                continue
+            if memo.schema_shows_id(entry.input_schema) or ID_SHAPE_TOKEN in _tokens(entry.description):
                 shapes[ID_SHAPE_TOKEN].add(entry.app_key)
         owners.update(shapes)
         return {word: next(iter(apps)) for word, apps in owners.items() if len(apps) == 1}
 
-    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+    @observe_search
+    def search(
+        self, query: str, limit: int = 10, *, app: str | None = None, connection_id: str | None = None
+    ) -> list[SearchHit]:
+        """The best `limit` hits, best first; `app`/`connection_id` keep only that app's/connection's hits.
+
+        The same action through a second connection comes after the distinct hits (see
+        `_demote_duplicates`), with duplicates judged over all hits before filtering.
+        """
         concepts, apps = parse_query(query, self._app_tokens)
         scores: dict[int, float] = defaultdict(float)
         for concept in concepts:
             best: dict[int, float] = {}
             for term, weight in concept.variants:
-                for doc, gain in self._postings.get(term, {}).items():
+                for doc, gain in self._posting(term).items():
                     value = weight * gain
                     if value > best.get(doc, 0.0):
                         best[doc] = value
@@ -413,14 +587,31 @@ class SearchIndex:
                 obj = self._doc_objects[doc]
                 if obj not in GENERIC_OBJECTS and obj not in named:
                     scores[doc] *= OBJECT_MISMATCH
-        if apps:
-            for doc, entry in enumerate(self._entries):
-                if entry.app_key in apps:
-                    scores[doc] = scores.get(doc, 0.0) + APP_FLOOR
-        hits = [SearchHit(self._entries[doc], score) for doc, score in scores.items() if score > 0]
+        for app_key in apps:
+            for doc in self._docs_of_app.get(app_key, ()):
+                scores[doc] = scores.get(doc, 0.0) + APP_FLOOR
+        entries = self._entries
         # An app named in the query is a constraint the agent was given: its actions come first.
-        hits.sort(key=lambda hit: (hit.entry.app_key not in apps, -hit.score, hit.entry.name))
-        return _demote_duplicates(hits)[:limit]
+        ranked = [
+            (entries[doc].app_key not in apps, -score, entries[doc].name, doc)
+            for doc, score in scores.items()
+            if score > 0
+        ]
+        heapq.heapify(ranked)
+        first: list[SearchHit] = []
+        repeats: list[SearchHit] = []
+        seen: set[tuple[str, str]] = set()
+        while ranked and len(first) < limit:
+            _, negative, _, doc = heapq.heappop(ranked)
+            entry = entries[doc]
+            key = (entry.app_key, entry.action_key)
+            repeat = key in seen
+            seen.add(key)
+            if (app is None or entry.app_key == app) and (
+                connection_id is None or entry.connection_id == connection_id
+            ):
+                (repeats if repeat else first).append(SearchHit(entry, -negative))
+        return (first + repeats)[:limit] if limit > 0 else []
 
 
 def _demote_duplicates(hits: Iterable[SearchHit]) -> list[SearchHit]:

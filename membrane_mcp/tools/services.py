@@ -28,6 +28,8 @@ from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
 from membrane_mcp.tools.confirm import ConfirmFn, cannot_confirm
 from membrane_mcp.tools.policy import Policy
 from membrane_mcp.tools.search import SearchIndex
+from membrane_mcp.tools.search_cache import SearchIndexCache
+from membrane_mcp.tools.validation import preload_in_background
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,9 @@ class CatalogService:
         self._listeners: list[Listener] = []
         self._views: dict[frozenset[str], CatalogView] = {}
         self._views_of: CatalogSnapshot | None = None
-        self._index: tuple[CatalogSnapshot, SearchIndex] | None = None
+        self.search_indexes = SearchIndexCache(lambda snapshot: self.view(snapshot, None).allowed)
+        catalog.on_load.append(self.search_indexes.prepare)  # built in the background after each load
+        catalog.on_load.append(lambda _: preload_in_background())  # jsonschema, before the first call
 
     # -- snapshots -------------------------------------------------------------------------------
 
@@ -190,9 +194,8 @@ class CatalogService:
         return view
 
     def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
-        if self._index is None or self._index[0] is not snapshot:
-            self._index = (snapshot, SearchIndex(self.view(snapshot, None).allowed))
-        return self._index[1]
+        """The index of `snapshot` for synchronous callers; `search_indexes.get` waits without blocking."""
+        return self.search_indexes.get_blocking(snapshot)
 
     # -- change notifications --------------------------------------------------------------------
 

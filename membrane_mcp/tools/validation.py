@@ -13,11 +13,12 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import FormatChecker, validators
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
-from jsonschema.protocols import Validator
+if TYPE_CHECKING:  # jsonschema is imported at the first validation: a session may never need it
+    from jsonschema import FormatChecker
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 __all__ = ["validate_arguments"]
 
@@ -27,7 +28,28 @@ _MAX_MESSAGE_LENGTH = 300
 _MAX_VALUE_REPR = 80
 
 _cache: OrderedDict[str, Validator | str] = OrderedDict()
+_by_identity: dict[int, tuple[Any, Validator | str]] = {}
 _cache_lock = threading.Lock()
+
+
+_preloading = threading.Event()
+
+
+def preload_in_background() -> None:
+    """Import jsonschema in a worker thread (once), so the first validation does not wait for it.
+
+    Call it when the session has started (after the catalog loads): at import time it would slow the
+    start-up it is deferred from.
+    """
+    if _preloading.is_set():
+        return
+    _preloading.set()
+
+    def load() -> None:
+        import jsonschema.exceptions
+        import jsonschema.validators  # noqa: F401
+
+    threading.Thread(target=load, name="preload-jsonschema", daemon=True).start()
 
 
 def _fingerprint(schema: Any) -> str:
@@ -36,6 +58,8 @@ def _fingerprint(schema: Any) -> str:
 
 
 def _format_checker(base: FormatChecker) -> FormatChecker:
+    from jsonschema import FormatChecker
+
     checker = FormatChecker(formats=())
     checker.checkers = dict(base.checkers)
     # jsonschema needs optional packages for these; a stdlib check is better than silently passing.
@@ -62,6 +86,9 @@ def _format_checker(base: FormatChecker) -> FormatChecker:
 
 
 def _compile(schema: dict[str, Any] | bool) -> Validator | str:
+    from jsonschema import validators
+    from jsonschema.exceptions import SchemaError
+
     cls = validators.validator_for(schema) if isinstance(schema, dict) else validators.validator_for({})
     try:
         cls.check_schema(schema)  # type: ignore[arg-type]  # booleans are valid schemas too
@@ -75,18 +102,27 @@ def _compile(schema: dict[str, Any] | bool) -> Validator | str:
 
 
 def _validator(schema: dict[str, Any] | bool) -> Validator | str:
+    # Catalog schemas are shared, read-only objects: the same object again skips the fingerprint (a
+    # canonical JSON dump and a hash of the schema, on every call otherwise).
+    seen = _by_identity.get(id(schema))
+    if seen is not None and seen[0] is schema:
+        return seen[1]
     key = _fingerprint(schema)
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
-            return cached
-    compiled = _compile(schema)
+    if cached is None:
+        cached = _compile(schema)
+        with _cache_lock:
+            _cache[key] = cached
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
     with _cache_lock:
-        _cache[key] = compiled
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return compiled
+        if len(_by_identity) >= _CACHE_SIZE:
+            _by_identity.clear()
+        _by_identity[id(schema)] = (schema, cached)  # holds the schema, so its id is not reused
+    return cached
 
 
 def _path(parts: Iterable[Any]) -> str:
@@ -132,6 +168,8 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
     elif kind in ("type", "enum", "const"):
         message = error.message.replace(repr(instance), _short(instance), 1)
     elif kind in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
         closest = best_match(error.context)
         inner = _path(closest.absolute_path)
         detail = f"{f'`{inner}`: ' if inner and inner != where else ''}{closest.message}"

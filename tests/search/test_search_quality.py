@@ -6,13 +6,22 @@ Run: .venv/bin/pytest tests/search -q -s   (-s prints the report even when the t
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from membrane_mcp.tools.search import ID_SHAPE_TOKEN, SearchIndex, parse_query, stem, tokenize
+from membrane_mcp.tools.search import (
+    GENERIC_OBJECTS,
+    ID_SHAPE_TOKEN,
+    SearchIndex,
+    _schema_words,
+    parse_query,
+    stem,
+    tokenize,
+)
 from tests.server.conftest import connect, settings_for
 
 TASKS_FILE = Path(__file__).with_name("tasks.json")
@@ -39,10 +48,10 @@ def test_task_set_is_well_formed() -> None:
 
 
 def test_expected_keys_exist_in_the_sandbox_catalogs() -> None:
-    catalogs = Path(__file__).parents[2] / "membrane_mcp" / "sandbox" / "catalogs"
-    keys = {
-        app: {a["key"] for a in json.loads((catalogs / f"{app}.json").read_text())["actions"]} for app in APPS
-    }
+    from membrane_sandbox.apps import load_apps
+
+    apps = load_apps()
+    keys = {app: {action.key for action in apps[app].actions()} for app in APPS}
     missing = [(t["app"], k) for t in load_tasks() for k in t["expected"] if k not in keys[t["app"]]]
     assert not missing
 
@@ -88,6 +97,79 @@ async def test_search_actions_meets_the_accuracy_targets(sandbox) -> None:
     for split in ("dev", "holdout"):
         _, top3 = _rate([(o["top1"], o["top3"]) for o in outcomes if o["split"] == split])
         assert top3 >= TOP3_TARGET, report
+
+
+@pytest.mark.anyio
+async def test_search_actions_filters_by_app_and_connection_as_the_full_ranking_does(sandbox) -> None:
+    """The index takes only the best hits of the asked app/connection; they are the full ranking's, in order."""
+    async with connect(settings_for(sandbox)) as client:
+        snapshot = await client.gateway.catalog.get()  # type: ignore[attr-defined]
+        index = await client.gateway.catalog.search_indexes.get(snapshot)  # type: ignore[attr-defined]
+        for task in load_tasks()[::7]:
+            everything = index.search(task["query"], len(snapshot.entries))
+            expected = [hit.entry.action_key for hit in everything if hit.entry.app_key == task["app"]][:3]
+            result = await client.call_tool(
+                "search_actions", {"query": task["query"], "app": task["app"], "limit": 3}
+            )
+            got = [hit["key"] for hit in (result.structured_content or {})["results"]]
+            assert got == expected, task["query"]
+            connection = next(c for c in snapshot.connections if c.app_key == task["app"])
+            by_connection = index.search(task["query"], 2, connection_id=connection.id)
+            assert [h.entry for h in by_connection] == [
+                h.entry for h in everything if h.entry.connection_id == connection.id
+            ][:2]
+
+
+def test_the_index_cache_builds_after_a_load_and_reuses_unchanged_texts() -> None:
+    from dataclasses import replace
+
+    from membrane_mcp.tools.catalog import CatalogSnapshot
+    from membrane_mcp.tools.search_cache import SearchIndexCache
+
+    cache = SearchIndexCache()
+    first = CatalogSnapshot(connections=[], entries=list(SMALL_CATALOG))
+    cache.prepare(first)
+    index = cache.get_blocking(first)
+    assert cache.get_blocking(first) is index
+    assert index.search("list deals", 1)[0].entry.action_key == "list-opportunities"
+    reused = cache._memo.fields(SMALL_CATALOG[0])
+
+    renamed = replace(SMALL_CATALOG[1], description="Opens a CRMA support case.")
+    second = CatalogSnapshot(connections=[], entries=[SMALL_CATALOG[0], renamed, *SMALL_CATALOG[2:]])
+    cache.prepare(second)
+    rebuilt = cache.get_blocking(second)
+    assert rebuilt is not index
+    assert cache._memo.fields(SMALL_CATALOG[0]) is reused  # unchanged entry: not tokenised again
+    assert rebuilt.search("support case", 1)[0].entry.description == "Opens a CRMA support case."
+    expected = [(h.entry.name, h.score) for h in SearchIndex(second.entries).search("open a case", 5)]
+    assert [(h.entry.name, h.score) for h in rebuilt.search("open a case", 5)] == expected
+
+
+@pytest.mark.anyio
+async def test_the_index_cache_waits_for_a_build_in_progress() -> None:
+    from membrane_mcp.tools.catalog import CatalogSnapshot
+    from membrane_mcp.tools.search_cache import SearchIndexCache
+
+    cache = SearchIndexCache()
+    snapshot = CatalogSnapshot(connections=[], entries=list(SMALL_CATALOG))
+    with cache._build_lock:  # hold the build back: `get` must wait for it, not build a second one
+        cache.prepare(snapshot)
+        waiting = cache._future(snapshot)
+        assert not waiting.done()
+    index = await cache.get(snapshot)
+    assert index is waiting.result()
+
+
+def test_phrases_and_brackets_tokenise_as_before() -> None:
+    assert tokenize("how many deals") == ["count", "deal"]
+    assert tokenize("log time entries") == ["log", "timesheet"]
+    assert tokenize("Lists deals [Vtiger connection 'in bulk']") == [
+        "list",
+        "deal",
+        "vtiger",
+        "connection",
+        "bulk",
+    ]
 
 
 # -- unit tests of the ranking pieces -------------------------------------------------------------
@@ -200,3 +282,60 @@ def test_the_same_action_through_a_second_connection_comes_after_distinct_hits()
     assert keys.index(("crma", "list-opportunities")) == 0
     assert keys[-1] == ("crma", "list-opportunities")
     assert len(hits) == len(set(keys)) + 1
+
+
+def _eager_postings(docs: list[dict[str, Counter[str]]]) -> dict[str, dict[int, float]]:
+    """BM25 gains per (term, document), computed directly: the reference for the index's lazy postings."""
+    from membrane_mcp.tools.search import FIELD_B, FIELD_WEIGHTS, K1
+
+    count = len(docs)
+    df: Counter[str] = Counter()
+    for fields in docs:
+        df.update(set().union(*fields.values()))
+    average = {f: (sum(sum(d[f].values()) for d in docs) / count) or 1.0 for f in FIELD_WEIGHTS}
+    postings: dict[str, dict[int, float]] = defaultdict(dict)
+    for doc, fields in enumerate(docs):
+        for field in FIELD_WEIGHTS:
+            counts = fields[field]
+            b = FIELD_B[field]
+            norm = K1 * (1 - b + b * sum(counts.values()) / average[field])
+            for term, tf in counts.items():
+                idf = math.log(1 + (count - df[term] + 0.5) / (df[term] + 0.5))
+                gain = FIELD_WEIGHTS[field] * (K1 + 1) * idf * tf / (tf + norm)
+                postings[term][doc] = postings[term].get(doc, 0.0) + gain
+    return postings
+
+
+def test_lazy_postings_equal_a_direct_bm25_computation() -> None:
+    from dataclasses import replace
+
+    # Texts shared between fields and repeated segments: parts shared by several fields or used twice.
+    same = replace(SMALL_CATALOG[0], name="crma_deals", action_name="list-deals", action_key="list-deals")
+    twice = replace(SMALL_CATALOG[1], name="crma_twice", description="Creates a case [Crma [Crma")
+    entries = [*SMALL_CATALOG, same, twice]
+    index = SearchIndex(entries)
+    docs = [
+        {
+            "name": Counter(tokenize(e.action_name)),
+            "key": Counter(tokenize(e.action_key)),
+            "app": Counter(tokenize(f"{e.app_key} {e.app_name}")),
+            "description": Counter(tokenize(e.description)),
+            "schema": Counter(
+                set(tokenize(" ".join(_schema_words(e.input_schema))))
+                if index._doc_objects[i] not in GENERIC_OBJECTS
+                else set().union(
+                    *(
+                        tokenize(" ".join(_schema_words(o.input_schema)))
+                        for j, o in enumerate(entries)
+                        if o.app_key == e.app_key and index._doc_objects[j] in GENERIC_OBJECTS
+                    )
+                )
+            ),
+        }
+        for i, e in enumerate(entries)
+    ]
+    expected = _eager_postings(docs)
+    for term, gains in expected.items():
+        got = index._posting(term)
+        assert got.keys() == gains.keys(), term
+        assert all(math.isclose(got[doc], gain, rel_tol=1e-12) for doc, gain in gains.items()), term

@@ -1,0 +1,174 @@
+"""Traces: the OpenTelemetry SDK, configured by the standard ``OTEL_*`` variables, off unless one is set.
+
+The mcp SDK already opens a server span per MCP request (its `OpenTelemetryMiddleware`,
+continuing a ``traceparent`` from the request's ``_meta``). Here: the exporter setup, a
+middleware that continues a ``traceparent`` sent as an HTTP header when ``_meta`` has none,
+and the span helpers the Membrane client, the catalog and search use. Spans carry names,
+ids, counts and sizes; never arguments, results or credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind
+
+from membrane_mcp import __version__
+
+logger = logging.getLogger(__name__)
+
+TRACER = trace.get_tracer("membrane_mcp", __version__)
+TRACEPARENT = "traceparent"
+SUPPORTED_EXPORTERS = ("otlp", "console", "none")
+
+
+def exporter_names(env: Mapping[str, str]) -> list[str]:
+    """Which span exporters the environment asks for; empty when tracing is off."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return []
+    listed = env.get("OTEL_TRACES_EXPORTER")
+    if listed is not None:
+        names = [name.strip().lower() for name in listed.split(",") if name.strip()]
+        return [name for name in names if name != "none"]
+    if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return ["otlp"]
+    return []
+
+
+def tracing_problem(env: Mapping[str, str]) -> str | None:
+    unknown = [name for name in exporter_names(env) if name not in SUPPORTED_EXPORTERS]
+    if unknown:
+        return (
+            f"OTEL_TRACES_EXPORTER: unsupported exporter(s) {', '.join(unknown)}; "
+            f"use {', '.join(SUPPORTED_EXPORTERS)} (OTLP is sent over HTTP/protobuf)"
+        )
+    return None
+
+
+def setup_tracing(env: Mapping[str, str] | None = None) -> Callable[[], None] | None:
+    """Install an SDK tracer provider when the environment asks for one; returns its shutdown."""
+    env = os.environ if env is None else env
+    names = exporter_names(env)
+    if not names:
+        return None
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    resource = Resource.create({"service.version": __version__})
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": "membrane-mcp"}))
+    provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER / _ARG
+    for name in names:
+        if name == "otlp":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        elif name == "console":
+            # stderr (in stdio mode stdout carries the protocol only), one span per line.
+            exporter = ConsoleSpanExporter(
+                out=sys.stderr, formatter=lambda span: span.to_json(indent=None) + "\n"
+            )
+            provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    logger.info("tracing on: exporting spans to %s", ", ".join(names))
+    return provider.shutdown
+
+
+_active = False
+
+
+def tracing_active() -> bool:
+    """Whether an SDK tracer provider is installed, so spans are recorded (checked until one is)."""
+    global _active
+    if not _active:
+        provider = trace.get_tracer_provider()
+        _active = not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+    return _active
+
+
+@contextmanager
+def client_span(name: str, attributes: dict[str, Any]) -> Iterator[Span]:
+    """A CLIENT span made current, so the `traceparent` injected inside it names it as the parent.
+
+    Without a tracer provider no span is made: the call's own context (an inbound `traceparent`,
+    if any) is what gets propagated, as a no-op span would have done, at no cost.
+    """
+    if not tracing_active():
+        yield trace.INVALID_SPAN
+        return
+    with TRACER.start_as_current_span(
+        name,
+        kind=SpanKind.CLIENT,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        yield span
+
+
+@contextmanager
+def internal_span(name: str, attributes: dict[str, Any] | None = None) -> Iterator[Span]:
+    if not tracing_active():
+        yield trace.INVALID_SPAN
+        return
+    with TRACER.start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=True
+    ) as span:
+        yield span
+
+
+def with_traceparent(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """The headers plus the current span's W3C trace context (nothing added when there is none)."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return headers
+    # The W3C header written directly: what the default propagator writes, at a fraction of the cost.
+    carrier = {TRACEPARENT: f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"}
+    if context.trace_state:
+        carrier["tracestate"] = context.trace_state.to_header()
+    return {**(headers or {}), **carrier}
+
+
+def current_ids() -> tuple[str | None, str | None]:
+    """(trace id, span id) of the current span in hex, or Nones when there is no valid one."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None, None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
+def _meta_has_traceparent(meta: Any) -> bool:
+    if meta is None:
+        return False
+    if isinstance(meta, Mapping):
+        return TRACEPARENT in meta
+    return TRACEPARENT in (getattr(meta, "model_extra", None) or {})
+
+
+class HeaderTraceContext:
+    """ServerMiddleware (outermost): continue a `traceparent` HTTP header when `_meta` carries none.
+
+    It attaches the header's context as the ambient one, and the SDK's span (which only reads
+    `_meta`) falls back to ambient parenting.
+    """
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        headers = getattr(ctx.request, "headers", None)
+        if headers is None or TRACEPARENT not in headers or _meta_has_traceparent(ctx.meta):
+            return await call_next(ctx)
+        extracted = propagate.extract({k: v for k, v in headers.items() if k in (TRACEPARENT, "tracestate")})
+        if not trace.get_current_span(extracted).get_span_context().is_valid:
+            return await call_next(ctx)
+        token = otel_context.attach(extracted)
+        try:
+            return await call_next(ctx)
+        finally:
+            otel_context.detach(token)
