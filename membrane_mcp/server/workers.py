@@ -107,16 +107,12 @@ class StatelessOnly:
 
 
 def reuseport_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port) in a SO_REUSEPORT group (not listening yet)."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
+    """A TCP socket bound to (host, port) in a SO_REUSEPORT group, not listening yet (families as uvicorn)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    sock.bind(address)
+    sock.bind((host.strip("[]"), port))
     return sock
 
 
