@@ -149,6 +149,9 @@ async def supervise(processes: Sequence[BaseProcess]) -> BaseProcess | None:
 
         async def watch(process: BaseProcess) -> None:
             await anyio.wait_readable(process.sentinel)
+            await anyio.to_thread.run_sync(
+                process.join
+            )  # the sentinel closes a moment before the exit code is known
             exited.append(process)
             group.cancel_scope.cancel()
 
