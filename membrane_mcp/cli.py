@@ -256,8 +256,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         if settings.transport == "http":
             from membrane_mcp.server.http import run_http
+            from membrane_mcp.server.workers import WorkerExited
 
-            anyio.run(run_http, settings)
+            try:
+                anyio.run(run_http, settings)
+            except WorkerExited as exc:
+                return _fail(str(exc), 1)
         else:
             from membrane_mcp.server.stdio import run_stdio
 
@@ -278,6 +282,11 @@ def startup_problem(settings: Settings) -> str | None:
         )
     if settings.sandbox and settings.sandbox_db is not None and not settings.sandbox_db.parent.is_dir():
         return f"--sandbox-db: the folder {settings.sandbox_db.parent} does not exist"
+    if settings.workers != 1:
+        from membrane_mcp.server.workers import workers_problem
+
+        if problem := workers_problem(settings):
+            return problem
     return safety_problem(settings)
 
 

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     transport: Transport = Field("stdio", description="stdio, or http (streamable HTTP at /mcp)")
     host: str = Field("127.0.0.1", description="HTTP bind address")
     port: int = Field(8000, ge=0, le=65535, description="HTTP port")
+    workers: int = Field(
+        1,
+        ge=0,
+        le=256,
+        description="HTTP worker processes sharing the port, each with its own catalog (0: one per core). "
+        "Above 1, only stateless 2026-07-28 clients are served: a session-based 2025-11-25 client needs 1, "
+        "hence the default",
+    )
 
     # Catalog: which actions become tools.
     tool_mode: ToolMode = Field("auto", description="direct: every action a tool; search: meta tools only")

@@ -114,7 +114,17 @@ def build_http_app(
     return app
 
 
-async def run_http(settings: Settings) -> None:
+async def run_http(
+    settings: Settings, sockets: list[socket.socket] | None = None, worker: int | None = None
+) -> None:
+    """The HTTP server; with ``--workers`` above 1, the parent of that many (workers.py). A worker is
+    given its listening socket and its number."""
+    from membrane_mcp.server.workers import StatelessOnly, serve_workers, worker_count
+
+    workers = worker_count(settings)
+    if worker is None and workers > 1:
+        await serve_workers(settings)
+        return
     if is_multi_user(settings):  # one backend per signed-in user's tenant (tenants.py)
         await run_multi_user_http(settings)
         return
@@ -123,6 +133,8 @@ async def run_http(settings: Settings) -> None:
         app = build_http_app(
             observe_server(build_server(gateway), gateway, settings), settings, readiness=readiness
         )
+        if worker is not None:
+            app = StatelessOnly(app, worker=worker, workers=workers)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -134,5 +146,5 @@ async def run_http(settings: Settings) -> None:
         async with anyio.create_task_group() as group:
             url = f"http://{settings.host}:{settings.port}/mcp"
             group.start_soon(log_banner_when_loaded, gateway, url, readiness)
-            await uvicorn.Server(config).serve()
+            await uvicorn.Server(config).serve(sockets=sockets)
             group.cancel_scope.cancel()
