@@ -23,7 +23,7 @@ from tests.sandboxes import seeded_sandbox
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Any]:
-    with seeded_sandbox(SandboxConfig(build_seconds=0.5)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.5, profile="classic")) as running:
         yield running
 
 

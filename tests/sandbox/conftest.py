@@ -238,7 +238,7 @@ def client_for(sandbox: RunningSandbox, token: str | None = None) -> httpx.Clien
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[RunningSandbox]:
-    running = start_in_thread(SandboxConfig(build_seconds=0.3), apps=fake_apps())
+    running = start_in_thread(SandboxConfig(build_seconds=0.3, profile="classic"), apps=fake_apps())
     yield running
     running.stop()
 
@@ -255,7 +255,9 @@ def start_sandbox() -> Iterator[Callable[..., RunningSandbox]]:
     started: list[RunningSandbox] = []
 
     def start(**overrides: Any) -> RunningSandbox:
-        running = start_in_thread(SandboxConfig(**{"build_seconds": 0.2, **overrides}), apps=fake_apps())
+        running = start_in_thread(
+            SandboxConfig(**{"build_seconds": 0.2, "profile": "classic", **overrides}), apps=fake_apps()
+        )
         started.append(running)
         return running
 

@@ -21,7 +21,9 @@ except ImportError as exc:  # the apps are written concurrently
 
 @pytest.fixture(scope="module")
 def real() -> Iterator[RunningSandbox]:
-    running = start_in_thread(SandboxConfig(build_seconds=0.2, synthetic_connections=2, synthetic_actions=12))
+    running = start_in_thread(
+        SandboxConfig(build_seconds=0.2, synthetic_connections=2, synthetic_actions=12, profile="classic")
+    )
     yield running
     running.stop()
 
