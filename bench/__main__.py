@@ -11,7 +11,17 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import catalog_load, first_search, memory, overhead, report, search_quality, startup, throughput
+from bench import (
+    agent_cost,
+    catalog_load,
+    first_search,
+    memory,
+    overhead,
+    report,
+    search_quality,
+    startup,
+    throughput,
+)
 from bench.common import BenchConfig, Result, log
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +35,7 @@ FIGURES: dict[str, tuple[str, Callable[[BenchConfig], list[Result]]]] = {
     "6": ("6. Search quality", search_quality.run),
     "7": ("7. Memory", memory.run),
     "8": ("8. First search", first_search.run),
+    "9": ("9. Agent cost", agent_cost.run),
 }
 
 
