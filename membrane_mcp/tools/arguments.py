@@ -80,6 +80,12 @@ class SearchActionsArgs(Arguments):
     app: str | None = Field(None, description="Only this app (key, e.g. 'vtiger').")
     connection: str | None = Field(None, description="Only this connection (id).")
     limit: int = Field(5, ge=1, le=50)
+    schemas: bool = Field(False, description="Full input schema for every hit (default: the top hit only).")
+
+
+class DescribeActionArgs(Arguments):
+    connection: ConnectionRef
+    action: str = Field(min_length=1, description="Action key or id (from search_actions).")
 
 
 class RunActionArgs(Arguments):

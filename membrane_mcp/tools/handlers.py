@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from typing import Any
 
 import anyio
 
 from membrane_mcp.membrane.errors import MembraneError, NotFound
 from membrane_mcp.membrane.models import Action, ActionRunResult
-from membrane_mcp.tools import errors
+from membrane_mcp.tools import discovery, errors
 from membrane_mcp.tools.arguments import (
     CreateActionArgs,
+    DescribeActionArgs,
     ListConnectionsArgs,
     RawRequestArgs,
     RunActionArgs,
@@ -29,6 +31,8 @@ from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_re
 from membrane_mcp.tools.services import CallContext, ToolDeps
 from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
 from membrane_mcp.tools.validation import validate_arguments
+
+RUN_WRITE_TOOL = "run_action"
 
 
 def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
@@ -89,29 +93,40 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     connection_id = resolve_connection(snapshot, args.connection).id if args.connection else None
     listed = {e.action_id: e.name for e in deps.catalog.view(snapshot, call.session).direct}
     index = await deps.catalog.search_indexes.get(snapshot)
-    results = []
-    for hit in index.search(args.query, args.limit, app=args.app or None, connection_id=connection_id):
-        entry = hit.entry
-        results.append(
-            {
-                "app": entry.app_key,
-                "connection": entry.connection_id,
-                "connection_name": entry.connection_name,
-                "key": entry.action_key,
-                "id": entry.action_id,
-                "name": entry.action_name,
-                "description": entry.description,
-                "kind": entry.kind,
-                "tool": listed.get(entry.action_id),
-                "input_schema": entry.input_schema,
-            }
+    app = args.app or None
+    hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
+    connections_per_app = Counter(c.app_key for c in snapshot.connections)
+    results = [
+        discovery.card(
+            hit.entry,
+            listed.get(hit.entry.action_id),
+            full_schema=args.schemas or rank == 0,
+            name_connection=connections_per_app[hit.entry.app_key] != 1,
         )
-    hint = (
-        "Run a result with run_action {connection, action: key, input}, or call its tool when 'tool' is set."
+        for rank, hit in enumerate(hits)
+    ]
+    out: dict[str, Any] = {"results": results}
+    unmatched = index.unmatched(args.query, app=app, connection_id=connection_id)
+    if unmatched:
+        out["no_match"] = [
+            f"No action matches '{word}'" + (f"; nearest objects: {', '.join(near)}" if near else "")
+            for word, near in unmatched
+        ]
+    out["hint"] = (
+        f"Run: run_action (reads) or {RUN_WRITE_TOOL} (writes) with {{connection: app or connection, "
+        "action: key, input}, or the hit's tool. describe_action: full schema."
         if results
         else "No matching action. Try other words, raw_request, or create_action to have one built."
     )
-    return {"results": results, "hint": hint}
+    return out
+
+
+async def describe_action(deps: ToolDeps, args: DescribeActionArgs, call: CallContext) -> Any:
+    snapshot = await deps.catalog.snapshot()
+    info = resolve_connection(snapshot, args.connection)
+    entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
+    listed = {e.action_id: e.name for e in deps.catalog.view(snapshot, call.session).direct}
+    return discovery.describe(entry, listed.get(entry.action_id))
 
 
 def find_action(snapshot: CatalogSnapshot, connection_id: str, ref: str) -> ToolEntry | None:
@@ -130,24 +145,31 @@ def find_allowed_action(
     return entry
 
 
-async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> Any:
-    snapshot = await deps.catalog.snapshot()
-    info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
-    entry = find_allowed_action(deps, snapshot, info.id, args.action)
+async def _allowed_action_or_error(
+    deps: ToolDeps, snapshot: CatalogSnapshot, info: ConnectionInfo, ref: str
+) -> ToolEntry:
+    entry = find_allowed_action(deps, snapshot, info.id, ref)
     catalog = deps.catalog.catalog
     if entry is None and unknown_key_reloads.allow(catalog, catalog.ttl):
         # It may have been created since the catalog was loaded (reloaded at most once per TTL window).
         # A hidden action takes this path too, so it answers exactly like an unknown one.
         snapshot = await deps.catalog.refresh()
-        entry = find_allowed_action(deps, snapshot, info.id, args.action)
+        entry = find_allowed_action(deps, snapshot, info.id, ref)
     if entry is None:
         entries = snapshot.by_connection.get(info.id, [])
         allowed = [
             e.action_key for e in entries if deps.policy.allows_action(e.app_key, e.action_key, e.kind)
         ]
-        close = did_you_mean(args.action, allowed)
-        raise errors.unknown_action(args.action, info.name, info.app_key, close)
+        close = did_you_mean(ref, allowed)
+        raise errors.unknown_action(ref, info.name, info.app_key, close)
+    return entry
+
+
+async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> Any:
+    snapshot = await deps.catalog.snapshot()
+    info = resolve_connection(snapshot, args.connection)
+    require_ready(info)
+    entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
     problems = validate_arguments(entry.validation_schema, args.input)
     if problems:
         raise errors.invalid_action_input(info.app_key, entry.action_key, problems, entry.input_schema)

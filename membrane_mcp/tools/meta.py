@@ -1,4 +1,4 @@
-"""The six meta tools, each declared once (see tools/registry.py for what a declaration holds).
+"""The meta tools, each declared once (see tools/registry.py for what a declaration holds).
 
 They are always present, whatever the catalog holds. Their descriptions are short on purpose:
 in search mode they are the whole tool list, paid for in tokens on every turn.
@@ -18,6 +18,7 @@ from membrane_mcp.tools import handlers
 from membrane_mcp.tools.arguments import (
     ConnectAppArgs,
     CreateActionArgs,
+    DescribeActionArgs,
     ListConnectionsArgs,
     RawRequestArgs,
     RunActionArgs,
@@ -30,6 +31,7 @@ from membrane_mcp.tools.services import GatewayConfig
 
 LIST_CONNECTIONS = "list_connections"
 SEARCH_ACTIONS = "search_actions"
+DESCRIBE_ACTION = "describe_action"
 RUN_ACTION = "run_action"
 RAW_REQUEST = "raw_request"
 CREATE_ACTION = "create_action"
@@ -105,13 +107,24 @@ META_TOOLS = Registry(
             name=SEARCH_ACTIONS,
             title="Search actions",
             description=(
-                "Find actions by intent across all connections. Returns ranked actions with input_schema; "
-                "run one with run_action (or its tool, when it has one)."
+                "Find actions by intent across all connections: key, kind, required inputs; "
+                "the full input_schema for the top hit."
             ),
             arguments=SearchActionsArgs,
             annotations=READ_ONLY,
             policy_class="read",
             handler=handlers.search_actions,
+            operation="read",
+            open_world=False,
+        ),
+        MetaTool(
+            name=DESCRIBE_ACTION,
+            title="Describe action",
+            description="One action's full description and input schema.",
+            arguments=DescribeActionArgs,
+            annotations=READ_ONLY,
+            policy_class="read",
+            handler=handlers.describe_action,
             operation="read",
             open_world=False,
         ),

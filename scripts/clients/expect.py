@@ -17,6 +17,7 @@ from typing import Any
 META_TOOLS = [
     "list_connections",
     "search_actions",
+    "describe_action",
     "run_action",
     "raw_request",
     "create_action",

@@ -15,7 +15,15 @@ from tests.server.conftest import connect, sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
 
-META = {"list_connections", "search_actions", "run_action", "raw_request", "create_action", "connect_app"}
+META = {
+    "list_connections",
+    "search_actions",
+    "describe_action",
+    "run_action",
+    "raw_request",
+    "create_action",
+    "connect_app",
+}
 
 
 def structured(result: types.CallToolResult) -> dict[str, Any]:
@@ -30,6 +38,7 @@ async def test_auto_mode_lists_only_meta_tools_for_a_large_catalog(sandbox, mode
     assert [tool.name for tool in tools] == [
         "list_connections",
         "search_actions",
+        "describe_action",
         "run_action",
         "raw_request",
         "create_action",
@@ -55,7 +64,7 @@ async def test_search_actions_ranks_a_vtiger_query_first(sandbox, mode):
     top3 = [(hit["app"], hit["key"]) for hit in hits[:3]]
     assert any(app == "vtiger" and key in ("query-records", "retrieve-record") for app, key in top3), top3
     first = hits[0]
-    assert set(first) >= {"app", "connection", "key", "id", "name", "description", "input_schema", "tool"}
+    assert set(first) >= {"app", "key", "name", "description", "kind", "required", "input_schema"}
 
 
 async def test_run_action_vtiger_query_returns_three_contacts(sandbox, mode):
