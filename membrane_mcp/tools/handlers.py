@@ -16,23 +16,30 @@ import anyio
 
 from membrane_mcp.membrane.errors import MembraneError, NotFound
 from membrane_mcp.membrane.models import Action, ActionRunResult
-from membrane_mcp.tools import discovery, errors
+from membrane_mcp.tools import discovery, errors, shaping
 from membrane_mcp.tools.arguments import (
     CreateActionArgs,
     DescribeActionArgs,
     ListConnectionsArgs,
     RawRequestArgs,
+    RawWriteRequestArgs,
     RunActionArgs,
+    RunWriteActionArgs,
     SearchActionsArgs,
 )
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
+from membrane_mcp.tools.coercion import coerce
 from membrane_mcp.tools.confirm import require_confirmation
+from membrane_mcp.tools.policy import SAFE_RAW_METHODS
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.services import CallContext, ToolDeps
 from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
 from membrane_mcp.tools.validation import validate_arguments
 
-RUN_WRITE_TOOL = "run_action"
+RUN_WRITE_TOOL = "run_write_action"
+# Room left under --max-output-bytes for the run's envelope (actionRunId, list summary, continuation).
+OUTPUT_MARGIN = 1024
+RAW_WRITE_TOOL = "raw_write_request"
 
 
 def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
@@ -166,16 +173,64 @@ async def _allowed_action_or_error(
 
 
 async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> Any:
+    """Reads only: a write is refused before anything is sent, naming run_write_action."""
+    return await _run_checked(deps, args, call, reads=True)
+
+
+async def run_write_action(deps: ToolDeps, args: RunWriteActionArgs, call: CallContext) -> Any:
+    """Everything but reads (creates, updates, deletes, sends); a read is pointed at run_action."""
+    shaped = RunActionArgs(connection=args.connection, action=args.action, input=args.input)
+    return await _run_checked(deps, shaped, call, reads=False)
+
+
+async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *, reads: bool) -> Any:
+    budget = deps.config.max_output_bytes - OUTPUT_MARGIN
+    if args.continuation:
+        following = shaping.next_slice(args.continuation, budget, call.session)
+        if following is None:
+            raise errors.unknown_continuation()
+        output, note = following
+        return {"output": output, **({"continuation": note} if note else {})}
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
     require_ready(info)
     entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
-    problems = validate_arguments(entry.validation_schema, args.input)
+    if (entry.kind == "read") != reads:
+        raise errors.wrong_run_tool(
+            entry.app_key, entry.action_key, entry.kind, "run_action" if not reads else RUN_WRITE_TOOL
+        )
+    action_input, converted = coerce(entry.validation_schema, args.input)
+    problems = validate_arguments(entry.validation_schema, action_input)
     if problems:
-        raise errors.invalid_action_input(info.app_key, entry.action_key, problems, entry.input_schema)
-    await confirm_if_destructive(deps, entry, info.name, args.input, call)
-    result = await _run(deps, entry, args.input)
-    return {"output": result.output, "actionRunId": result.action_run_id}
+        relevant = schema_for_problems(entry.input_schema, problems)
+        raise errors.invalid_action_input(info.app_key, entry.action_key, problems, relevant)
+    await confirm_if_destructive(deps, entry, info.name, action_input, call)
+    result = await _run(deps, entry, action_input)
+    output, summary = shaping.shape(result.output, fields=args.fields, count_only=args.count_only)
+    output, note = shaping.sliced(output, budget, call.session)
+    out: dict[str, Any] = {"output": output, "actionRunId": result.action_run_id}
+    if summary is not None:
+        out["list"] = summary
+    if note is not None:
+        out["continuation"] = note
+    if converted:
+        out["converted"] = converted
+    return out
+
+
+def schema_for_problems(schema: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The part of an input schema that the problems are about: the top-level fields they name."""
+    properties = schema.get("properties") or {}
+    named = {
+        name
+        for name in properties
+        for problem in problems
+        if problem.startswith((f"`{name}`", f"`{name}.", f"`{name}[", f"missing required field `{name}`"))
+        or f"field `{name}`" in problem
+    }
+    if not named:
+        return {"required": schema.get("required") or [], "fields": list(properties)}
+    return {"properties": {name: properties[name] for name in properties if name in named}}
 
 
 async def run_entry(deps: ToolDeps, entry: ToolEntry, action_input: Any, call: CallContext) -> Any:
@@ -223,6 +278,19 @@ def _run_failed(entry: ToolEntry, exc: MembraneError) -> errors.ToolError:
 
 
 async def raw_request(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
+    """GET and HEAD only: any other method is refused before anything is sent, naming raw_write_request."""
+    allowed_writes = deps.policy.allowed_raw_methods() - SAFE_RAW_METHODS
+    if args.method in allowed_writes and deps.policy.raw_write_request_available():
+        raise errors.wrong_raw_tool(args.method, RAW_WRITE_TOOL)
+    # A method the policy refuses anyway gets the policy's refusal (from prepare_raw_request).
+    return await _raw(deps, args, call)
+
+
+async def raw_write_request(deps: ToolDeps, args: RawWriteRequestArgs, call: CallContext) -> Any:
+    return await _raw(deps, args, call)
+
+
+async def _raw(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
     require_ready(info)

@@ -19,7 +19,9 @@ META_TOOLS = [
     "search_actions",
     "describe_action",
     "run_action",
+    "run_write_action",
     "raw_request",
+    "raw_write_request",
     "create_action",
     "connect_app",
 ]

@@ -226,7 +226,7 @@ async def test_raw_methods_widen_raw_writes_under_lists_with_a_warning(fresh_san
     with caplog.at_level("WARNING"):
         async with connect(settings) as client:
             posted = await client.call_tool(
-                "raw_request",
+                "raw_write_request",
                 {"connection": "vtiger", "method": "POST", "path": "/create",
                  "body": {"elementType": "Leads", "element": {"lastname": "Raw", "company": "Acme"}}},
             )  # fmt: skip

@@ -20,7 +20,9 @@ META = {
     "search_actions",
     "describe_action",
     "run_action",
+    "run_write_action",
     "raw_request",
+    "raw_write_request",
     "create_action",
     "connect_app",
 }
@@ -40,7 +42,9 @@ async def test_auto_mode_lists_only_meta_tools_for_a_large_catalog(sandbox, mode
         "search_actions",
         "describe_action",
         "run_action",
+        "run_write_action",
         "raw_request",
+        "raw_write_request",
         "create_action",
         "connect_app",
     ]
