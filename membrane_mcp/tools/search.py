@@ -316,7 +316,7 @@ class Concept:
 def parse_query(query: str, app_tokens: dict[str, str] | None = None) -> tuple[list[Concept], set[str]]:
     """The query as concepts to score, and the app keys it names."""
     app_tokens = app_tokens or {}
-    words = _apply_phrases(_raw_words(query))
+    words = _join_app_words(_apply_phrases(_raw_words(query)), app_tokens)
     has_id = _has_record_id(words, app_tokens)
     apps: set[str] = set()
     concepts: list[Concept] = []
@@ -356,6 +356,25 @@ def parse_query(query: str, app_tokens: dict[str, str] | None = None) -> tuple[l
         variants = {term: 1.0 for term in _SYNONYMS[stem("find")] | _SYNONYMS[stem("list")]}
         concepts.append(Concept(tuple(variants.items()), IMPLICIT_VERB_WEIGHT, verb=True))
     return concepts, apps
+
+
+def _join_app_words(words: list[str], app_tokens: dict[str, str]) -> list[str]:
+    """Two or three words that join into an app's name ("hub spot" -> hubspot, "app 42" -> app42)."""
+    if not app_tokens:
+        return words
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in (3, 2):
+            joined = "".join(words[i : i + size])
+            if i + size <= len(words) and joined in app_tokens:
+                out.append(joined)
+                i += size
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 def _schema_words(schema: dict[str, Any] | None) -> list[str]:
