@@ -1,4 +1,4 @@
-"""Async client for Membrane's REST API (see ../../docs and /work/shared/membrane-api.md).
+"""Async client for Membrane's REST API (contract: docs/membrane-api.md).
 
 Configured by one `MembraneConfig` (base URL, timeouts, pool size, retry policy) plus credentials.
 

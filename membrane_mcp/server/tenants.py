@@ -314,6 +314,7 @@ class TenantRouter:
                 del self._buckets[tenant]
 
     async def _serve(self, backend: TenantBackend) -> None:
+        from membrane_mcp.observability import observe_server
         from membrane_mcp.server.app import build_server
         from membrane_mcp.server.backend import open_gateway
         from membrane_mcp.server.http import build_http_app
@@ -321,7 +322,7 @@ class TenantRouter:
         settings = self.workspace.tenant_settings(self.settings, backend.caller)
         try:
             async with open_gateway(settings) as gateway:
-                server = build_server(gateway)
+                server = observe_server(build_server(gateway), gateway, settings)
                 backend.app = build_http_app(server, settings)
                 async with server.session_manager.run():
                     logger.info("opened tenant %r (%s view)", *backend.caller.key)

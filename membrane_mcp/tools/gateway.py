@@ -10,6 +10,9 @@ budget such as `create_action_timeout`) is what handlers and the Membrane client
 Errors the agent can act on become ``isError`` results (each logged once at INFO with the tool
 and the error kind); unknown tools are JSON-RPC errors (-32602); anything else is a bug and
 propagates.
+
+Hooks: `call_tool` is the one entry for a call and `_failed` the one exit every ``isError``
+result passes (logging, output caps, audit belong there); `result` shapes every success.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def wait_for_readyz(url: str, status: str, seconds: float = 60) -> dict[str, Any
         body = httpx.get(f"{url}/readyz", timeout=15).json()
         if body["status"] == status or time.monotonic() > deadline:
             return body
-        time.sleep(0.2)
+        time.sleep(0.2)  # poll interval while waiting for a condition, not time passing
 
 
 def test_readyz_turns_ready_once_the_catalog_is_loaded(sandbox: RunningSandbox):

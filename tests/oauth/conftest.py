@@ -66,7 +66,7 @@ def spawn_server(port: int, env: dict[str, str], args: list[str]) -> subprocess.
             process.kill()
             stderr = process.stderr.read().decode() if process.stderr else ""
             raise RuntimeError(f"HTTP server did not start: {stderr}")
-        time.sleep(0.1)
+        time.sleep(0.1)  # the poll interval while the server is not answering /healthz yet
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,12 @@ from tests.waiting import eventually  # noqa: F401 - re-exported to the tests
 MAY_OR_MAY_NOT = "may or may not have happened"
 
 
+def outcome_unknown(result: types.CallToolResult) -> bool:
+    """Whether a failed call may have written something (the result's details say so, not just its text)."""
+    details = (result.structured_content or {}).get("details") or {}
+    return bool(details.get("outcomeUnknown"))
+
+
 @pytest.fixture
 def faulty_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of its own (faults are switched on per test with `set_faults`)."""

@@ -16,6 +16,7 @@ from membrane_mcp.settings import Settings
 from membrane_mcp.tools.gateway import Gateway
 from membrane_sandbox.config import SandboxConfig
 from membrane_sandbox.serve import RunningSandbox
+from tests.reliability.conftest import faulty_sandbox  # noqa: F401 - a fixture for the fault tests here
 from tests.sandboxes import seeded_sandbox
 
 
