@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import (
+    agent_cost,
     catalog_load,
     first_search,
     memory,
@@ -36,6 +37,7 @@ FIGURES: dict[str, tuple[str, Callable[[BenchConfig], list[Result]]]] = {
     "7": ("7. Memory", memory.run),
     "8": ("8. First search", first_search.run),
     "9": ("9. Throughput vs workers", workers.run),
+    "10": ("10. Agent cost", agent_cost.run),
 }
 
 

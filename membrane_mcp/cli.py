@@ -448,6 +448,8 @@ async def unknown_tool_line(gateway: Gateway, name: str) -> str:
         allowed = len(view.allowed)
         same_app = [c for c in snapshot.connections if c.app_key == entry.app_key]
         how = run_action % (entry.app_key if len(same_app) == 1 else entry.connection_id, entry.action_key)
+        if entry.kind != "read":
+            how = how.replace("call run_action", "call run_write_action")
         return (
             f"{name} is hidden: the catalog is in search mode ({allowed} actions, over --direct-tool-limit "
             f"{gateway.config.direct_tool_limit}), which lists meta tools only; run it with `{how}`, "

@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["read", "write", "meta"]
 READ_METHODS = frozenset({"GET", "HEAD"})
+RUN_TOOLS = frozenset({"run_action", "run_write_action"})
+RAW_TOOLS = frozenset({"raw_request", "raw_write_request"})
 WRITE_META_TOOLS = frozenset({"create_action", "connect_app"})
 UNKNOWN_TOOL_LABEL = "_unknown"
 # Call ids: a random per-process prefix and a counter (unique, and cheaper than a uuid per call).
@@ -89,13 +91,14 @@ def classify(
     exchanges: list[MembraneExchange],
 ) -> Target | None:
     """The call's kind and target; None when it cannot be told yet (no catalog loaded)."""
-    if name in ("list_connections", "search_actions"):
+    if name in ("list_connections", "search_actions", "describe_action"):
         return Target("meta")
     info = _find_connection(snapshot, arguments.get("connection"))
     connection = info.id if info else _text(arguments.get("connection"))
     app = info.app_key if info else None
-    if name == "raw_request":
-        kind: Kind = "read" if str(arguments.get("method", "")).upper() in READ_METHODS else "write"
+    if name in RAW_TOOLS:
+        default = "GET" if name == "raw_request" else ""
+        kind: Kind = "read" if str(arguments.get("method", default)).upper() in READ_METHODS else "write"
         return Target(kind, connection, app)
     if name == "connect_app":
         return Target("write", None, _text(arguments.get("app")))
@@ -103,7 +106,7 @@ def classify(
         return Target("write", connection, app)
     if snapshot is None:
         return None
-    if name == "run_action":
+    if name in RUN_TOOLS:
         for exchange in exchanges:
             if exchange.route == RUN_ROUTE:
                 for entry in snapshot.by_connection.get(exchange.connection_id or "", []):
@@ -201,9 +204,7 @@ class ToolCallObserver:
                 span.set_attribute("mcp.session.id", session_id)
 
         before = classify(name, arguments, self.catalog.cached, [])
-        may_write = (
-            before is None or before.kind == "write" or (before.kind == "meta" and name == "run_action")
-        )
+        may_write = before is None or before.kind == "write" or (before.kind == "meta" and name in RUN_TOOLS)
         if (
             may_write
             and self.audit is not None
@@ -337,11 +338,11 @@ class ToolCallObserver:
         if outcome == "refused":
             record["outcome"] = "failed"
             record["refused"] = "audit log unavailable"
-        if name == "raw_request":
-            record["method"] = str(arguments.get("method", "")).upper()
+        if name in RAW_TOOLS:
+            record["method"] = str(arguments.get("method", "GET" if name == "raw_request" else "")).upper()
             record["path"] = str(arguments.get("path", "")).split("?", 1)[0]
-        action_input = arguments.get("input") if name == "run_action" else arguments
-        if name == "run_action" and isinstance(action_input, Mapping):
+        action_input = arguments.get("input") if name in RUN_TOOLS else arguments
+        if name in RUN_TOOLS and isinstance(action_input, Mapping):
             record["input_keys"] = sorted(str(key) for key in action_input)
         if self.config.audit_values:
             record["arguments"] = dict(arguments)

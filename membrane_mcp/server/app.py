@@ -42,9 +42,9 @@ logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Tools for the user's business apps (CRMs and more) connected through Membrane. "
-    "list_connections shows the apps; search_actions finds the action for a task; run it with its tool "
-    "or run_action; raw_request reaches the app's own API when no action fits; create_action has "
-    "Membrane build a missing action."
+    "list_connections shows the apps; search_actions finds the action for a task; run it with its tool, "
+    "run_action (reads) or run_write_action (writes); raw_request (GET) and raw_write_request reach the "
+    "app's own API when no action fits; create_action has Membrane build a missing action."
 )
 
 

@@ -16,6 +16,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 RAW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # Membrane's proxy: no HEAD, no OPTIONS
+RAW_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class HostSchema(GenerateJsonSchema):
@@ -56,7 +57,7 @@ ConnectionRef = Annotated[
     str,
     Field(
         min_length=1,
-        description="Connection id, or app key (e.g. 'vtiger') when the app has exactly one connection.",
+        description="Connection id, or app key when the app has one connection.",
     ),
 ]
 # Single-type branches rather than a type array: more hosts map them faithfully. The Python types keep
@@ -80,11 +81,17 @@ class SearchActionsArgs(Arguments):
     app: str | None = Field(None, description="Only this app (key, e.g. 'vtiger').")
     connection: str | None = Field(None, description="Only this connection (id).")
     limit: int = Field(5, ge=1, le=50)
+    schemas: bool = Field(False, description="Full input schema for every hit, not just the top one.")
 
 
-class RunActionArgs(Arguments):
+class DescribeActionArgs(Arguments):
     connection: ConnectionRef
-    action: str = Field(min_length=1, description="Action key or id (from search_actions).")
+    action: str = Field(min_length=1, description="Action key or id.")
+
+
+class RunWriteActionArgs(Arguments):
+    connection: ConnectionRef
+    action: str = Field(min_length=1, description="Action key or id.")
     input: Annotated[
         dict[str, Any],
         WithJsonSchema(
@@ -93,9 +100,20 @@ class RunActionArgs(Arguments):
     ] = Field(default_factory=dict)
 
 
+class RunActionArgs(RunWriteActionArgs):
+    fields: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, description="Only these record fields (dot paths)."
+    )
+    count_only: bool = Field(False, description="Record count and first ids only.")
+    continuation: str | None = Field(None, description="Handle of a cut result: its next slice (no re-run).")
+
+
+# raw_request's arguments. Every method parses, so that a write sent here is refused by name (pointing at
+# raw_write_request) rather than by the enum; the listed schema shows GET. (A docstring here
+# would become the schema's description.)
 class RawRequestArgs(Arguments):
     connection: ConnectionRef
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
     path: str = Field(
         min_length=1,
         description="Path relative to the app's API base, e.g. '/me'; may contain {name} placeholders.",
@@ -121,6 +139,10 @@ class RawRequestArgs(Arguments):
             }
         ),
     ] = None
+
+
+class RawWriteRequestArgs(RawRequestArgs):
+    method: Literal["POST", "PUT", "PATCH", "DELETE"]
 
 
 class CreateActionArgs(Arguments):

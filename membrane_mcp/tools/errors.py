@@ -198,6 +198,32 @@ def unknown_action(
     )
 
 
+def wrong_run_tool(app_key: str, action_key: str, kind: str, tool: str) -> ToolError:
+    """A write sent to run_action (or a read to run_write_action): refused before anything is sent."""
+    what = "a read" if tool == "run_action" else f"a write ({kind})"
+    return ToolError(
+        f"{app_key} action '{action_key}' is {what} action; nothing was sent. Run it with {tool}.",
+        details={"use": tool},
+        kind="wrong_tool",
+    )
+
+
+def unknown_continuation() -> ToolError:
+    return ToolError(
+        "That continuation handle is unknown or used up (handles are kept for the latest results of this "
+        "session only). Run the action again, with fields or a smaller limit to fit one result.",
+        kind="unknown_continuation",
+    )
+
+
+def wrong_raw_tool(method: str, tool: str) -> ToolError:
+    return ToolError(
+        f"raw_request sends GET only; nothing was sent. Send {method} with {tool}.",
+        details={"use": tool},
+        kind="wrong_tool",
+    )
+
+
 def action_vanished(app_name: str, action_key: str, action_id: str, status: int | None) -> ToolError:
     return ToolError(
         f"The {app_name} action '{action_key}' (id {action_id}) no longer exists in "

@@ -10,28 +10,38 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import anyio
 
 from membrane_mcp.membrane.errors import AccessDenied, MembraneError, NotFound
 from membrane_mcp.membrane.models import Action, ActionRunResult
-from membrane_mcp.tools import errors
+from membrane_mcp.tools import discovery, errors, shaping
 from membrane_mcp.tools.arguments import (
     CreateActionArgs,
+    DescribeActionArgs,
     ListConnectionsArgs,
     RawRequestArgs,
+    RawWriteRequestArgs,
     RunActionArgs,
+    RunWriteActionArgs,
     SearchActionsArgs,
 )
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
+from membrane_mcp.tools.coercion import coerce
 from membrane_mcp.tools.confirm import require_confirmation
+from membrane_mcp.tools.policy import SAFE_RAW_METHODS
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.services import CallContext, ToolDeps
 from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
 from membrane_mcp.tools.validation import validate_arguments
 
 logger = logging.getLogger(__name__)
+RUN_WRITE_TOOL = "run_write_action"
+# Room left under --max-output-bytes for the run's envelope (actionRunId, list summary, continuation).
+OUTPUT_MARGIN = 1024
+RAW_WRITE_TOOL = "raw_write_request"
 
 
 def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
@@ -108,29 +118,40 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     connection_id = resolve_connection(snapshot, args.connection).id if args.connection else None
     listed = {e.action_id: e.name for e in deps.catalog.view(snapshot, call.session).direct}
     index = await deps.catalog.search_indexes.get(snapshot)
-    results = []
-    for hit in index.search(args.query, args.limit, app=args.app or None, connection_id=connection_id):
-        entry = hit.entry
-        results.append(
-            {
-                "app": entry.app_key,
-                "connection": entry.connection_id,
-                "connection_name": entry.connection_name,
-                "key": entry.action_key,
-                "id": entry.action_id,
-                "name": entry.action_name,
-                "description": entry.description,
-                "kind": entry.kind,
-                "tool": listed.get(entry.action_id),
-                "input_schema": entry.input_schema,
-            }
+    app = args.app or None
+    hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
+    connections_per_app = Counter(c.app_key for c in snapshot.connections)
+    results = [
+        discovery.card(
+            hit.entry,
+            listed.get(hit.entry.action_id),
+            full_schema=args.schemas or rank == 0,
+            name_connection=connections_per_app[hit.entry.app_key] != 1,
         )
-    hint = (
-        "Run a result with run_action {connection, action: key, input}, or call its tool when 'tool' is set."
+        for rank, hit in enumerate(hits)
+    ]
+    out: dict[str, Any] = {"results": results}
+    unmatched = index.unmatched(args.query, app=app, connection_id=connection_id)
+    if unmatched:
+        out["no_match"] = [
+            f"No action matches '{word}'" + (f"; nearest objects: {', '.join(near)}" if near else "")
+            for word, near in unmatched
+        ]
+    out["hint"] = (
+        f"Run: run_action (reads) or {RUN_WRITE_TOOL} (writes) with {{connection: app or connection, "
+        "action: key, input}, or the hit's tool. describe_action: full schema."
         if results
         else "No matching action. Try other words, raw_request, or create_action to have one built."
     )
-    return {"results": results, "hint": hint}
+    return out
+
+
+async def describe_action(deps: ToolDeps, args: DescribeActionArgs, call: CallContext) -> Any:
+    snapshot = await deps.catalog.snapshot()
+    info = resolve_connection(snapshot, args.connection)
+    entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
+    listed = {e.action_id: e.name for e in deps.catalog.view(snapshot, call.session).direct}
+    return discovery.describe(entry, listed.get(entry.action_id))
 
 
 def find_action(snapshot: CatalogSnapshot, connection_id: str, ref: str) -> ToolEntry | None:
@@ -149,32 +170,88 @@ def find_allowed_action(
     return entry
 
 
-async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> Any:
-    snapshot = await deps.catalog.snapshot()
-    info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
-    entry = find_allowed_action(deps, snapshot, info.id, args.action)
+async def _allowed_action_or_error(
+    deps: ToolDeps, snapshot: CatalogSnapshot, info: ConnectionInfo, ref: str
+) -> ToolEntry:
+    entry = find_allowed_action(deps, snapshot, info.id, ref)
     catalog = deps.catalog.catalog
     if entry is None and unknown_key_reloads.allow(catalog, catalog.ttl):
         # It may have been created since the catalog was loaded (reloaded at most once per TTL window).
         # A hidden action takes this path too, so it answers exactly like an unknown one.
         snapshot = await deps.catalog.refresh()
-        entry = find_allowed_action(deps, snapshot, info.id, args.action)
+        entry = find_allowed_action(deps, snapshot, info.id, ref)
     if entry is None:
         entries = snapshot.by_connection.get(info.id, [])
         allowed = [
             e.action_key for e in entries if deps.policy.allows_action(e.app_key, e.action_key, e.kind)
         ]
-        close = did_you_mean(args.action, allowed)
-        raise errors.unknown_action(args.action, info.name, info.app_key, close)
-    problems = validate_arguments(entry.validation_schema, args.input)
+        close = did_you_mean(ref, allowed)
+        raise errors.unknown_action(ref, info.name, info.app_key, close)
+    return entry
+
+
+async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> Any:
+    """Reads only: a write is refused before anything is sent, naming run_write_action."""
+    return await _run_checked(deps, args, call, reads=True)
+
+
+async def run_write_action(deps: ToolDeps, args: RunWriteActionArgs, call: CallContext) -> Any:
+    """Everything but reads (creates, updates, deletes, sends); a read is pointed at run_action."""
+    shaped = RunActionArgs(connection=args.connection, action=args.action, input=args.input)
+    return await _run_checked(deps, shaped, call, reads=False)
+
+
+async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *, reads: bool) -> Any:
+    budget = deps.config.max_output_bytes - OUTPUT_MARGIN
+    if args.continuation:
+        following = shaping.next_slice(args.continuation, budget, call.session)
+        if following is None:
+            raise errors.unknown_continuation()
+        output, note = following
+        return {"output": output, **({"continuation": note} if note else {})}
+    snapshot = await deps.catalog.snapshot()
+    info = resolve_connection(snapshot, args.connection)
+    require_ready(info)
+    entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
+    if (entry.kind == "read") != reads:
+        raise errors.wrong_run_tool(
+            entry.app_key, entry.action_key, entry.kind, "run_action" if not reads else RUN_WRITE_TOOL
+        )
+    action_input, converted = coerce(entry.validation_schema, args.input)
+    problems = validate_arguments(entry.validation_schema, action_input)
     if problems:
-        raise errors.invalid_action_input(info.app_key, entry.action_key, problems, entry.input_schema)
-    await confirm_if_destructive(deps, entry, info.name, args.input, call)
-    result = await _run(deps, entry, args.input)
-    answer = {"output": result.output, "actionRunId": result.action_run_id}
-    note = resolution_note(snapshot, args.connection, info)
-    return {**answer, "note": note} if note else answer
+        relevant = schema_for_problems(entry.input_schema, problems)
+        raise errors.invalid_action_input(info.app_key, entry.action_key, problems, relevant)
+    await confirm_if_destructive(deps, entry, info.name, action_input, call)
+    result = await _run(deps, entry, action_input)
+    output, summary = shaping.shape(result.output, fields=args.fields, count_only=args.count_only)
+    output, note = shaping.sliced(output, budget, call.session)
+    out: dict[str, Any] = {"output": output, "actionRunId": result.action_run_id}
+    if summary is not None:
+        out["list"] = summary
+    if note is not None:
+        out["continuation"] = note
+    if converted:
+        out["converted"] = converted
+    note_on_resolution = resolution_note(snapshot, args.connection, info)
+    if note_on_resolution:
+        out["note"] = note_on_resolution
+    return out
+
+
+def schema_for_problems(schema: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The part of an input schema that the problems are about: the top-level fields they name."""
+    properties = schema.get("properties") or {}
+    named = {
+        name
+        for name in properties
+        for problem in problems
+        if problem.startswith((f"`{name}`", f"`{name}.", f"`{name}[", f"missing required field `{name}`"))
+        or f"field `{name}`" in problem
+    }
+    if not named:
+        return {"required": schema.get("required") or [], "fields": list(properties)}
+    return {"properties": {name: properties[name] for name in properties if name in named}}
 
 
 async def run_entry(deps: ToolDeps, entry: ToolEntry, action_input: Any, call: CallContext) -> Any:
@@ -222,6 +299,19 @@ def _run_failed(entry: ToolEntry, exc: MembraneError) -> errors.ToolError:
 
 
 async def raw_request(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
+    """GET only: any other method is refused before anything is sent, naming raw_write_request."""
+    allowed_writes = deps.policy.allowed_raw_methods() - SAFE_RAW_METHODS
+    if args.method in allowed_writes and deps.policy.raw_write_request_available():
+        raise errors.wrong_raw_tool(args.method, RAW_WRITE_TOOL)
+    # A method the policy refuses anyway gets the policy's refusal (from prepare_raw_request).
+    return await _raw(deps, args, call)
+
+
+async def raw_write_request(deps: ToolDeps, args: RawWriteRequestArgs, call: CallContext) -> Any:
+    return await _raw(deps, args, call)
+
+
+async def _raw(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
     require_ready(info)

@@ -9,19 +9,22 @@ and its place in `META_TOOLS`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from mcp import types
 
 from membrane_mcp.tools import handlers
 from membrane_mcp.tools.arguments import (
+    RAW_WRITE_METHODS,
     ConnectAppArgs,
     CreateActionArgs,
+    DescribeActionArgs,
     GetRunLogArgs,
     ListConnectionsArgs,
     RawRequestArgs,
+    RawWriteRequestArgs,
     RunActionArgs,
+    RunWriteActionArgs,
     SearchActionsArgs,
 )
 from membrane_mcp.tools.connect import connect_app
@@ -32,8 +35,11 @@ from membrane_mcp.tools.services import GatewayConfig
 
 LIST_CONNECTIONS = "list_connections"
 SEARCH_ACTIONS = "search_actions"
+DESCRIBE_ACTION = "describe_action"
 RUN_ACTION = "run_action"
+RUN_WRITE_ACTION = "run_write_action"
 RAW_REQUEST = "raw_request"
+RAW_WRITE_REQUEST = "raw_write_request"
 CREATE_ACTION = "create_action"
 CONNECT_APP = "connect_app"
 GET_RUN_LOG = "get_run_log"
@@ -42,36 +48,45 @@ GET_RUN_LOG = "get_run_log"
 CREATE_ACTION_MAX_TIMEOUT = 600.0
 
 
-def _run_action_restriction(policy: Policy) -> Restriction | None:
-    if policy.allows_only_reads():
-        return Restriction(" Read-only mode: read actions only.", READ_ONLY)
+def _run_write_action_restriction(policy: Policy) -> Restriction | None:
     if policy.deny_destructive:
-        return Restriction(
-            " Reads and creates only.",
-            types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False),
-        )
+        return Restriction(" Creates only.", CREATE_ONLY)
     return None
 
 
-def _raw_request_restriction(policy: Policy) -> Restriction | None:
-    methods = policy.allowed_raw_methods()
-    if methods >= ALL_RAW_METHODS:
+def _raw_request_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """What raw_request lists: GET, no body (a write sent here is refused naming raw_write_request)."""
+    properties = {key: value for key, value in schema["properties"].items() if key != "body"}
+    methods = [m for m in schema["properties"]["method"]["enum"] if m in SAFE_RAW_METHODS]
+    properties["method"] = {**schema["properties"]["method"], "enum": methods}
+    return {**schema, "properties": properties}
+
+
+def _raw_request_restriction(policy: Policy) -> Restriction:
+    methods = policy.allowed_raw_methods() & SAFE_RAW_METHODS
+
+    def listed(schema: dict[str, Any]) -> dict[str, Any]:
+        shown = _raw_request_schema(schema)
+        method = {**shown["properties"]["method"]}
+        method["enum"] = [m for m in method["enum"] if m in methods]
+        return {**shown, "properties": {**shown["properties"], "method": method}}
+
+    note = " Read-only mode." if policy.read_only else ""
+    return Restriction(note, READ_ONLY, listed)
+
+
+def _raw_write_request_restriction(policy: Policy) -> Restriction | None:
+    methods = policy.allowed_raw_methods() - SAFE_RAW_METHODS
+    if methods >= ALL_RAW_METHODS - SAFE_RAW_METHODS:
         return None
 
     def only_allowed(schema: dict[str, Any]) -> dict[str, Any]:
         enum = [m for m in schema["properties"]["method"]["enum"] if m in methods]
-        method = {"type": "string", "enum": enum}
+        method = {**schema["properties"]["method"], "enum": enum}
         return {**schema, "properties": {**schema["properties"], "method": method}}
 
-    if policy.read_only:
-        return Restriction(" Read-only mode: GET only.", READ_ONLY, only_allowed)
-    if policy.only_safe_raw_methods():
-        return Restriction(" This server allows GET only.", READ_ONLY, only_allowed)
-    return Restriction("", RAW_REQUEST_ANNOTATIONS, only_allowed)
-
-
-def _raw_may_write(arguments: Mapping[str, Any]) -> bool:
-    return str(arguments.get("method", "")).upper() not in SAFE_RAW_METHODS
+    listed = " and ".join(m for m in RAW_WRITE_METHODS if m in methods)
+    return Restriction(f" This server allows {listed} only.", RAW_WRITE_ANNOTATIONS, only_allowed)
 
 
 def _create_action_schema(schema: dict[str, Any], config: GatewayConfig) -> dict[str, Any]:
@@ -87,9 +102,10 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-RAW_REQUEST_ANNOTATIONS = types.ToolAnnotations(
+RAW_WRITE_ANNOTATIONS = types.ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=False
 )
+CREATE_ONLY = types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False)
 
 META_TOOLS = Registry(
     (
@@ -107,8 +123,8 @@ META_TOOLS = Registry(
             name=SEARCH_ACTIONS,
             title="Search actions",
             description=(
-                "Find actions by intent across all connections. Returns ranked actions with input_schema; "
-                "run one with run_action (or its tool, when it has one)."
+                "Find actions by intent across all connections: key, kind, required inputs; "
+                "the full input_schema for the top hit."
             ),
             arguments=SearchActionsArgs,
             annotations=READ_ONLY,
@@ -118,33 +134,68 @@ META_TOOLS = Registry(
             open_world=False,
         ),
         MetaTool(
+            name=DESCRIBE_ACTION,
+            title="Describe action",
+            description="One action's full description and input schema.",
+            arguments=DescribeActionArgs,
+            annotations=READ_ONLY,
+            policy_class="read",
+            handler=handlers.describe_action,
+            operation="read",
+            open_world=False,
+        ),
+        MetaTool(
             name=RUN_ACTION,
-            title="Run action",
-            description="Run a Membrane action by key or id on a connection.",
+            title="Run read action",
+            description="Run a read action (list, get, search, count) by key or id on a connection.",
             arguments=RunActionArgs,
+            annotations=READ_ONLY,
+            policy_class="read",
+            handler=handlers.run_action,
+            operation="read",
+        ),
+        MetaTool(
+            name=RUN_WRITE_ACTION,
+            title="Run write action",
+            description="Run an action that changes data (create, update, delete, send) by key or id.",
+            arguments=RunWriteActionArgs,
             annotations=types.ToolAnnotations(
                 read_only_hint=False, destructive_hint=True, idempotent_hint=False
             ),
             policy_class="write",
-            handler=handlers.run_action,
+            handler=handlers.run_write_action,
             operation="run",
-            restrict=_run_action_restriction,
+            available=Policy.allows_action_writes,
+            restrict=_run_write_action_restriction,
         ),
         MetaTool(
             name=RAW_REQUEST,
-            title="Raw API request",
+            title="Raw API read",
             description=(
-                "Send an HTTP request to the app's own API through Membrane (auth added for you). "
+                "GET from the app's own API through Membrane (auth added for you). "
                 "Use only when no action fits."
             ),
             arguments=RawRequestArgs,
-            annotations=RAW_REQUEST_ANNOTATIONS,
-            policy_class="write",
+            annotations=READ_ONLY,
+            policy_class="read",
             handler=handlers.raw_request,
-            operation="proxy",
+            operation="read",
             available=Policy.raw_request_available,
             restrict=_raw_request_restriction,
-            may_write=_raw_may_write,
+        ),
+        MetaTool(
+            name=RAW_WRITE_REQUEST,
+            title="Raw API write",
+            description=(
+                "POST, PUT, PATCH or DELETE to the app's own API through Membrane. Use only when no action fits."
+            ),
+            arguments=RawWriteRequestArgs,
+            annotations=RAW_WRITE_ANNOTATIONS,
+            policy_class="write",
+            handler=handlers.raw_write_request,
+            operation="proxy",
+            available=Policy.raw_write_request_available,
+            restrict=_raw_write_request_restriction,
         ),
         MetaTool(
             name=CREATE_ACTION,

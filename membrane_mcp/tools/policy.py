@@ -7,8 +7,8 @@ writes but keeps reads and creates. `confirm_destructive` never widens anything:
 adds a user confirmation in front of what the other rules still allow.
 
 The same rules cover the paths around the action lists: once allow/deny patterns or
-`deny_destructive` are set, `raw_request` sends GET only (a raw write is outside any
-action list) unless `--raw-methods` names more, and `create_action` (which builds a new action
+`deny_destructive` are set, `raw_write_request` is off (a raw write is outside any action list)
+unless `--raw-methods` names a write method, and `create_action` (which builds a new action
 in Membrane) is off under `deny_destructive` and under allow/deny patterns unless
 `--allow-create-action` is given.
 """
@@ -64,7 +64,16 @@ class Policy:
         return not self.read_only
 
     def raw_request_available(self) -> bool:
-        return self.raw_request_enabled and bool(self.allowed_raw_methods())
+        """raw_request (GET): on unless --no-raw-request or --raw-methods leaves it no method."""
+        return self.raw_request_enabled and bool(self.allowed_raw_methods() & SAFE_RAW_METHODS)
+
+    def raw_write_request_available(self) -> bool:
+        """raw_write_request (POST, PUT, PATCH, DELETE): only where the policy leaves one of them."""
+        return self.raw_request_enabled and bool(self.allowed_raw_methods() - SAFE_RAW_METHODS)
+
+    def allows_action_writes(self) -> bool:
+        """run_write_action is listed: off in read-only mode."""
+        return not self.read_only
 
     def only_safe_raw_methods(self) -> bool:
         """True when raw_request can only read (GET)."""

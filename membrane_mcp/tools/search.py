@@ -24,6 +24,7 @@ Postings are precomputed per term, so a query costs a few dictionary walks.
 
 from __future__ import annotations
 
+import difflib
 import heapq
 import math
 import re
@@ -157,6 +158,10 @@ IMPLICIT_VERB_WEIGHT = 0.35
 APP_FLOOR = 0.01  # so an app named alone still lists its actions
 OBJECT_MISMATCH = 0.7
 GENERIC_OBJECTS = frozenset({"record", "module"})
+# A read question ranks reads above writes, a write request writes above reads (by this factor).
+KIND_MISMATCH = 0.75
+READ_VERBS = ("find", "get", "list", "describe", "count", "export")
+WRITE_VERBS = ("create", "update", "delete", "import", "link", "unlink")
 
 
 def stem(word: str) -> str:
@@ -311,7 +316,7 @@ class Concept:
 def parse_query(query: str, app_tokens: dict[str, str] | None = None) -> tuple[list[Concept], set[str]]:
     """The query as concepts to score, and the app keys it names."""
     app_tokens = app_tokens or {}
-    words = _apply_phrases(_raw_words(query))
+    words = _join_app_words(_apply_phrases(_raw_words(query)), app_tokens)
     has_id = _has_record_id(words, app_tokens)
     apps: set[str] = set()
     concepts: list[Concept] = []
@@ -351,6 +356,25 @@ def parse_query(query: str, app_tokens: dict[str, str] | None = None) -> tuple[l
         variants = {term: 1.0 for term in _SYNONYMS[stem("find")] | _SYNONYMS[stem("list")]}
         concepts.append(Concept(tuple(variants.items()), IMPLICIT_VERB_WEIGHT, verb=True))
     return concepts, apps
+
+
+def _join_app_words(words: list[str], app_tokens: dict[str, str]) -> list[str]:
+    """Two or three words that join into an app's name ("hub spot" -> hubspot, "app 42" -> app42)."""
+    if not app_tokens:
+        return words
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in (3, 2):
+            joined = "".join(words[i : i + size])
+            if i + size <= len(words) and joined in app_tokens:
+                out.append(joined)
+                i += size
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 def _schema_words(schema: dict[str, Any] | None) -> list[str]:
@@ -587,6 +611,11 @@ class SearchIndex:
                 obj = self._doc_objects[doc]
                 if obj not in GENERIC_OBJECTS and obj not in named:
                     scores[doc] *= OBJECT_MISMATCH
+        intent = query_intent(concepts)
+        if intent is not None:
+            for doc in scores:
+                if (self._entries[doc].kind == "read") != (intent == "read"):
+                    scores[doc] *= KIND_MISMATCH
         for app_key in apps:
             for doc in self._docs_of_app.get(app_key, ()):
                 scores[doc] = scores.get(doc, 0.0) + APP_FLOOR
@@ -612,6 +641,77 @@ class SearchIndex:
             ):
                 (repeats if repeat else first).append(SearchHit(entry, -negative))
         return (first + repeats)[:limit] if limit > 0 else []
+
+    def unmatched(
+        self, query: str, *, app: str | None = None, connection_id: str | None = None
+    ) -> list[tuple[str, list[str]]]:
+        """The query's object words that no action (of this app/connection) matches, each with the
+        nearest objects the catalog has (by spelling, else the objects of the apps in question)."""
+        concepts, named_apps = parse_query(query, self._app_tokens)
+        docs = [
+            doc
+            for doc, entry in enumerate(self._entries)
+            if (app is None or entry.app_key == app)
+            and (connection_id is None or entry.connection_id == connection_id)
+        ]
+        in_scope = set(docs)
+        apps = {app} if app else named_apps
+        objects = sorted(
+            {
+                _key_noun(self._entries[doc].action_key)
+                for doc in docs
+                if not apps or self._entries[doc].app_key in apps
+            }
+            - {""}
+        )
+        raw_by_stem = {stem(word): word for word in _raw_words(query)}
+        out: list[tuple[str, list[str]]] = []
+        for concept in concepts:
+            if concept.verb:
+                continue
+            term = concept.variants[0][0]
+            if in_scope.intersection(self._posting(term)):
+                continue
+            word = raw_by_stem.get(term, term)
+            synonyms = {variant for variant, _ in concept.variants}
+            near = [noun for noun in objects if stem(noun) in synonyms]
+            by_stem: dict[str, str] = {}
+            for noun in near:  # "space" and "spaces": the longer form, once
+                if len(noun) > len(by_stem.get(stem(noun), "")):
+                    by_stem[stem(noun)] = noun
+            near = list(by_stem.values())
+            near = near or difflib.get_close_matches(word, objects, n=3, cutoff=0.6) or objects[:8]
+            out.append((word, near))
+        return out
+
+
+def query_intent(concepts: Sequence[Concept]) -> str | None:
+    """'read' or 'write' when the query's verbs say which (no verb at all reads as a question), else None."""
+    verbs: set[str] = set()
+    for concept in concepts:
+        if concept.verb:
+            terms = {term for term, weight in concept.variants if weight == 1.0}
+            verbs.update(
+                v
+                for v in READ_VERBS + WRITE_VERBS
+                if stem(v) in terms or _SYNONYMS.get(stem(v), frozenset()) & terms
+            )
+    reads = verbs & set(READ_VERBS)
+    writes = verbs & set(WRITE_VERBS)
+    if reads and not writes:
+        return "read"
+    if writes and not reads:
+        return "write"
+    return None
+
+
+@lru_cache(maxsize=1 << 14)
+def _key_noun(action_key: str) -> str:
+    """The object an action key names, as written: 'list-stories' -> 'stories' (not for generic ones)."""
+    parts = action_key.lower().replace("_", "-").split("-")
+    if len(parts) < 2 or stem(parts[-1]) in GENERIC_OBJECTS or stem(parts[-1]) in _VERB_VOCABULARY:
+        return ""
+    return parts[-1]
 
 
 def _demote_duplicates(hits: Iterable[SearchHit]) -> list[SearchHit]:

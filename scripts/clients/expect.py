@@ -17,10 +17,14 @@ from typing import Any
 META_TOOLS = [
     "list_connections",
     "search_actions",
+    "describe_action",
     "run_action",
+    "run_write_action",
     "raw_request",
+    "raw_write_request",
     "create_action",
     "connect_app",
+    "get_run_log",
 ]
 
 

@@ -39,9 +39,13 @@ async def test_each_write_path_leaves_one_record_and_reads_none(fresh_sandbox, t
     ) as client:
         await client.list_tools()
         # A write action run through run_action.
-        result, (record,) = await call(client, log, "run_action", create_account("audit-one"))
+        result, (record,) = await call(client, log, "run_write_action", create_account("audit-one"))
         assert not result.is_error
-        assert record["event"] == "write" and record["tool"] == "run_action" and record["outcome"] == "done"
+        assert (
+            record["event"] == "write"
+            and record["tool"] == "run_write_action"
+            and record["outcome"] == "done"
+        )
         assert record["action"] == "create-record" and record["app"] == "vtiger"
         assert record["actionRunId"] == structured(result)["actionRunId"]
         vtiger = next(c.id for c in client.gateway.catalog.cached.connections if c.app_key == "vtiger")
@@ -67,7 +71,7 @@ async def test_each_write_path_leaves_one_record_and_reads_none(fresh_sandbox, t
         result, (record,) = await call(
             client,
             log,
-            "raw_request",
+            "raw_write_request",
             {
                 "connection": "vtiger",
                 "method": "POST",
@@ -101,7 +105,7 @@ async def test_each_write_path_leaves_one_record_and_reads_none(fresh_sandbox, t
         result, (record,) = await call(
             client,
             log,
-            "run_action",
+            "run_write_action",
             {"connection": "vtiger", "action": "delete-record", "input": {"id": "11x999999"}},
         )
         assert result.is_error and record["outcome"] == "failed" and record["actionRunId"]
@@ -121,11 +125,11 @@ async def test_writes_under_faults_record_their_outcome(faulty_sandbox, tmp_path
     async with observed_client(faulty_sandbox, audit_log=str(log), call_timeout=10) as client:
         await client.list_tools()
         set_faults(faulty_sandbox, seed=1, **faults)
-        result, records = await call(client, log, "run_action", create_account("audit-fault"))
+        result, records = await call(client, log, "run_write_action", create_account("audit-fault"))
         raw, raw_records = await call(
             client,
             log,
-            "raw_request",
+            "raw_write_request",
             {
                 "connection": "vtiger",
                 "method": "POST",
@@ -150,11 +154,11 @@ async def test_a_write_whose_record_cannot_be_written_fails_closed(fresh_sandbox
     log = tmp_path / "audit.jsonl"
     async with observed_client(fresh_sandbox, audit_log=str(log)) as client:
         await client.list_tools()
-        assert not (await client.call_tool("run_action", create_account("closed-1"))).is_error
+        assert not (await client.call_tool("run_write_action", create_account("closed-1"))).is_error
         log.unlink()
         log.mkdir()  # the audit log can no longer be written
-        withheld = await client.call_tool("run_action", create_account("closed-2"))
-        refused = await client.call_tool("run_action", create_account("closed-3"))
+        withheld = await client.call_tool("run_write_action", create_account("closed-2"))
+        refused = await client.call_tool("run_write_action", create_account("closed-3"))
         read = await client.call_tool(
             "run_action",
             {
@@ -164,7 +168,7 @@ async def test_a_write_whose_record_cannot_be_written_fails_closed(fresh_sandbox
             },
         )
         log.rmdir()
-        again = await client.call_tool("run_action", create_account("closed-4"))
+        again = await client.call_tool("run_write_action", create_account("closed-4"))
     assert withheld.is_error and "audit record could not be written" in withheld.content[0].text
     assert structured(withheld)["details"]["outcome"] == "done"  # it ran, and the agent is told so
     assert refused.is_error and "nothing was sent" in refused.content[0].text
@@ -177,13 +181,13 @@ async def test_fail_open_lets_writes_run_unrecorded(fresh_sandbox, tmp_path):
     log = tmp_path / "audit.jsonl"
     log.mkdir()
     async with observed_client(fresh_sandbox, audit_log=str(log), audit_fail_open=True) as client:
-        result = await client.call_tool("run_action", create_account("open-1"))
+        result = await client.call_tool("run_write_action", create_account("open-1"))
     assert not result.is_error and runs_with_input(fresh_sandbox, "open-1") == 1
 
 
 async def test_audit_values_and_stderr(fresh_sandbox, capsys):
     async with observed_client(fresh_sandbox, audit_log="-", audit_values=True) as client:
-        result = await client.call_tool("run_action", create_account("with-values"))
+        result = await client.call_tool("run_write_action", create_account("with-values"))
     assert not result.is_error
     (line,) = [
         json.loads(entry) for entry in capsys.readouterr().err.splitlines() if entry.startswith('{"time"')

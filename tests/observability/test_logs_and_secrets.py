@@ -50,7 +50,7 @@ async def test_one_json_line_per_call_with_the_ids_of_span_and_audit(
     async with observed_client(fresh_sandbox, audit_log=str(log)) as client:
         await client.call_tool("list_connections", {})
         result = await client.call_tool(
-            "run_action",
+            "run_write_action",
             {
                 "connection": "vtiger",
                 "action": "create-record",
@@ -59,12 +59,12 @@ async def test_one_json_line_per_call_with_the_ids_of_span_and_audit(
         )
     assert not result.is_error
     lines = [json.loads(line) for line in call_log.getvalue().splitlines()]
-    assert [line["tool"] for line in lines] == ["list_connections", "run_action"]
+    assert [line["tool"] for line in lines] == ["list_connections", "run_write_action"]
     line = lines[1]
     assert line["logger"] == "membrane_mcp.calls" and line["event"] == "tool_call"
     assert line["kind"] == "write" and line["outcome"] == "ok" and line["audit"] == "done"
     (record,) = audit_lines(log)
-    (span,) = [s for s in spans.get_finished_spans() if s.name == "tools/call run_action"]
+    (span,) = [s for s in spans.get_finished_spans() if s.name == "tools/call run_write_action"]
     assert line["call_id"] == record["call_id"] == span.attributes["membrane_mcp.call.id"]
     assert line["trace_id"] == record["trace_id"] == format(span.context.trace_id, "032x")
     assert line["actionRunId"] == record["actionRunId"] == span.attributes["membrane.action_run_id"]
@@ -99,10 +99,10 @@ async def test_no_secret_in_spans_metrics_audit_or_logs(secret_sandbox, tmp_path
         # The user pasted a credential into the arguments: --audit-values must still mask it.
         pasted = {"elementType": "Accounts", "element": {"accountname": f"x {MEMBRANE_TOKEN}"}}
         ran = await client.call_tool(
-            "run_action", {"connection": "vtiger", "action": "create-record", "input": pasted}
+            "run_write_action", {"connection": "vtiger", "action": "create-record", "input": pasted}
         )
         raw = await client.call_tool(
-            "raw_request",
+            "raw_write_request",
             {
                 "connection": "vtiger",
                 "method": "POST",
@@ -111,7 +111,8 @@ async def test_no_secret_in_spans_metrics_audit_or_logs(secret_sandbox, tmp_path
             },
         )
         failed = await client.call_tool(
-            "run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": MEMBRANE_TOKEN}}
+            "run_write_action",
+            {"connection": "vtiger", "action": "delete-record", "input": {"id": MEMBRANE_TOKEN}},
         )
     assert not ran.is_error and not raw.is_error and failed.is_error
     records = audit_lines(log)

@@ -89,7 +89,7 @@ async def test_spans_hold_no_arguments_or_results(fresh_sandbox, spans):
     marker = "obs-marker-7c1d"
     async with observed_client(fresh_sandbox, tool_mode="direct", apps=["vtiger"]) as client:
         created = await client.call_tool(
-            "run_action",
+            "run_write_action",
             {
                 "connection": "vtiger",
                 "action": "create-record",

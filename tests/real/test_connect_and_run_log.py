@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def sandbox_of_mine() -> Iterator[RunningSandbox]:
-    with seeded_sandbox(SandboxConfig(build_seconds=0.3)) as running:
+    with seeded_sandbox(SandboxConfig(build_seconds=0.3, profile="classic")) as running:
         yield running
 
 

@@ -36,7 +36,7 @@ async def test_a_slow_upstream_call_ends_at_the_call_timeout(faulty_sandbox):
         read = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
         sent_before_write = stats(faulty_sandbox)["requestsServed"]
         write = await client.call_tool(
-            "run_action",
+            "run_write_action",
             {
                 "connection": "vtiger",
                 "action": "create-record",

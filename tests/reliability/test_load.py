@@ -63,7 +63,7 @@ def _call_for(session: int, index: int, tally: Tally) -> tuple[str, dict[str, An
     if kind == 4:
         name = f"load-run-{session}-{index}"
         tally.records.append(name)
-        return "run_action", {
+        return "run_write_action", {
             "connection": "vtiger",
             "action": "create-record",
             "input": {"elementType": "Accounts", "element": {"accountname": name}},
@@ -71,7 +71,7 @@ def _call_for(session: int, index: int, tally: Tally) -> tuple[str, dict[str, An
     if kind == 5:
         name = f"load-raw-{session}-{index}"
         tally.records.append(name)
-        return "raw_request", {
+        return "raw_write_request", {
             "connection": "vtiger",
             "method": "POST",
             "path": "/create",

@@ -117,7 +117,7 @@ async def test_writes_under_faults_are_executed_at_most_once(faulty_sandbox):
         for i in range(n):
             name = f"rel-run-{i}"
             result = await client.call_tool(
-                "run_action",
+                "run_write_action",
                 {
                     "connection": "vtiger",
                     "action": "create-record",
@@ -127,7 +127,7 @@ async def test_writes_under_faults_are_executed_at_most_once(faulty_sandbox):
             outcomes[name], texts[name] = _outcome(result), text_of(result)
             name = f"rel-raw-{i}"
             result = await client.call_tool(
-                "raw_request",
+                "raw_write_request",
                 {
                     "connection": "vtiger",
                     "method": "POST",
@@ -229,7 +229,7 @@ async def test_an_expired_token_mid_session_is_renewed_and_the_write_runs_once(f
         listed = await client.call_tool("list_connections", {})
         credentials.expire()
         write = await client.call_tool(
-            "run_action",
+            "run_write_action",
             {
                 "connection": "vtiger",
                 "action": "create-record",

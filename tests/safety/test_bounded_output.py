@@ -30,7 +30,7 @@ async def add_bulky_leads(client) -> None:
             "description": f"{index}" * DESCRIPTION_BYTES,
         }
         created = await client.call_tool(
-            "run_action",
+            "run_write_action",
             {
                 "connection": "vtiger",
                 "action": "create-record",

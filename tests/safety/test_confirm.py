@@ -56,7 +56,7 @@ async def test_accepting_user_lets_the_delete_run(fresh_sandbox, mode):
         assert user.asked == []  # a read is never confirmed
         before = runs(fresh_sandbox)
         by_meta = await client.call_tool(
-            "run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": lead}}
+            "run_write_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": lead}}
         )
         lead2 = await a_lead_id(client)
         by_tool = await client.call_tool("vtiger_delete_record", {"id": lead2})
@@ -83,7 +83,7 @@ async def test_client_without_elicitation_is_refused_with_the_reason(fresh_sandb
         before = runs(fresh_sandbox)
         by_tool = await client.call_tool("vtiger_delete_record", {"id": "12x1", "confirm": True})
         by_meta = await client.call_tool(
-            "run_action",
+            "run_write_action",
             {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1", "confirm": True}},
         )
         read = await client.call_tool("vtiger_get_current_user", {})
@@ -103,7 +103,7 @@ async def test_raw_writes_are_confirmed_reads_are_not(fresh_sandbox, mode):
         before = sandbox_stats(fresh_sandbox)["proxyRequests"]
         get = await client.call_tool("raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"})
         post = await client.call_tool(
-            "raw_request",
+            "raw_write_request",
             {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}},
         )
     assert get.structured_content["status"] == 200

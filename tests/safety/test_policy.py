@@ -8,17 +8,25 @@ import re
 import pytest
 from mcp import types
 
+from membrane_mcp.tools.meta import META_TOOL_NAMES
 from tests.safety.conftest import call_error, error_text
 from tests.server.conftest import connect, sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
 
-READ_ONLY_META = {"list_connections", "search_actions", "run_action", "raw_request", "get_run_log"}
+READ_ONLY_META = {
+    "list_connections",
+    "search_actions",
+    "describe_action",
+    "run_action",
+    "raw_request",
+    "get_run_log",
+}
 SMALL = ["vtiger", "bigtincan"]  # 1CRM's large catalog takes a second to load; most tests do not need it
 
 
 def action_tools(tools: list[types.Tool]) -> dict[str, types.Tool]:
-    return {t.name: t for t in tools if t.name not in READ_ONLY_META | {"create_action", "connect_app"}}
+    return {t.name: t for t in tools if t.name not in META_TOOL_NAMES}
 
 
 async def test_read_only_lists_only_read_tools(sandbox, mode):
@@ -225,7 +233,7 @@ async def test_raw_methods_widen_raw_writes_under_lists_with_a_warning(fresh_san
     with caplog.at_level("WARNING"):
         async with connect(settings) as client:
             posted = await client.call_tool(
-                "raw_request",
+                "raw_write_request",
                 {"connection": "vtiger", "method": "POST", "path": "/create",
                  "body": {"elementType": "Leads", "element": {"lastname": "Raw", "company": "Acme"}}},
             )  # fmt: skip

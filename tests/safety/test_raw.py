@@ -64,7 +64,8 @@ async def test_every_refusal_sends_nothing(fresh_sandbox, mode):
         before = sandbox_stats(fresh_sandbox)
         for overrides, expected in REFUSED:
             args = {"connection": "vtiger", "method": "GET", "path": "/me", **overrides}
-            result = await client.call_tool("raw_request", args)
+            tool = "raw_request" if args["method"] == "GET" else "raw_write_request"
+            result = await client.call_tool(tool, args)
             assert expected in error_text(result), (overrides, error_text(result))
         after = sandbox_stats(fresh_sandbox)
     assert after["proxyRequests"] == before["proxyRequests"]
@@ -120,17 +121,18 @@ async def test_allowed_host_takes_an_absolute_url_other_hosts_do_not(fresh_sandb
 async def test_raw_methods_allow_list(fresh_sandbox, mode):
     settings = settings_for(fresh_sandbox, apps=["vtiger"], raw_methods=["GET", "POST"])
     async with connect(settings, mode) as client:
-        tool = next(t for t in (await client.list_tools()).tools if t.name == "raw_request")
+        tools = {t.name: t for t in (await client.list_tools()).tools}
         before = sandbox_stats(fresh_sandbox)["proxyRequests"]
         deleted = await client.call_tool(
-            "raw_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"}
+            "raw_write_request", {"connection": "vtiger", "method": "DELETE", "path": "/delete"}
         )
         posted = await client.call_tool(
-            "raw_request",
+            "raw_write_request",
             {"connection": "vtiger", "method": "POST", "path": "/create",
              "body": {"elementType": "Leads", "element": {"lastname": "Raw", "company": "Acme"}}},
         )  # fmt: skip
-    assert tool.input_schema["properties"]["method"]["enum"] == ["GET", "POST"]
+    assert tools["raw_request"].input_schema["properties"]["method"]["enum"] == ["GET"]
+    assert tools["raw_write_request"].input_schema["properties"]["method"]["enum"] == ["POST"]
     assert "refuses DELETE; allowed methods: GET, POST" in error_text(deleted)
     assert posted.structured_content["status"] == 200, posted.content
     assert sandbox_stats(fresh_sandbox)["proxyRequests"].get("POST", 0) == before.get("POST", 0) + 1

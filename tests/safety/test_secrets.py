@@ -107,7 +107,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("raw_request", {"connection": "vtiger", "method": "GET", "path": "https://evil.example/x"}),
     ("run_action", {"connection": "nope", "action": "x"}),
-    ("run_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "bad"}}),
+    ("run_write_action", {"connection": "vtiger", "action": "delete-record", "input": {"id": "bad"}}),
     ("no_such_tool", {}),
 ]
 
@@ -237,7 +237,7 @@ async def test_in_memory_logs_and_results_are_scrubbed(secret_sandbox, caplog, m
         results = await run_calls(client)
         # An app record holding a secret comes back masked (the last line of defence for results).
         created = await client.call_tool(
-            "run_action",
+            "run_write_action",
             {"connection": "vtiger", "action": "create-record",
              "input": {"elementType": "Leads", "element": {"lastname": MCP_TOKENS[0], "company": "Acme"}}},
         )  # fmt: skip

@@ -18,8 +18,11 @@ pytestmark = pytest.mark.anyio
 META = {
     "list_connections",
     "search_actions",
+    "describe_action",
     "run_action",
+    "run_write_action",
     "raw_request",
+    "raw_write_request",
     "create_action",
     "connect_app",
     "get_run_log",
@@ -38,8 +41,11 @@ async def test_auto_mode_lists_only_meta_tools_for_a_large_catalog(sandbox, mode
     assert [tool.name for tool in tools] == [
         "list_connections",
         "search_actions",
+        "describe_action",
         "run_action",
+        "run_write_action",
         "raw_request",
+        "raw_write_request",
         "create_action",
         "connect_app",
         "get_run_log",
@@ -64,7 +70,7 @@ async def test_search_actions_ranks_a_vtiger_query_first(sandbox, mode):
     top3 = [(hit["app"], hit["key"]) for hit in hits[:3]]
     assert any(app == "vtiger" and key in ("query-records", "retrieve-record") for app, key in top3), top3
     first = hits[0]
-    assert set(first) >= {"app", "connection", "key", "id", "name", "description", "input_schema", "tool"}
+    assert set(first) >= {"app", "key", "name", "description", "kind", "required", "input_schema"}
 
 
 async def test_run_action_vtiger_query_returns_three_contacts(sandbox, mode):
@@ -170,7 +176,9 @@ async def test_long_output_is_cut_at_a_record_boundary(sandbox):
     assert not result.is_error
     assert len(result.content[0].text.encode()) <= 4096
     payload = structured(result)
-    assert "_truncated" in payload or "truncated" in result.content[0].text.lower()
+    # run_action slices at a record boundary and keeps the rest behind a continuation handle.
+    shown = len(payload["output"]["records"])
+    assert 0 < shown < payload["continuation"]["total"] and payload["continuation"]["handle"]
 
 
 async def test_create_action_reaches_ready_changes_the_list_and_runs(fresh_sandbox, mode):

@@ -74,28 +74,36 @@ async def test_annotations_follow_the_effective_policy(sandbox):
             return {tool.name: tool for tool in (await client.list_tools()).tools}
 
     default = await meta()
-    assert default["raw_request"].annotations.destructive_hint is True
-    assert default["run_action"].annotations.destructive_hint is True
+    for name in ("run_action", "raw_request"):
+        annotations = default[name].annotations
+        assert annotations.read_only_hint is True and annotations.destructive_hint is False, name
+    for name in ("run_write_action", "raw_write_request"):
+        assert default[name].annotations.destructive_hint is True, name
 
     for policy in ({"deny_destructive": True}, {"raw_methods": ["GET"]}, {"read_only": True}):
-        raw = (await meta(**policy))["raw_request"]
+        tools = await meta(**policy)
+        raw = tools["raw_request"]
         assert raw.annotations.read_only_hint is True and raw.annotations.destructive_hint is False, policy
         assert raw.input_schema["properties"]["method"]["enum"] == ["GET"], policy
+        assert "raw_write_request" not in tools, policy
 
     only_get = (await meta(raw_methods=["GET"]))["raw_request"]
     assert only_get.input_schema["properties"]["method"]["enum"] == ["GET"]
-    assert only_get.annotations.read_only_hint is True and "GET only" in (only_get.description or "")
+    assert only_get.annotations.read_only_hint is True
 
-    with_writes = (await meta(raw_methods=["GET", "POST"]))["raw_request"]
-    assert with_writes.input_schema["properties"]["method"]["enum"] == ["GET", "POST"]
-    assert with_writes.annotations.destructive_hint is True
+    with_writes = await meta(raw_methods=["GET", "POST"])
+    assert with_writes["raw_request"].input_schema["properties"]["method"]["enum"] == ["GET"]
+    raw_write = with_writes["raw_write_request"]
+    assert raw_write.input_schema["properties"]["method"]["enum"] == ["POST"]
+    assert raw_write.annotations.destructive_hint is True and "POST only" in (raw_write.description or "")
 
     deny = await meta(deny_destructive=True)
-    run = deny["run_action"].annotations
-    assert run.destructive_hint is False and run.read_only_hint is False  # reads and creates still run
+    run = deny["run_write_action"].annotations
+    assert run.destructive_hint is False and run.read_only_hint is False  # creates still run
 
     read_only = await meta(read_only=True)
     assert read_only["run_action"].annotations.read_only_hint is True
+    assert "run_write_action" not in read_only
     assert {"create_action", "connect_app"}.isdisjoint(read_only)
 
 
@@ -176,8 +184,8 @@ async def test_the_gateway_stops_a_call_stuck_outside_the_membrane_client(fresh_
     args = {"connection": "vtiger", "action": "delete-record", "input": {"id": "12x1"}}
     async with serve(settings, mode="legacy", elicitation_callback=never_answers) as client:
         await client.list_tools()  # the catalog is loaded: only the confirmation is left to wait on
-        result = await client.call_tool("run_action", args)
+        result = await client.call_tool("run_write_action", args)
     assert result.is_error and result.structured_content is not None, result.content
     assert result.structured_content["details"]["timedOut"] is True, result.content
-    assert result.structured_content["details"]["outcomeUnknown"] is True  # run_action may write
+    assert result.structured_content["details"]["outcomeUnknown"] is True  # run_write_action may write
     assert "may or may not have happened" in result.content[0].text

@@ -43,14 +43,24 @@ async def test_a_created_action_is_a_tool_only_for_the_session_that_built_it(sea
         ran = await other.call_tool(
             "run_action", {"connection": "vtiger", "action": created.structured_content["key"]}
         )
+        described = await other.call_tool(
+            "describe_action", {"connection": "vtiger", "action": created.structured_content["key"]}
+        )
     assert tool_name and tool_name in builder_tools
     assert tool_name not in other_tools and other_tools == other_before  # nothing leaks into other lists
     # Other sessions reach it like any other action, once the catalog lists it.
-    hit = next(r for r in found.structured_content["results"] if r["id"] == created.structured_content["id"])
-    assert hit["tool"] is None
+    hit = next(
+        r for r in found.structured_content["results"] if r["key"] == created.structured_content["key"]
+    )
+    assert hit.get("tool") is None
     assert not ran.is_error, ran.content
     # Its description is marked as built from someone's request and quoted; it never reads as an instruction.
-    for description in (builder_tools[tool_name].description or "", hit["description"]):
+    # (A search hit shows the first line of it; describe_action the whole.)
+    assert hit["description"].startswith(f"{BUILT_FROM_REQUEST} '"), hit["description"]
+    for description in (
+        builder_tools[tool_name].description or "",
+        described.structured_content["description"],
+    ):
         assert description.startswith(f"{BUILT_FROM_REQUEST} '"), description
         assert "list vtiger campaigns" in description
 
@@ -85,7 +95,7 @@ async def test_a_failed_read_says_nothing_changed_and_a_write_is_tried_once(faul
             "action": "create-record",
             "input": {"elementType": "Accounts", "element": {"accountname": "arch-once"}},
         }
-        write = await client.call_tool("run_action", write_args)
+        write = await client.call_tool("run_write_action", write_args)
         no_faults(faulty_sandbox)
     assert read.is_error and write.is_error
     read_details, write_details = read.structured_content["details"], write.structured_content["details"]
