@@ -44,7 +44,11 @@ def test_membranes_own_words_and_run_id_are_quoted():
     )
     assert isinstance(exc, ActionRunError)
     error = from_membrane_error(exc, doing="Running it", operation="run")
-    assert "Vtiger said no (caused by: bad id)" in error.message and "run run-1" in error.message and "get_run_log" in error.message
+    assert (
+        "Vtiger said no (caused by: bad id)" in error.message
+        and "run run-1" in error.message
+        and "get_run_log" in error.message
+    )
     assert error.details["actionRunId"] == "run-1" and error.kind == "action_failed"
 
 
