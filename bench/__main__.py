@@ -17,6 +17,7 @@ from bench import (
     first_search,
     memory,
     overhead,
+    reads_under_faults,
     report,
     search_quality,
     startup,
@@ -38,6 +39,7 @@ FIGURES: dict[str, tuple[str, Callable[[BenchConfig], list[Result]]]] = {
     "8": ("8. First search", first_search.run),
     "9": ("9. Throughput vs workers", workers.run),
     "10": ("10. Agent cost", agent_cost.run),
+    "11": ("11. Reads under faults", reads_under_faults.run),
 }
 
 
