@@ -49,6 +49,8 @@ class ToolEntry:
     output_schema: dict[str, Any] | None
     annotations: dict[str, Any]
     schema_changes: tuple[str, ...] = ()
+    created: bool = False
+    """Built by create_action (Membrane keeps its agent session): callable by tool name in every session."""
 
     @property
     def qualified_key(self) -> str:
@@ -275,6 +277,7 @@ def _entry(name: str, info: ConnectionInfo, action: Action, schemas: SchemaMemo 
         output_schema=schemas.resolve(output_schema) if output_schema else None,
         annotations=tool_annotations(kind, title),
         schema_changes=sanitized.changes,
+        created=bool(action.agent_session_id),
     )
 
 

@@ -37,6 +37,7 @@ from membrane_mcp.tools.policy import Policy
 from membrane_mcp.tools.registry import MetaTool, Registry
 from membrane_mcp.tools.search import SearchIndex
 from membrane_mcp.tools.services import CallContext, CatalogService, GatewayConfig, ToolDeps
+from membrane_mcp.tools.suggest import unknown_key_reloads
 from membrane_mcp.tools.validation import validate_arguments
 
 logger = logging.getLogger(__name__)
@@ -127,8 +128,16 @@ class Gateway:
             snapshot = await self.catalog.snapshot()
         except MembraneError as exc:
             return self._failed(name, errors.catalog_failure(exc))
-        entry = snapshot.by_name.get(name)
-        if entry is None or not self.catalog.view(snapshot, call.session).is_listed(name):
+        entry = self.catalog.view(snapshot, call.session).callable_entry(name)
+        catalog = self.catalog.catalog
+        if entry is None and unknown_key_reloads.allow(catalog, catalog.ttl):
+            # Created since this process loaded the catalog (another session, process or worker built it).
+            try:
+                snapshot = await self.catalog.refresh()
+            except MembraneError as exc:
+                return self._failed(name, errors.catalog_failure(exc))
+            entry = self.catalog.view(snapshot, call.session).callable_entry(name)
+        if entry is None:
             raise unknown_tool(name)
         action_input = _unwrap(entry, arguments)
         problems = validate_arguments(entry.validation_schema, action_input)

@@ -90,12 +90,27 @@ class CatalogView:
     tools: list[types.Tool] | None = None
     """The listing built from this view (the gateway fills it in once)."""
     direct_names: frozenset[str] = field(init=False)
+    allowed_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.direct_names = frozenset(entry.name for entry in self.direct)
+        self.allowed_names = frozenset(entry.name for entry in self.allowed)
 
     def is_listed(self, name: str) -> bool:
         return name in self.direct_names
+
+    def callable_entry(self, name: str) -> ToolEntry | None:
+        """The action a tool call by `name` runs: a listed tool, or a created action the policy allows.
+
+        create_action hands its tool name to the user, who uses it in later sessions too; in search
+        mode those sessions don't list it, but the name still runs it (like run_action by key).
+        """
+        entry = self.snapshot.by_name.get(name)
+        if entry is None:
+            return None
+        if name in self.direct_names or (entry.created and name in self.allowed_names):
+            return entry
+        return None
 
 
 class CatalogService:
@@ -103,7 +118,8 @@ class CatalogService:
 
     Created actions are pinned per session: in search mode they are listed as tools only for the
     session that created them; other sessions see them once a catalog reload lists them, like any
-    other action (through search_actions, or as tools in direct mode).
+    other action (through search_actions, or as tools in direct mode), and a call by the tool name
+    create_action returned runs them in any session (`CatalogView.callable_entry`).
     """
 
     def __init__(self, catalog: Catalog, policy: Policy, config: GatewayConfig) -> None:
