@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from membrane_sandbox.apps import fake, records
+from membrane_sandbox.apps import fake, intent_conditions, records
 from membrane_sandbox.apps.base import ActionSpec, AppError, ProxyResponse
 from membrane_sandbox.apps.catalog import Catalog, FieldDef, ObjectDef
 from membrane_sandbox.apps.records import Record
@@ -326,9 +326,9 @@ class CatalogApp:
         rows = records.select(
             records.scan(db, account, self.key, obj.key),
             self.matcher(obj, input.get("filters")),
-            self.order_of(obj, input),
+            self.order_of(obj, input) or _built_order(action),
         )
-        return self.page_of(rows, input, action.impl.get("fields"))
+        return self.page_of(_built_subset(rows, action), input, action.impl.get("fields"))
 
     def op_search(
         self, db: sqlite3.Connection, account: str, action: ActionSpec, input: dict[str, Any]
@@ -337,8 +337,10 @@ class CatalogApp:
         text = str(input.get("query") or "").strip()
         if not text:
             raise AppError("query must not be empty", status=400)
-        rows = records.select(records.scan(db, account, self.key, obj.key), self.text_matcher(obj, text))
-        return self.page_of(rows, input, action.impl.get("fields"))
+        rows = records.select(
+            records.scan(db, account, self.key, obj.key), self.text_matcher(obj, text), _built_order(action)
+        )
+        return self.page_of(_built_subset(rows, action), input, action.impl.get("fields"))
 
     def op_count(
         self, db: sqlite3.Connection, account: str, action: ActionSpec, input: dict[str, Any]
@@ -347,7 +349,7 @@ class CatalogApp:
         rows = records.select(
             records.scan(db, account, self.key, obj.key), self.matcher(obj, input.get("filters"))
         )
-        return {"count": len(rows)}
+        return {"count": len(_built_subset(rows, action))}
 
     def op_get(self, db: sqlite3.Connection, account: str, action: ActionSpec, input: dict[str, Any]) -> Any:
         obj = self.object_of(action)
@@ -380,6 +382,20 @@ class CatalogApp:
         if not records.delete(db, account, self.key, obj.key, str(rid)):
             raise AppError(f"{self.name} {obj.label} record {rid} not found", status=404, data={"id": rid})
         return {"id": rid, "deleted": True}
+
+
+def _built_subset(rows: list[Record], action: ActionSpec) -> list[Record]:
+    """What an action built from an intent keeps: the records meeting its conditions, at most its limit."""
+    conditions = action.impl.get("conditions")
+    if conditions:
+        rows = [r for r in rows if intent_conditions.matches(r, conditions)]
+    limit = action.impl.get("limit")
+    return rows[: int(limit)] if limit is not None else rows
+
+
+def _built_order(action: ActionSpec) -> list[tuple[str, bool]]:
+    sort = action.impl.get("sort")
+    return [(str(sort[0]), bool(sort[1]))] if sort else []
 
 
 def project(rec: Record, fields: list[str] | None) -> Record:

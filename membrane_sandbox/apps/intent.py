@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from membrane_sandbox.apps.base import ActionSpec
 from membrane_sandbox.apps.catalog import ObjectDef
+from membrane_sandbox.apps.intent_conditions import ParsedConditions, describe, parse_conditions
 from membrane_sandbox.apps.schemas import title
 
 if TYPE_CHECKING:
@@ -192,6 +193,26 @@ def build_from_intent(app: CatalogApp, intent: str) -> ActionSpec | list[dict[st
             "unsupported_operation",
             f"{app.name} {obj.label} cannot be '{verb}'-ed here; supported: {', '.join(_supported(obj))}.",
         )
+    parsed = parse_conditions(obj, text, app.created_field)
+    if parsed.unexpressed:
+        return _error(
+            "unsupported_condition",
+            f"Cannot build '{text}' for {app.name} {obj.label}: the condition "
+            f"{', '.join(repr(u) for u in parsed.unexpressed[:3])} is not one this builder can express "
+            f"(it takes '<field> below/above/at least/at most N', '<field> between X and Y', "
+            f"'<field> contains \"text\"', 'sorted by <field>', 'newest', 'first N' with fields "
+            f"{obj.label} has). Rephrase it, or build without it and filter the results.",
+        )
+    if (parsed.conditions or parsed.sort or parsed.limit is not None) and verb not in (
+        "list",
+        "search",
+        "count",
+    ):
+        return _error(
+            "unsupported_condition",
+            f"Conditions apply to list, search and count actions; '{verb}' on {app.name} {obj.label} "
+            f"takes none ({describe(parsed)}).",
+        )
     fields = find_fields(obj, text, phrase) if verb in ("list", "search", "get") else []
     projection = list(dict.fromkeys([obj.name_field, *fields])) if fields else None
     noun = obj.plural if verb in ("list", "search", "count") else obj.singular
@@ -213,6 +234,8 @@ def build_from_intent(app: CatalogApp, intent: str) -> ActionSpec | list[dict[st
         "delete": f"Deletes a {app.name} {title(obj.singular)} by id.",
         "count": f"Counts {app.name} {obj.label} records, optionally matching filters.",
     }[verb]
+    if parsed.conditions or parsed.sort or parsed.limit is not None:
+        desc = f"{desc} Only records where: {describe(parsed)}."
     action = app.make_action(verb, obj, projection, key, name, f"{desc} Built from the intent: {text!r}.")
     return ActionSpec(
         key=action.key,
@@ -221,8 +244,19 @@ def build_from_intent(app: CatalogApp, intent: str) -> ActionSpec | list[dict[st
         type=action.type,
         input_schema=action.input_schema,
         output_schema=action.output_schema,
-        impl={**action.impl, "intent": text},
+        impl={**action.impl, "intent": text, **_condition_impl(parsed)},
     )
+
+
+def _condition_impl(parsed: ParsedConditions) -> dict[str, Any]:
+    impl: dict[str, Any] = {}
+    if parsed.conditions:
+        impl["conditions"] = [list(c) for c in parsed.conditions]
+    if parsed.sort:
+        impl["sort"] = list(parsed.sort)
+    if parsed.limit is not None:
+        impl["limit"] = parsed.limit
+    return impl
 
 
 def _first_verb_pos(padded: str) -> int:
