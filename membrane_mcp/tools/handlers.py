@@ -90,7 +90,6 @@ def require_ready(info: ConnectionInfo) -> None:
 async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     view = deps.catalog.view(snapshot, call.session)
-    listed = {e.action_id for e in view.direct}
     connections = []
     for info in snapshot.connections:
         entries = [e for e in view.allowed if e.connection_id == info.id]
@@ -101,7 +100,7 @@ async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: Call
             "app_name": info.app_name,
             "state": info.state,
             "actions": len(entries),
-            "tools": sum(1 for e in entries if e.action_id in listed),
+            "tools": sum(1 for e in entries if view.listed_name(e) is not None),
         }
         if info.connect_url:
             item["connect_url"] = info.connect_url
@@ -116,7 +115,7 @@ async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: Call
 async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     connection_id = resolve_connection(snapshot, args.connection).id if args.connection else None
-    listed = {e.action_id: e.name for e in deps.catalog.view(snapshot, call.session).direct}
+    view = deps.catalog.view(snapshot, call.session)
     index = await deps.catalog.search_indexes.get(snapshot)
     app = args.app or None
     hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
@@ -124,7 +123,7 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     results = [
         discovery.card(
             hit.entry,
-            listed.get(hit.entry.action_id),
+            view.listed_name(hit.entry),
             full_schema=args.schemas or rank == 0,
             name_connection=connections_per_app[hit.entry.app_key] != 1,
         )
@@ -150,8 +149,7 @@ async def describe_action(deps: ToolDeps, args: DescribeActionArgs, call: CallCo
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
     entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
-    listed = {e.action_id: e.name for e in deps.catalog.view(snapshot, call.session).direct}
-    return discovery.describe(entry, listed.get(entry.action_id))
+    return discovery.describe(entry, deps.catalog.view(snapshot, call.session).listed_name(entry))
 
 
 def find_action(snapshot: CatalogSnapshot, connection_id: str, ref: str) -> ToolEntry | None:
@@ -366,9 +364,11 @@ async def create_action(deps: ToolDeps, args: CreateActionArgs, call: CallContex
     if action.state != "READY":
         reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
         raise errors.action_build_failed(action.id, str(action.state), reasons, _plain(action.errors))
-    deps.catalog.pin(call.session, action.id)
+    deps.catalog.pin(call.session, info.id, action.id)
     snapshot = await deps.catalog.refresh_and_notify()
-    entry = next((e for e in snapshot.entries if e.action_id == action.id), None)
+    entry = next(
+        (e for e in snapshot.entries if e.action_id == action.id and e.connection_id == info.id), None
+    )
     await call.report_progress(timeout, timeout, "Ready")
     listed = entry is not None and deps.catalog.view(snapshot, call.session).is_listed(entry.name)
     return {

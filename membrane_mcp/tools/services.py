@@ -78,12 +78,20 @@ class GatewayConfig:
     create_action_timeout: float = 180.0
 
 
+PinKey = tuple[str, str]
+"""(connection id, action id): one action of one connection."""
+
+
+def pin_key(entry: ToolEntry) -> PinKey:
+    return (entry.connection_id, entry.action_id)
+
+
 @dataclass
 class CatalogView:
     """What the policy and the tool mode make of one snapshot, for one set of pinned actions."""
 
     snapshot: CatalogSnapshot
-    pinned: frozenset[str]
+    pinned: frozenset[PinKey]
     allowed: list[ToolEntry]
     mode: ToolMode
     direct: list[ToolEntry]
@@ -95,9 +103,14 @@ class CatalogView:
     def __post_init__(self) -> None:
         self.direct_names = frozenset(entry.name for entry in self.direct)
         self.allowed_names = frozenset(entry.name for entry in self.allowed)
+        self._listed_by_key = {pin_key(entry): entry.name for entry in self.direct}
 
     def is_listed(self, name: str) -> bool:
         return name in self.direct_names
+
+    def listed_name(self, entry: ToolEntry) -> str | None:
+        """The tool name under which this (connection, action) pair is listed, if it is."""
+        return self._listed_by_key.get(pin_key(entry))
 
     def callable_entry(self, name: str) -> ToolEntry | None:
         """The action a tool call by `name` runs: a listed tool, or a created action the policy allows.
@@ -126,9 +139,9 @@ class CatalogService:
         self.catalog = catalog
         self._policy = policy
         self._config = config
-        self._pins: OrderedDict[str, set[str]] = OrderedDict()
+        self._pins: OrderedDict[str, set[PinKey]] = OrderedDict()
         self._listeners: list[Listener] = []
-        self._views: dict[frozenset[str], CatalogView] = {}
+        self._views: dict[frozenset[PinKey], CatalogView] = {}
         self._views_of: CatalogSnapshot | None = None
         self.search_indexes = SearchIndexCache(lambda snapshot: self.view(snapshot, None).allowed)
         catalog.on_load.append(self.search_indexes.prepare)  # built in the background after each load
@@ -180,23 +193,26 @@ class CatalogService:
     async def action_vanished(self, entry: ToolEntry) -> bool:
         """After a NotFound for a listed action: reload; True (and clients told) if the action is gone."""
         snapshot = await self.refresh()
-        if any(e.action_id == entry.action_id for e in snapshot.entries):
+        if any(pin_key(e) == pin_key(entry) for e in snapshot.entries):
             return False
         await self.notify()
         return True
 
     # -- views -----------------------------------------------------------------------------------
 
-    def pinned(self, session: str | None) -> frozenset[str]:
+    def pinned(self, session: str | None) -> frozenset[PinKey]:
         if session is None:
             return frozenset()
         return frozenset(self._pins.get(session, ()))
 
-    def pin(self, session: str | None, action_id: str) -> None:
-        """List this action as a tool for this session even in search mode (it created it)."""
+    def pin(self, session: str | None, connection_id: str, action_id: str) -> None:
+        """List this action of this connection as a tool for this session even in search mode (it created it).
+
+        Keyed by connection too: an integration-level action has one id for every connection of the app.
+        """
         if session is None:
             return
-        self._pins.setdefault(session, set()).add(action_id)
+        self._pins.setdefault(session, set()).add((connection_id, action_id))
         self._pins.move_to_end(session)
         while len(self._pins) > MAX_PINNED_SESSIONS:
             self._pins.popitem(last=False)
@@ -213,7 +229,7 @@ class CatalogService:
         mode = self._config.tool_mode
         if mode == "auto":
             mode = "direct" if len(allowed) <= self._config.direct_tool_limit else "search"
-        direct = allowed if mode == "direct" else [e for e in allowed if e.action_id in pinned]
+        direct = allowed if mode == "direct" else [e for e in allowed if pin_key(e) in pinned]
         view = CatalogView(snapshot, pinned, allowed, mode, direct)
         if len(self._views) < 256:
             self._views[pinned] = view
