@@ -358,13 +358,12 @@ def format_tool_table(tools: Sequence[Any]) -> str:
     rows = [("TOOL", "HINTS", "TITLE")]
     for tool in tools:
         hints = tool.annotations
+        # An unset hint means the MCP spec's default: not read-only, destructive, not idempotent.
+        read_only = bool(hints and hints.read_only_hint)
+        destructive = not read_only and not (hints and hints.destructive_hint is False)
         flags = "".join(
             flag
-            for flag, on in (
-                ("R", hints and hints.read_only_hint),
-                ("D", hints and hints.destructive_hint),
-                ("I", hints and hints.idempotent_hint),
-            )
+            for flag, on in (("R", read_only), ("D", destructive), ("I", hints and hints.idempotent_hint))
             if on
         )
         rows.append((tool.name, flags or "-", tool.title or (hints.title if hints else "") or ""))
