@@ -36,7 +36,8 @@ TOOL = "vtiger_query_records"
 
 def vtiger_connection(url: str, token: str) -> str:
     items = httpx.get(f"{url}/connections", headers={"Authorization": f"Bearer {token}"}).json()["items"]
-    return next(c["id"] for c in items if c.get("integrationKey") == "vtiger")
+    # Connections may carry no integrationKey (the sandbox's default profile, like Membrane): match the name.
+    return next(c["id"] for c in items if "vtiger" in (c.get("name") or "").lower())
 
 
 async def _triples(

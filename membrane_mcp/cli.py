@@ -358,13 +358,12 @@ def format_tool_table(tools: Sequence[Any]) -> str:
     rows = [("TOOL", "HINTS", "TITLE")]
     for tool in tools:
         hints = tool.annotations
+        # An unset hint means the MCP spec's default: not read-only, destructive, not idempotent.
+        read_only = bool(hints and hints.read_only_hint)
+        destructive = not read_only and not (hints and hints.destructive_hint is False)
         flags = "".join(
             flag
-            for flag, on in (
-                ("R", hints and hints.read_only_hint),
-                ("D", hints and hints.destructive_hint),
-                ("I", hints and hints.idempotent_hint),
-            )
+            for flag, on in (("R", read_only), ("D", destructive), ("I", hints and hints.idempotent_hint))
             if on
         )
         rows.append((tool.name, flags or "-", tool.title or (hints.title if hints else "") or ""))
@@ -450,9 +449,12 @@ async def unknown_tool_line(gateway: Gateway, name: str) -> str:
         how = run_action % (entry.app_key if len(same_app) == 1 else entry.connection_id, entry.action_key)
         if entry.kind != "read":
             how = how.replace("call run_action", "call run_write_action")
+        over = f"over --direct-tool-limit {gateway.config.direct_tool_limit}"
+        if allowed <= gateway.config.direct_tool_limit:
+            over = f"their tools over --direct-max-bytes {gateway.config.direct_max_bytes}"
         return (
-            f"{name} is hidden: the catalog is in search mode ({allowed} actions, over --direct-tool-limit "
-            f"{gateway.config.direct_tool_limit}), which lists meta tools only; run it with `{how}`, "
+            f"{name} is hidden: the catalog is in search mode ({allowed} actions, {over}), "
+            f"which lists meta tools only; run it with `{how}`, "
             f"or add --tool-mode direct"
         )
     hint = "`membrane-mcp tools` lists the tools"

@@ -168,6 +168,9 @@ async def diagnose(settings: Settings) -> Report:
             because = (
                 f"auto: {len(allowed)} action(s), {rule} --direct-tool-limit {settings.direct_tool_limit}"
             )
+            if mode == "search" and len(allowed) <= settings.direct_tool_limit:
+                because = f"auto: {len(allowed)} action(s) whose tools take over --direct-max-bytes "
+                because += str(settings.direct_max_bytes)
         report.add("ok", f"tool mode {mode} ({because}): {len(tools)} tools listed")
         for host, limit in HOST_TOOL_LIMITS:
             if len(tools) > limit:

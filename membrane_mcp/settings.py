@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     # Catalog: which actions become tools.
     tool_mode: ToolMode = Field("auto", description="direct: every action a tool; search: meta tools only")
     direct_tool_limit: int = Field(40, ge=0, description="auto mode lists actions directly up to this many")
+    direct_max_bytes: int = Field(
+        60_000,
+        ge=0,
+        description="auto mode lists actions directly only while their tool definitions take at most this "
+        "many bytes (compact JSON, as a client receives them)",
+    )
     apps: CommaList = Field(default_factory=list, description="glob patterns on app keys to include")
     connections: CommaList = Field(default_factory=list, description="glob patterns on connection ids/names")
     actions: CommaList = Field(

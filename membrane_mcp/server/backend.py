@@ -92,6 +92,7 @@ def gateway_config(settings: Settings) -> GatewayConfig:
     return GatewayConfig(
         tool_mode=settings.tool_mode,
         direct_tool_limit=settings.direct_tool_limit,
+        direct_max_bytes=settings.direct_max_bytes,
         max_output_bytes=settings.max_output_bytes,
         call_timeout=settings.call_timeout,
         create_action_timeout=settings.create_action_timeout,

@@ -82,3 +82,21 @@ def tool_annotations(kind: ActionKind, title: str) -> dict[str, str | bool]:
         "idempotentHint": kind in ("read", "update", "delete"),
         "openWorldHint": True,
     }
+
+
+# The MCP spec's defaults for ToolAnnotations hints: a hint equal to its default says nothing when listed.
+SPEC_HINT_DEFAULTS: dict[str, bool] = {
+    "readOnlyHint": False,
+    "destructiveHint": True,
+    "idempotentHint": False,
+    "openWorldHint": True,
+}
+
+
+def listed_hints(annotations: dict[str, str | bool]) -> dict[str, bool]:
+    """The hints a tool listing needs to send: those that differ from the spec's defaults (no title)."""
+    return {
+        key: value
+        for key, value in annotations.items()
+        if key in SPEC_HINT_DEFAULTS and isinstance(value, bool) and value != SPEC_HINT_DEFAULTS[key]
+    }

@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from mcp import types
 
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.membrane.models import Action, Connection, IntegrationRef
 from membrane_mcp.observability import observe_catalog_load
-from membrane_mcp.tools.annotations import ActionKind, classify_action, tool_annotations
+from membrane_mcp.tools.annotations import ActionKind, classify_action, listed_hints, tool_annotations
 from membrane_mcp.tools.errors import built_from_request, load_error_text
 from membrane_mcp.tools.naming import NameRequest, assign_tool_names
-from membrane_mcp.tools.schema import SanitizedSchema, resolve_refs, sanitize_input_schema
+from membrane_mcp.tools.schema import SanitizedSchema, compact_schema, resolve_refs, sanitize_input_schema
 
 logger = logging.getLogger(__name__)
 
@@ -286,7 +287,56 @@ def _describe(info: ConnectionInfo, action: Action) -> str:
     if action.agent_session_id:
         # Membrane built it from someone's plain-language request: quote it, never let it read as an instruction.
         description = built_from_request(description)
-    return f"{description} [{info.app_name} connection '{info.name}']"
+    return description + connection_suffix(info.app_name, info.name)
+
+
+def connection_suffix(app_name: str, connection_name: str) -> str:
+    """What a description says of its connection; a listing keeps it only when an app has several."""
+    return f" [{app_name} connection '{connection_name}']"
+
+
+def tools_bytes(tools: Iterable[types.Tool]) -> int:
+    """What these tool definitions weigh in a tools/list result: compact JSON, as the SDK serialises."""
+    dumped = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+    return sum(len(json.dumps(tool, separators=(",", ":"))) for tool in dumped)
+
+
+def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
+    """The MCP tools listed for these entries, in as few bytes as keep everything a model needs.
+
+    The title is sent once (top level), hints only where they differ from the spec's defaults, the
+    connection named in a description only when its app has several connections in the list, and
+    schemas without descriptions that repeat a property's name or its enum (see `compact_schema`).
+    No outputSchema: it was half the bytes, hosts do not show it to the model, and results describe
+    themselves (structuredContent is still returned; describe_action gives the output schema).
+    """
+    connections: dict[str, set[str]] = {}
+    for entry in entries:
+        connections.setdefault(entry.app_key, set()).add(entry.connection_id)
+    compacted: dict[int, Any] = {}  # entries of one app share schema objects: compact each once
+
+    def compact(schema: dict[str, Any]) -> Any:
+        if id(schema) not in compacted:
+            compacted[id(schema)] = compact_schema(schema)
+        return compacted[id(schema)]
+
+    tools = []
+    for entry in entries:
+        description = entry.description
+        if len(connections[entry.app_key]) == 1:
+            description = description.removesuffix(connection_suffix(entry.app_name, entry.connection_name))
+        hints = listed_hints(entry.annotations)
+        title = entry.annotations.get("title")
+        tools.append(
+            types.Tool(
+                name=entry.name,
+                title=title if isinstance(title, str) else None,
+                description=description,
+                input_schema=compact(entry.input_schema),
+                annotations=types.ToolAnnotations.model_validate(hints) if hints else None,
+            )
+        )
+    return tools
 
 
 def _is_object_schema(schema: Any) -> bool:

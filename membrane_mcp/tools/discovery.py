@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from membrane_mcp.tools.catalog import ToolEntry
+from membrane_mcp.tools.schema import compact_schema
 
 DESCRIPTION_CHARS = 110
 ENUM_SHOWN = 8
@@ -55,59 +56,6 @@ def inputs(schema: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     required = [name for name in schema.get("required") or [] if name in properties]
     optional = [name for name in properties if name not in required]
     return {name: type_of(properties[name]) for name in required}, optional
-
-
-def compact_schema(schema: Any) -> Any:
-    """The schema without descriptions that only repeat the enum beside them (recursively)."""
-    if isinstance(schema, list):
-        return [compact_schema(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {key: compact_schema(value) for key, value in schema.items() if key != "description"}
-    if isinstance(out.get("properties"), dict):
-        out["properties"] = {
-            name: _without_name_repeat(name, prop) for name, prop in out["properties"].items()
-        }
-    description = schema.get("description")
-    if isinstance(description, str):
-        enum = schema.get("enum")
-        out["description"] = _without_enum_list(description, enum) if isinstance(enum, list) else description
-        if not out["description"]:
-            del out["description"]
-    return out
-
-
-_FILTER_LABEL = re.compile(r"^Only records whose (.+) equals this value\.$")
-
-
-def _without_name_repeat(name: str, prop: Any) -> Any:
-    """A property's description that says no more than its name goes; a filter's keeps only its label."""
-    if not isinstance(prop, dict) or not isinstance(prop.get("description"), str):
-        return prop
-    description = prop["description"]
-    label = _FILTER_LABEL.match(description)
-    if label:
-        description = label.group(1)
-    if _plain_words(description) == _plain_words(name):
-        return {key: value for key, value in prop.items() if key != "description"}
-    return {**prop, "description": description}
-
-
-def _plain_words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
-
-
-def _without_enum_list(description: str, enum: list[Any]) -> str:
-    """'Vtiger module name. One of: Contacts (Contacts), Leads (Leads), …' -> 'Vtiger module name.' when
-    the part after 'One of' names the enum's values again."""
-    match = re.search(r"\s*\b(one of|values?|allowed|possible)\b[^:]*:", description, re.IGNORECASE)
-    if match is None:
-        return description
-    tail = description[match.end() :]
-    values = [str(v) for v in enum]
-    if values and sum(1 for v in values if v in tail) >= max(1, len(values) // 2):
-        return description[: match.start()].rstrip()
-    return description
 
 
 def card(

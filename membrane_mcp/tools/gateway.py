@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.tools import errors, handlers
-from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
+from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.meta import META_TOOLS
 from membrane_mcp.tools.output import cap_result, shape_output
@@ -76,7 +76,7 @@ class Gateway:
             return list(self._meta_tools)
         view = self.catalog.view(snapshot, session)
         if view.tools is None:
-            view.tools = self._meta_tools + [_entry_tool(entry) for entry in view.direct]
+            view.tools = self._meta_tools + (view.direct_tools or render_tools(view.direct))
         return view.tools
 
     def search_index(self, snapshot: CatalogSnapshot) -> SearchIndex:
@@ -192,17 +192,6 @@ class Gateway:
             structured_content=structured_content,
             meta=meta,
         )
-
-
-def _entry_tool(entry: ToolEntry) -> types.Tool:
-    return types.Tool(
-        name=entry.name,
-        title=entry.annotations.get("title"),
-        description=entry.description,
-        input_schema=entry.input_schema,
-        output_schema=entry.output_schema,
-        annotations=types.ToolAnnotations.model_validate(entry.annotations),
-    )
 
 
 def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -494,3 +495,74 @@ def schema_problem(schema: dict[str, Any]) -> str | None:
     except jsonschema_rs.ReferencingError as error:
         return str(error)
     return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Compacting a schema for a model: drop descriptions that only repeat what sits beside them.
+
+_FILTER_LABEL = re.compile(r"^Only records whose (.+) equals this value\.$")
+_ENUM_LEAD = re.compile(r"\s*\b(one of|values?|allowed|possible)\b[^:]*:", re.IGNORECASE)
+
+
+def compact_schema(schema: Any) -> Any:
+    """The schema without descriptions that only repeat their property's name or the enum beside them.
+
+    Everything else (enums, formats, defaults, required, constraints, other descriptions) is kept; only
+    keyword positions are walked, so enum/const/default/examples data is never touched.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    out = _map_subschemas(schema, compact_schema)
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {
+            name: _without_name_repeat(name, prop) for name, prop in out["properties"].items()
+        }
+    if out.get("required") == []:
+        del out["required"]  # the same as no `required`
+    description, enum = out.get("description"), out.get("enum")
+    if isinstance(description, str) and isinstance(enum, list):
+        out["description"] = _without_enum_list(description, enum)
+        if not out["description"]:
+            del out["description"]
+    return out
+
+
+def _without_name_repeat(name: str, prop: Any) -> Any:
+    """A property's description that says no more than its name goes; a filter's keeps only its label."""
+    if not isinstance(prop, dict) or not isinstance(prop.get("description"), str):
+        return prop
+    description = prop["description"]
+    label = _FILTER_LABEL.match(description)
+    if label:
+        description = label.group(1)
+    if _only_names(description, name):
+        return {key: value for key, value in prop.items() if key != "description"}
+    return {**prop, "description": description}
+
+
+def _only_names(description: str, name: str) -> bool:
+    """True when a description is a label made of its property name's words ('Billing Street' for
+    billing_address_street, 'New Office Phone' for phone_office in an update): it tells a model nothing
+    the name doesn't."""
+    words = plain_words(description).split()
+    if words[:1] == ["new"] and len(words) > 1:
+        words = words[1:]
+    return bool(words) and set(words) <= set(plain_words(name).split())
+
+
+def plain_words(text: str) -> str:
+    """Lowercase words of `text`, camelCase split: 'Billing Street' and 'billing_street' read the same."""
+    return " ".join(re.findall(r"[a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
+
+
+def _without_enum_list(description: str, enum: list[Any]) -> str:
+    """'Vtiger module name. One of: Contacts, Leads, …' -> 'Vtiger module name.' when the part after
+    'One of' names the enum's values again."""
+    match = _ENUM_LEAD.search(description)
+    if match is None:
+        return description
+    tail = description[match.end() :]
+    values = [str(v) for v in enum]
+    if values and sum(1 for v in values if v in tail) >= max(1, len(values) // 2):
+        return description[: match.start()].rstrip()
+    return description

@@ -24,7 +24,7 @@ from mcp import types
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.settings import ToolMode
-from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry
+from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools, tools_bytes
 from membrane_mcp.tools.confirm import ConfirmFn, cannot_confirm
 from membrane_mcp.tools.policy import Policy
 from membrane_mcp.tools.search import SearchIndex
@@ -73,6 +73,7 @@ class GatewayConfig:
 
     tool_mode: ToolMode = "auto"
     direct_tool_limit: int = 40
+    direct_max_bytes: int = 60_000
     max_output_bytes: int = 65536
     call_timeout: float = 60.0
     create_action_timeout: float = 180.0
@@ -96,6 +97,8 @@ class CatalogView:
     mode: ToolMode
     direct: list[ToolEntry]
     tools: list[types.Tool] | None = None
+    direct_tools: list[types.Tool] | None = None
+    """`direct` rendered as tools, when the auto rule already rendered them to weigh them."""
     """The listing built from this view (the gateway fills it in once)."""
     direct_names: frozenset[str] = field(init=False)
     allowed_names: frozenset[str] = field(init=False)
@@ -227,10 +230,17 @@ class CatalogService:
             return cached
         allowed = [e for e in snapshot.entries if self._policy.allows_action(e.app_key, e.action_key, e.kind)]
         mode = self._config.tool_mode
+        rendered: list[types.Tool] | None = None
         if mode == "auto":
-            mode = "direct" if len(allowed) <= self._config.direct_tool_limit else "search"
+            mode = "search"
+            if len(allowed) <= self._config.direct_tool_limit:
+                rendered = render_tools(allowed)
+                if tools_bytes(rendered) <= self._config.direct_max_bytes:
+                    mode = "direct"
         direct = allowed if mode == "direct" else [e for e in allowed if pin_key(e) in pinned]
         view = CatalogView(snapshot, pinned, allowed, mode, direct)
+        if mode == "direct":
+            view.direct_tools = rendered
         if len(self._views) < 256:
             self._views[pinned] = view
         return view

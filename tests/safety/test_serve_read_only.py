@@ -29,7 +29,7 @@ async def test_serve_sandbox_read_only(tmp_path):
             "raw_request",
             {"connection": "vtiger", "method": "POST", "path": "/create", "body": {"elementType": "Leads"}},
         )
-    writable = [t.name for t in tools if not t.annotations.read_only_hint]
+    writable = [t.name for t in tools if not (t.annotations and t.annotations.read_only_hint)]
     assert writable == []
     assert READ_ONLY_META <= {t.name for t in tools} and len(tools) > 100
     assert delete.is_error and delete.content[0].text.startswith("No action 'delete-record' on connection")

@@ -126,20 +126,21 @@ async def test_direct_mode_lists_vtiger_actions_with_schemas_and_annotations(san
     query = tools["vtiger_query_records"]
     assert query.annotations.read_only_hint is True
     assert "description" in query.input_schema["properties"]["query"]
-    assert query.output_schema is not None
+    assert query.output_schema is None  # not listed in direct mode (bytes); describe_action gives it
     create = tools["vtiger_create_record"]
-    assert create.annotations.read_only_hint is False and create.annotations.destructive_hint is False
+    assert create.annotations.read_only_hint is None and create.annotations.destructive_hint is False
     assert "Contacts" in create.input_schema["properties"]["elementType"]["enum"]
     delete = tools["vtiger_delete_record"]
-    assert delete.annotations.destructive_hint is True and delete.annotations.idempotent_hint is True
+    # destructiveHint true is the spec's default, so it is not sent
+    assert delete.annotations.destructive_hint is None and delete.annotations.idempotent_hint is True
     update = tools["vtiger_update_record"]
-    assert update.annotations.destructive_hint is True
+    assert update.annotations.destructive_hint is None and update.annotations.read_only_hint is None
 
 
 async def test_direct_tool_runs_and_output_matches_its_schema(sandbox, mode):
     settings = settings_for(sandbox, tool_mode="direct", apps=["vtiger"])
     async with connect(settings, mode) as client:
-        await client.list_tools()  # the SDK client validates structuredContent against outputSchema
+        await client.list_tools()
         result = await client.call_tool("vtiger_query_records", {"query": "SELECT * FROM Accounts LIMIT 2;"})
     assert not result.is_error, result.content
     assert len(structured(result)["records"]) == 2
