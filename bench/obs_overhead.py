@@ -18,7 +18,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import anyio
@@ -43,34 +42,50 @@ TARGET_RATIO = 1.05  # on/off: at most 5 % more server CPU per call
 SCRAPE_SECONDS = 5.0
 
 
-class _Sink(BaseHTTPRequestHandler):
-    """An OTLP/HTTP endpoint that reads what it receives, counts the bytes and answers 200."""
+# The sink runs in its own process: in this one it would take the GIL from the load generator.
+SINK_CODE = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+class Sink(BaseHTTPRequestHandler):
     received = 0
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length", 0))
-        self.rfile.read(length)
-        _Sink.received += length
+    def do_POST(self):
+        Sink.received += len(self.rfile.read(int(self.headers.get("content-length", 0))))
         self.send_response(200)
         self.send_header("content-type", "application/x-protobuf")
         self.send_header("content-length", "0")
         self.end_headers()
 
-    def log_message(self, *args: Any) -> None:
-        return None
+    def do_GET(self):  # the byte count so far
+        body = str(Sink.received).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+"""
 
 
 @contextmanager
 def otlp_sink() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """An OTLP/HTTP endpoint on loopback that reads what it receives, counts the bytes and answers 200."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", SINK_CODE, str(port)], env=base_env())
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url, timeout=30, process=process)
+        yield url
     finally:
-        server.shutdown()
-        server.server_close()
+        stop(process)
+
+
+def sink_bytes(url: str) -> int:
+    return int(httpx.get(url, timeout=5).text)
 
 
 @contextmanager
@@ -126,11 +141,9 @@ def one_round(
     }
 
 
-def measure(
-    clients: int, seconds: float, rounds: int, warm_up: float = 1.0
-) -> dict[str, list[dict[str, float]]]:
+def measure(clients: int, seconds: float, rounds: int, warm_up: float = 1.0) -> dict[str, Any]:
     """`rounds` pairs, alternating which side goes first: off/on, on/off, ..."""
-    results: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
+    results: dict[str, Any] = {"off": [], "on": []}
     with sandbox_process() as sandbox, otlp_sink() as sink:
         for index in range(rounds):
             for observed in (False, True) if index % 2 == 0 else (True, False):
@@ -141,6 +154,7 @@ def measure(
                     f"   round {index + 1} {side:>3}: {figures['calls_per_s']:.1f} calls/s, "
                     f"server CPU {figures['cpu_ms_per_call']:.2f} ms/call, errors {figures['errors']:.0f}"
                 )
+        results["otlp_bytes"] = sink_bytes(sink)
     return results
 
 
@@ -150,13 +164,12 @@ def _median(rows: list[dict[str, float]], key: str) -> float:
 
 def run(cfg: BenchConfig) -> list[Result]:
     clients, seconds, rounds, warm_up = cfg.pick((32, 15.0, 4, 2.0), (2, 1.0, 1, 0.3))
-    _Sink.received = 0
     results = measure(clients, seconds, rounds, warm_up)
     off_cpu, on_cpu = _median(results["off"], "cpu_ms_per_call"), _median(results["on"], "cpu_ms_per_call")
     off_rate, on_rate = _median(results["off"], "calls_per_s"), _median(results["on"], "calls_per_s")
     cpu_ratio = on_cpu / off_cpu
     rate_ratio = on_rate / off_rate
-    errors = sum(row["errors"] for rows in results.values() for row in rows)
+    errors = sum(row["errors"] for row in results["off"] + results["on"])
     ok = cpu_ratio <= TARGET_RATIO
     common = {
         "clients": clients,
@@ -164,7 +177,7 @@ def run(cfg: BenchConfig) -> list[Result]:
         "rounds": rounds,
         "warm_up_seconds": warm_up,
         "order": "alternating off/on, on/off",
-        "otlp_bytes_exported": _Sink.received,
+        "otlp_bytes_exported": results["otlp_bytes"],
         "rounds_off": results["off"],
         "rounds_on": results["on"],
     }
