@@ -55,8 +55,10 @@ def actions_of(client: httpx.Client, connection: dict[str, Any]) -> dict[str, di
 
 
 def test_profiles_and_their_flag() -> None:
-    assert set(PROFILES) == {"classic", "strict", *QUIRKS}
+    assert set(PROFILES) == {"classic", "shapes", "strict", *QUIRKS}
     assert set(PROFILES["strict"]) == set(QUIRKS) and PROFILES["classic"] == ()
+    assert set(PROFILES["shapes"]) == set(QUIRKS) - {"tenant-cannot-create-actions"}
+    assert SandboxConfig().profile == "shapes"
     with pytest.raises(ValueError, match="unknown sandbox profile 'lax'"):
         SandboxConfig(profile="lax")
     parser = argparse.ArgumentParser()
