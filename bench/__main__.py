@@ -16,6 +16,7 @@ from bench import (
     catalog_load,
     first_search,
     memory,
+    obs_overhead,
     overhead,
     reads_under_faults,
     report,
@@ -40,6 +41,7 @@ FIGURES: dict[str, tuple[str, Callable[[BenchConfig], list[Result]]]] = {
     "9": ("9. Throughput vs workers", workers.run),
     "10": ("10. Agent cost", agent_cost.run),
     "11": ("11. Reads under faults", reads_under_faults.run),
+    "12": (obs_overhead.FIGURE, obs_overhead.run),
 }
 
 

@@ -29,6 +29,7 @@ from membrane_mcp.observability import metrics
 from membrane_mcp.observability.audit import AuditLog, audit_log_problem
 from membrane_mcp.observability.logs import use_json_format
 from membrane_mcp.observability.membrane import observe_attempt, observe_request
+from membrane_mcp.observability.otel_metrics import metrics_problem, setup_otel_metrics
 from membrane_mcp.observability.tracing import (
     HeaderTraceContext,
     internal_span,
@@ -61,19 +62,29 @@ AF = TypeVar("AF", bound=Callable[..., Awaitable[Any]])
 
 
 def startup_problem(settings: Settings) -> str | None:
-    return tracing_problem(os.environ) or audit_log_problem(settings.audit_log)
+    return tracing_problem(os.environ) or metrics_problem(os.environ) or audit_log_problem(settings.audit_log)
 
 
 def start(settings: Settings) -> Callable[[], None]:
-    """Process-wide setup (tracing from ``OTEL_*``, log format, metrics); returns the shutdown."""
+    """Process-wide setup (tracing and OTel metrics from ``OTEL_*``, log format, Prometheus metrics);
+    returns the shutdown."""
+    from membrane_mcp.server.tenants import is_multi_user
+
     if settings.log_format == "json":
         use_json_format()
+    # Tenants as a label only when one process serves many (bounded by the signed-in customers).
+    metrics.label_tenants(is_multi_user(settings))
     if settings.metrics:
         metrics.enable()
         if settings.transport != "http":
             logger.warning("--metrics: /metrics is served on the HTTP transport only (--transport http)")
-    shutdown = setup_tracing()
-    return shutdown or (lambda: None)
+    shutdowns = [stop for stop in (setup_tracing(), setup_otel_metrics()) if stop is not None]
+
+    def shutdown() -> None:
+        for stop in shutdowns:
+            stop()
+
+    return shutdown
 
 
 @dataclass(frozen=True)
@@ -135,11 +146,7 @@ def observe_catalog_load(load: AF) -> AF:
                 span.set_attribute("membrane_mcp.catalog.connections", connections)
                 span.set_attribute("membrane_mcp.catalog.tools", tools)
                 span.set_attribute("membrane_mcp.catalog.load_errors", len(snapshot.load_errors))
-        recorded = metrics.current()
-        if recorded is not None:
-            recorded.catalog_load_seconds.observe(time.perf_counter() - started)
-            recorded.catalog_tools.set(tools)
-            recorded.catalog_connections.set(connections)
+        metrics.record_catalog_load(time.perf_counter() - started, tools, connections)
         return snapshot
 
     return cast(AF, observed)

@@ -181,11 +181,10 @@ class ToolCallObserver:
         self.audit = audit
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
-        recorded = metrics.current()
-        if recorded is not None:
+        if metrics.recording():
             session_id = _session_id(ctx)
             if session_id:
-                recorded.session_seen(session_id)
+                metrics.record_session(session_id)
         if ctx.method != "tools/call" or not isinstance(ctx.params, Mapping):
             return await call_next(ctx)
         return await self._observe(ctx, call_next)
@@ -275,10 +274,7 @@ class ToolCallObserver:
             span.set_attribute("membrane_mcp.call.outcome", outcome)
             if run_id:
                 span.set_attribute("membrane.action_run_id", run_id)
-        recorded = metrics.current()
-        if recorded is not None:
-            recorded.child(recorded.tool_calls, tool_label, target.kind, outcome).inc()
-            recorded.child(recorded.tool_call_seconds, tool_label, target.kind).observe(seconds)
+        metrics.record_tool_call(tool_label, target.kind, outcome, seconds, self.config.tenant)
         fields: dict[str, Any] = {
             "event": "tool_call",
             "call_id": call_id,
@@ -353,9 +349,7 @@ class ToolCallObserver:
         try:
             self.audit.write(record)
         except AuditWriteError as exc:
-            recorded = metrics.current()
-            if recorded is not None:
-                recorded.audit_failures.inc()
+            metrics.record_audit_failure()
             logger.error("%s (call %s, outcome %s)", exc, record.get("call_id"), record.get("outcome"))
             if self.config.audit_fail_open or record.get("refused"):
                 return result

@@ -249,14 +249,7 @@ def _finish(
         if error is not None or (status is not None and status >= 400):
             span.set_attribute("error.type", type(error).__name__ if error is not None else str(status))
             span.set_status(StatusCode.ERROR)
-    recorded = metrics.current()
-    if recorded is not None:
-        recorded.child(recorded.membrane_requests, method, route, label).inc()
-        recorded.child(recorded.membrane_request_seconds, method, route).observe(seconds)
-        if retries:
-            recorded.child(recorded.membrane_retries, route).inc(retries)
-        if attempts.rate_limit_waits:
-            recorded.child(recorded.rate_limit_waits, route).inc(attempts.rate_limit_waits)
+    metrics.record_membrane_request(method, route, label, seconds, retries, attempts.rate_limit_waits)
     call = CURRENT_CALL.get()
     if call is not None:
         outcome: Outcome = (

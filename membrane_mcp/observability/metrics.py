@@ -1,15 +1,17 @@
-"""Metrics in Prometheus text format, served at /metrics on the HTTP transport (`--metrics`).
+"""Metrics in Prometheus text format, served at /metrics on the HTTP transport (`--metrics`), and the
+same instruments through OpenTelemetry when ``OTEL_METRICS_EXPORTER`` asks (otel_metrics.py).
 
-Off by default: until `enable()` runs, `current()` is None and every recording site is one
-`if`. Labels are bounded sets (tool names come from the catalog, routes are templates,
-outcomes are fixed words); no argument, result or id ever becomes a label.
+Off by default: recording sites call the `record_*` functions, which loop over the enabled
+recorders (none until `enable()` or `add_recorder()`). Labels are bounded sets (tool names come
+from the catalog, routes are templates, outcomes are fixed words; the tenant only when one
+process serves many tenants); no argument, result or id ever becomes a label.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The SDK's default session idle timeout (mcp.server.streamable_http_manager): a session idle longer is closed.
@@ -17,22 +19,44 @@ SESSION_IDLE_SECONDS = 30 * 60
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0)
 
 
-class Metrics:
-    """The instruments, on a registry of their own (so tests and embedders get a clean one)."""
+class Recorder(Protocol):
+    """What a metrics backend records (Prometheus here, OpenTelemetry in otel_metrics.py)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def tool_call(self, tool: str, kind: str, outcome: str, seconds: float, tenant: str | None) -> None: ...
+
+    def membrane_request(
+        self, method: str, route: str, status: str, seconds: float, retries: int, rate_limit_waits: int
+    ) -> None: ...
+
+    def catalog_loaded(self, seconds: float, tools: int, connections: int) -> None: ...
+
+    def audit_failure(self) -> None: ...
+
+    def session_seen(self, session_id: str) -> None: ...
+
+
+class Metrics:
+    """The Prometheus instruments, on a registry of their own (so tests and embedders get a clean one).
+
+    `tenant_label`: tool-call metrics also carry the tenant (multi-user mode only, where the
+    tenants are the bounded set of signed-in customers).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, tenant_label: bool = False) -> None:
         # Imported here: a server without --metrics never loads prometheus_client (startup time).
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+        self.tenant_label = tenant_label
+        tenant = ["tenant"] if tenant_label else []
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.tool_calls = Counter(
-            "membrane_mcp_tool_calls", "MCP tool calls", ["tool", "kind", "outcome"], registry=r
+            "membrane_mcp_tool_calls", "MCP tool calls", ["tool", "kind", "outcome", *tenant], registry=r
         )
         self.tool_call_seconds = Histogram(
             "membrane_mcp_tool_call_duration_seconds",
             "Duration of MCP tool calls",
-            ["tool", "kind"],
+            ["tool", "kind", *tenant],
             buckets=DURATION_BUCKETS,
             registry=r,
         )
@@ -92,6 +116,29 @@ class Metrics:
     def session_seen(self, session_id: str) -> None:
         self._sessions[session_id] = self._clock()
 
+    def tool_call(self, tool: str, kind: str, outcome: str, seconds: float, tenant: str | None) -> None:
+        extra = (tenant or "",) if self.tenant_label else ()
+        self.child(self.tool_calls, tool, kind, outcome, *extra).inc()
+        self.child(self.tool_call_seconds, tool, kind, *extra).observe(seconds)
+
+    def membrane_request(
+        self, method: str, route: str, status: str, seconds: float, retries: int, rate_limit_waits: int
+    ) -> None:
+        self.child(self.membrane_requests, method, route, status).inc()
+        self.child(self.membrane_request_seconds, method, route).observe(seconds)
+        if retries:
+            self.child(self.membrane_retries, route).inc(retries)
+        if rate_limit_waits:
+            self.child(self.rate_limit_waits, route).inc(rate_limit_waits)
+
+    def catalog_loaded(self, seconds: float, tools: int, connections: int) -> None:
+        self.catalog_load_seconds.observe(seconds)
+        self.catalog_tools.set(tools)
+        self.catalog_connections.set(connections)
+
+    def audit_failure(self) -> None:
+        self.audit_failures.inc()
+
     def _open_sessions(self) -> float:
         cutoff = self._clock() - SESSION_IDLE_SECONDS
         for session_id in [s for s, seen in self._sessions.items() if seen < cutoff]:
@@ -105,22 +152,78 @@ class Metrics:
 
 
 _current: Metrics | None = None
+_recorders: list[Recorder] = []
+_tenant_label = False
+
+
+def label_tenants(on: bool) -> None:
+    """Whether tool-call metrics made from now on carry a tenant label (set at start-up, multi-user)."""
+    global _tenant_label
+    _tenant_label = on
+
+
+def tenant_labelled() -> bool:
+    return _tenant_label
 
 
 def enable() -> Metrics:
-    """Start recording (idempotent); returns the process's instruments."""
+    """Start recording in Prometheus form (idempotent); returns the process's instruments."""
     global _current
     if _current is None:
-        _current = Metrics()
+        _current = Metrics(tenant_label=_tenant_label)
+        _recorders.append(_current)
     return _current
 
 
-def reset() -> Metrics:
-    """Fresh instruments (tests)."""
+def reset(*, tenant_label: bool | None = None) -> Metrics:
+    """Fresh Prometheus instruments in place of the current ones (tests)."""
     global _current
-    _current = Metrics()
+    if _current is not None:
+        _recorders.remove(_current)
+    _current = Metrics(tenant_label=_tenant_label if tenant_label is None else tenant_label)
+    _recorders.append(_current)
     return _current
 
 
 def current() -> Metrics | None:
     return _current
+
+
+def add_recorder(recorder: Recorder) -> None:
+    _recorders.append(recorder)
+
+
+def remove_recorder(recorder: Recorder) -> None:
+    if recorder in _recorders:
+        _recorders.remove(recorder)
+
+
+def recording() -> bool:
+    return bool(_recorders)
+
+
+def record_tool_call(tool: str, kind: str, outcome: str, seconds: float, tenant: str | None) -> None:
+    for recorder in _recorders:
+        recorder.tool_call(tool, kind, outcome, seconds, tenant)
+
+
+def record_membrane_request(
+    method: str, route: str, status: str, seconds: float, retries: int, rate_limit_waits: int
+) -> None:
+    for recorder in _recorders:
+        recorder.membrane_request(method, route, status, seconds, retries, rate_limit_waits)
+
+
+def record_catalog_load(seconds: float, tools: int, connections: int) -> None:
+    for recorder in _recorders:
+        recorder.catalog_loaded(seconds, tools, connections)
+
+
+def record_audit_failure() -> None:
+    for recorder in _recorders:
+        recorder.audit_failure()
+
+
+def record_session(session_id: str) -> None:
+    for recorder in _recorders:
+        recorder.session_seen(session_id)
