@@ -152,11 +152,10 @@ def setup_otel_metrics(env: Mapping[str, str] | None = None) -> Callable[[], Non
         return None
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
-    from opentelemetry.sdk.resources import Resource
 
-    resource = Resource.create({"service.version": __version__})
-    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({"service.name": "membrane-mcp"}))
+    from membrane_mcp.observability.tracing import service_resource
+
+    resource = service_resource()
     readers = []
     for name in names:
         if name == "otlp":

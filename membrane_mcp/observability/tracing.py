@@ -52,20 +52,26 @@ def tracing_problem(env: Mapping[str, str]) -> str | None:
     return None
 
 
+def service_resource() -> Any:
+    """This service's OpenTelemetry resource: OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, else membrane-mcp."""
+    from opentelemetry.sdk.resources import Resource
+
+    resource = Resource.create({"service.version": __version__})
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": "membrane-mcp"}))
+    return resource
+
+
 def setup_tracing(env: Mapping[str, str] | None = None) -> Callable[[], None] | None:
     """Install an SDK tracer provider when the environment asks for one; returns its shutdown."""
     env = os.environ if env is None else env
     names = exporter_names(env)
     if not names:
         return None
-    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
-    resource = Resource.create({"service.version": __version__})
-    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({"service.name": "membrane-mcp"}))
-    provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER / _ARG
+    provider = TracerProvider(resource=service_resource())  # sampler: OTEL_TRACES_SAMPLER / _ARG
     for name in names:
         if name == "otlp":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
