@@ -220,6 +220,9 @@ class Settings(BaseSettings):
     oauth_leeway: float = Field(30.0, ge=0, le=300, description="clock skew allowed on exp/nbf/iat, seconds")
     oauth_read_scope: str = Field("membrane:read", description="scope that grants the read-only tools")
     oauth_write_scope: str = Field("membrane:write", description="scope that adds the write tools")
+    oauth_metrics_scope: str = Field(
+        "membrane:metrics", description="scope that may read /metrics when serving many users (--metrics)"
+    )
     tenant_claim: str = Field("sub", description="access-token claim that names the user's Membrane tenant")
     max_tenants: int = Field(100, ge=1, description="tenant backends kept open at once (least recent closed)")
     tenant_idle_seconds: float = Field(900.0, gt=0, description="a tenant idle this long is closed")

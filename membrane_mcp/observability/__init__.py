@@ -8,7 +8,8 @@ The whole surface the rest of the code uses:
   MCP middleware to the server `server.app.build_server` made;
 - `observe_request` / `observe_attempt`: decorators on `MembraneClient._request` / `_send_once`;
 - `observe_catalog_load` / `observe_search`: decorators on `Catalog._load` / `SearchIndex.search`;
-- `metrics_routes(settings)`: the `/metrics` route for the HTTP app (none unless `--metrics`).
+- `metrics_routes(settings)`: the `/metrics` route for the HTTP app (none unless `--metrics`);
+  `metrics_app(settings)`: the same as an ASGI app, for the multi-user app to put behind its auth.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from membrane_mcp.observability import metrics
 from membrane_mcp.observability.audit import AuditLog, audit_log_problem
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ObservabilityConfig",
+    "metrics_app",
     "metrics_routes",
     "observe_attempt",
     "observe_catalog_load",
@@ -122,15 +124,29 @@ def observe_server(server: Server[Any], gateway: Gateway, settings: Settings) ->
     return server
 
 
+class MetricsEndpoint:
+    """ASGI app: GET answers the Prometheus text of `recorded` (a class: Starlette routes call a plain
+    function with a Request, and an instance as an ASGI app, which the multi-user app's auth wraps)."""
+
+    def __init__(self, recorded: metrics.Metrics) -> None:
+        self.recorded = recorded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") in ("GET", "HEAD"):
+            response: Response = Response(self.recorded.render(), media_type=metrics.CONTENT_TYPE)
+        else:
+            response = PlainTextResponse("Method Not Allowed", status_code=405, headers={"Allow": "GET"})
+        await response(scope, receive, send)
+
+
+def metrics_app(settings: Settings) -> ASGIApp | None:
+    """The `/metrics` endpoint as an ASGI app (None unless `--metrics`)."""
+    return MetricsEndpoint(metrics.enable()) if settings.metrics else None
+
+
 def metrics_routes(settings: Settings) -> Sequence[Route]:
-    if not settings.metrics:
-        return []
-    recorded = metrics.enable()
-
-    async def serve_metrics(request: Request) -> Response:
-        return Response(recorded.render(), media_type=metrics.CONTENT_TYPE)
-
-    return [Route("/metrics", serve_metrics, methods=["GET"])]
+    app = metrics_app(settings)
+    return [] if app is None else [Route("/metrics", app)]
 
 
 def observe_catalog_load(load: AF) -> AF:

@@ -74,9 +74,9 @@ def setup_tracing(env: Mapping[str, str] | None = None) -> Callable[[], None] | 
     provider = TracerProvider(resource=service_resource())  # sampler: OTEL_TRACES_SAMPLER / _ARG
     for name in names:
         if name == "otlp":
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from membrane_mcp.observability.otlp import OtlpSpanExporter
 
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            provider.add_span_processor(BatchSpanProcessor(OtlpSpanExporter()))
         elif name == "console":
             # stderr (in stdio mode stdout carries the protocol only), one span per line.
             exporter = ConsoleSpanExporter(

@@ -346,8 +346,10 @@ async def _refuse(refused: TenantRefused, scope: Scope, receive: Receive, send: 
 
 
 def build_multi_user_app(settings: Settings, router: TenantRouter, http: httpx.AsyncClient) -> Starlette:
-    """/mcp behind the SDK's bearer middleware, the RFC 9728 metadata, /healthz."""
+    """/mcp behind the SDK's bearer middleware, the RFC 9728 metadata, /healthz; with `--metrics`,
+    /metrics for tokens with the metrics scope only (its tenant labels name every signed-in customer)."""
     from membrane_mcp import __version__
+    from membrane_mcp.observability import metrics_app
 
     async def healthz(request: Request) -> JSONResponse:
         tenants = {"open": len(router.open_tenants), "max": settings.max_tenants}
@@ -362,6 +364,12 @@ def build_multi_user_app(settings: Settings, router: TenantRouter, http: httpx.A
     ]
     if config is not None:
         routes += protected_resource_routes(config)
+    if (serve_metrics := metrics_app(settings)) is not None:
+        routes.append(
+            Route(
+                "/metrics", RequireAuthMiddleware(serve_metrics, [settings.oauth_metrics_scope], metadata_url)
+            )
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
