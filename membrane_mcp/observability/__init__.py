@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from opentelemetry.trace import StatusCode
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,6 +35,7 @@ from membrane_mcp.observability.otel_metrics import metrics_problem, setup_otel_
 from membrane_mcp.observability.tracing import (
     HeaderTraceContext,
     internal_span,
+    leaf_span,
     setup_tracing,
     tracing_problem,
 )
@@ -83,10 +85,37 @@ def start(settings: Settings) -> Callable[[], None]:
     shutdowns = [stop for stop in (setup_tracing(), setup_otel_metrics()) if stop is not None]
 
     def shutdown() -> None:
-        for stop in shutdowns:
-            stop()
+        while shutdowns:
+            shutdowns.pop(0)()
 
+    if shutdowns:
+        flush_on_sigterm(shutdown)
     return shutdown
+
+
+def flush_on_sigterm(shutdown: Callable[[], None]) -> None:
+    """Run `shutdown` (export what is buffered) when SIGTERM ends the process, then end it as SIGTERM does.
+
+    uvicorn handles SIGTERM while it serves, then restores the previous handler and raises the signal
+    again: with the default one the process dies there, before the CLI's `finally`, and the spans and
+    metrics still buffered are lost. Installed only over the default handler, from the main thread.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            shutdown()
+        finally:
+            signal.raise_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 @dataclass(frozen=True)
@@ -173,10 +202,23 @@ def observe_search(search: F) -> F:
 
     @functools.wraps(search)
     def observed(index: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        with internal_span("membrane_mcp search", {"membrane_mcp.search.query_length": len(query)}) as span:
+        span = leaf_span("membrane_mcp search")  # pure computation: nothing runs under it
+        if span is None:
+            return search(index, query, *args, **kwargs)
+        try:
             hits = search(index, query, *args, **kwargs)
-            if span.is_recording():
-                span.set_attribute("membrane_mcp.search.hits", len(hits))
-            return hits
+        except BaseException as exc:
+            span.set_attributes(
+                {"membrane_mcp.search.query_length": len(query), "error.type": type(exc).__name__}
+            )
+            span.set_status(StatusCode.ERROR)
+            raise
+        else:
+            span.set_attributes(
+                {"membrane_mcp.search.query_length": len(query), "membrane_mcp.search.hits": len(hits)}
+            )
+        finally:
+            span.end()
+        return hits
 
     return cast(F, observed)

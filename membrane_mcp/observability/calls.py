@@ -195,12 +195,7 @@ class ToolCallObserver:
         arguments: Mapping[str, Any] = raw_arguments if isinstance(raw_arguments, Mapping) else {}
         call_id = f"{_CALL_PREFIX}{next(_call_numbers):08x}"
         session_id = _session_id(ctx)
-        span = trace.get_current_span()
-        if span.is_recording():
-            span.set_attribute("membrane_mcp.call.id", call_id)
-            span.set_attribute("membrane_mcp.arguments.count", len(arguments))
-            if session_id:
-                span.set_attribute("mcp.session.id", session_id)
+        span = trace.get_current_span()  # its attributes are set once, in _finish (one lock, one pass)
 
         before = classify(name, arguments, self.catalog.cached, [])
         may_write = before is None or before.kind == "write" or (before.kind == "meta" and name in RUN_TOOLS)
@@ -270,10 +265,17 @@ class ToolCallObserver:
         run_id = run_ids[-1] if run_ids else None
         trace_id, span_id = current_ids()
         if span.is_recording():
-            span.set_attribute("membrane_mcp.tool.kind", target.kind)
-            span.set_attribute("membrane_mcp.call.outcome", outcome)
+            attributes: dict[str, Any] = {
+                "membrane_mcp.call.id": call_id,
+                "membrane_mcp.arguments.count": len(arguments),
+                "membrane_mcp.tool.kind": target.kind,
+                "membrane_mcp.call.outcome": outcome,
+            }
+            if session_id:
+                attributes["mcp.session.id"] = session_id
             if run_id:
-                span.set_attribute("membrane.action_run_id", run_id)
+                attributes["membrane.action_run_id"] = run_id
+            span.set_attributes(attributes)
         metrics.record_tool_call(tool_label, target.kind, outcome, seconds, self.config.tenant)
         fields: dict[str, Any] = {
             "event": "tool_call",

@@ -113,7 +113,7 @@ def observe_request(request: F) -> F:
         attempts = _Attempts()
         token = _ATTEMPTS.set(attempts)
         started = time.perf_counter()
-        attributes = {"http.request.method": method, "url.template": route, "membrane.route": route}
+        attributes = {"http.request.method": method, "url.template": route}
         try:
             with client_span(f"membrane {method} {route}", attributes) as span:
                 kwargs["headers"] = with_traceparent(kwargs.get("headers"))
@@ -241,13 +241,16 @@ def _finish(
     retries = max(0, attempts.count - 1)
     run_id = _action_run_id(route, response, error)
     if span.is_recording():
-        span.set_attribute("membrane.retry_count", retries)
+        attributes: dict[str, Any] = {"membrane.retry_count": retries}
         if status is not None:
-            span.set_attribute("http.response.status_code", status)
+            attributes["http.response.status_code"] = status
         if run_id:
-            span.set_attribute("membrane.action_run_id", run_id)
-        if error is not None or (status is not None and status >= 400):
-            span.set_attribute("error.type", type(error).__name__ if error is not None else str(status))
+            attributes["membrane.action_run_id"] = run_id
+        failed = error is not None or (status is not None and status >= 400)
+        if failed:
+            attributes["error.type"] = type(error).__name__ if error is not None else str(status)
+        span.set_attributes(attributes)
+        if failed:
             span.set_status(StatusCode.ERROR)
     metrics.record_membrane_request(method, route, label, seconds, retries, attempts.rate_limit_waits)
     call = CURRENT_CALL.get()

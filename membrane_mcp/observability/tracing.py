@@ -131,6 +131,12 @@ def internal_span(name: str, attributes: dict[str, Any] | None = None) -> Iterat
         yield span
 
 
+def leaf_span(name: str) -> Span | None:
+    """A span that will have no child, so it is not made current (no context attach and detach);
+    None without a tracer provider. The caller ends it."""
+    return TRACER.start_span(name) if tracing_active() else None
+
+
 def with_traceparent(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
     """The headers plus the current span's W3C trace context (nothing added when there is none)."""
     context = trace.get_current_span().get_span_context()
