@@ -205,7 +205,7 @@ def sdk_span_floor(mixes: int = 5000) -> float:
             return SpanExportResult.SUCCESS
 
     provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(Dropped(), max_queue_size=mixes * 8))
+    provider.add_span_processor(BatchSpanProcessor(Dropped(), max_queue_size=max(mixes * 8, 2048)))
     tracer = provider.get_tracer("floor")
 
     def one_mix(request_id: int) -> None:
