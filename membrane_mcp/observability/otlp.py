@@ -110,7 +110,7 @@ def _key_value(key: str, value: Any) -> bytes:
     return _length_delimited(_KV_KEY, key.encode()) + _length_delimited(_KV_VALUE, _any_value(value))
 
 
-_pairs: dict[tuple[str, type, Any], bytes] = {}
+_pairs: dict[tuple[bytes, str, type, Any], bytes] = {}
 
 
 def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes:
@@ -119,8 +119,9 @@ def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes
         return b""
     parts = []
     for key, value in attributes.items():
-        # Repeated pairs are memoised; the type is part of the key (True == 1). Not floats: -0.0 == 0.0.
-        memo = (key, type(value), value) if isinstance(value, str | int) else None
+        # Repeated pairs are memoised with their field (span, event, link, resource and scope attributes
+        # differ); the type is part of the key (True == 1). Not floats: -0.0 == 0.0.
+        memo = (field_key, key, type(value), value) if isinstance(value, str | int) else None
         encoded = _pairs.get(memo) if memo is not None else None
         if encoded is None:
             try:

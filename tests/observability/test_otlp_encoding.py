@@ -91,6 +91,19 @@ def test_every_field_and_attribute_type_encodes_as_the_sdk_does() -> None:
     assert_same_bytes(spans)  # the second time from memoised attribute pairs
 
 
+def test_the_same_attribute_on_a_span_event_link_resource_and_scope_is_encoded_for_each() -> None:
+    shared = {"shared.key": "same value", "shared.count": 3}
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource(shared))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("scope", "1", attributes=shared)
+    with tracer.start_as_current_span("span", attributes=shared, links=[Link(REMOTE, shared)]) as span:
+        span.add_event("event", shared)
+    spans = list(exporter.get_finished_spans())
+    assert_same_bytes(spans)
+    assert_same_bytes(spans)
+
+
 def test_spans_group_by_resource_value_then_scope_in_first_seen_order() -> None:
     first = recorded_spans(Resource({"service.name": "a"}))
     equal_resource = recorded_spans(Resource({"service.name": "a"}), scope_version=None)
