@@ -25,7 +25,13 @@ from membrane_mcp.observability import observe_catalog_load
 from membrane_mcp.tools.annotations import ActionKind, classify_action, listed_hints, tool_annotations
 from membrane_mcp.tools.errors import built_from_request, load_error_text
 from membrane_mcp.tools.naming import NameRequest, assign_tool_names
-from membrane_mcp.tools.schema import SanitizedSchema, compact_schema, resolve_refs, sanitize_input_schema
+from membrane_mcp.tools.schema import (
+    SanitizedSchema,
+    compact_schema,
+    plain_words,
+    resolve_refs,
+    sanitize_input_schema,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -304,7 +310,8 @@ def tools_bytes(tools: Iterable[types.Tool]) -> int:
 def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
     """The MCP tools listed for these entries, in as few bytes as keep everything a model needs.
 
-    The title is sent once (top level), hints only where they differ from the spec's defaults, the
+    The title is sent once (top level) and only when it reads differently from the name, hints only
+    where they differ from the spec's defaults and mean something for the tool's kind, the
     connection named in a description only when its app has several connections in the list, and
     schemas without descriptions that repeat a property's name or its enum (see `compact_schema`).
     No outputSchema: it was half the bytes, hosts do not show it to the model, and results describe
@@ -327,6 +334,10 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
             description = description.removesuffix(connection_suffix(entry.app_name, entry.connection_name))
         hints = listed_hints(entry.annotations)
         title = entry.annotations.get("title")
+        if isinstance(title, str) and plain_words(title) == plain_words(entry.name):
+            title = (
+                None  # hosts display the name, which reads the same ("1CRM: Get Account", 1crm_get_account)
+            )
         tools.append(
             types.Tool(
                 name=entry.name,

@@ -505,14 +505,31 @@ _ENUM_LEAD = re.compile(r"\s*\b(one of|values?|allowed|possible)\b[^:]*:", re.IG
 
 
 def compact_schema(schema: Any) -> Any:
-    """The schema without descriptions that only repeat their property's name or the enum beside them.
+    """The schema without descriptions that only repeat their property's name or the enum beside them,
+    and without keywords that only restate the spec's default (`required: []`, `additionalProperties:
+    true`).
 
     Everything else (enums, formats, defaults, required, constraints, other descriptions) is kept; only
     keyword positions are walked, so enum/const/default/examples data is never touched.
     """
+    # `additionalProperties: true` marks properties as evaluated for an `unevaluatedProperties` around it.
+    return _compact(schema, drop_open=not _has_key(schema, "unevaluatedProperties"))
+
+
+def _has_key(node: Any, key: str) -> bool:
+    if isinstance(node, dict):
+        return key in node or any(_has_key(value, key) for value in node.values())
+    if isinstance(node, list):
+        return any(_has_key(item, key) for item in node)
+    return False
+
+
+def _compact(schema: Any, *, drop_open: bool) -> Any:
     if not isinstance(schema, dict):
         return schema
-    out = _map_subschemas(schema, compact_schema)
+    out = _map_subschemas(schema, lambda sub: _compact(sub, drop_open=drop_open))
+    if drop_open and out.get("additionalProperties") is True:
+        del out["additionalProperties"]  # the same as no `additionalProperties`
     if isinstance(out.get("properties"), dict):
         out["properties"] = {
             name: _without_name_repeat(name, prop) for name, prop in out["properties"].items()
