@@ -26,6 +26,7 @@ from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
 from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
 from membrane_mcp.membrane.retry import RetryPolicy
+from membrane_mcp.membrane.transport import PooledTransport
 from membrane_mcp.redaction import protect, secret_values
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
@@ -168,9 +169,7 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
         self.running: Any = None
         self._error: BaseException | None = None
         self._ready = threading.Event()
-        self._inner = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20)
-        )
+        self._inner = PooledTransport(httpx.Limits(max_connections=20, max_keepalive_connections=20))
         self._thread = threading.Thread(
             target=self._start, args=(options,), name="sandbox-start", daemon=True
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.server.gc_tuning import freeze_loaded_heap, tune_for_serving
 from membrane_mcp.tools.gateway import Gateway
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ async def log_banner_when_loaded(
     gateway: Gateway, transport: str, readiness: Readiness | None = None
 ) -> None:
     """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
+    tune_for_serving()
     logger.info(
         "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.client.base_url
     )
@@ -36,6 +38,7 @@ async def log_banner_when_loaded(
         return
     if readiness is not None:
         readiness.loaded()
+    freeze_loaded_heap()
     tools = await gateway.list_tools()
     apps = ", ".join(sorted({f"{c.app_key}:{c.state}" for c in snapshot.connections})) or "none"
     logger.info(
