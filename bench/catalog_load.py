@@ -175,15 +175,17 @@ async def _versus_echo_stdio(sandbox: SandboxProcess, runs: int) -> dict[str, An
     async with Client(ours_params) as ours:
         first = await ours.list_tools()
         await _warm_up(ours)
-        async with (
-            _tools_file(first.tools) as path,
-            Client(echo_stdio_params("--tools-file", str(path))) as echo,
-        ):
-            echo_first = await echo.list_tools()
-            ours_process, echo_process = _server_process("membrane_mcp serve"), _server_process(str(path))
-            cpu_before = _cpu_s(ours_process), _cpu_s(echo_process)
-            ours_s, echo_s = await _interleaved(ours, echo, runs)
-            cpu_after = _cpu_s(ours_process), _cpu_s(echo_process)
+        async with _tools_file(first.tools) as path:
+            echo_params = echo_stdio_params("--tools-file", str(path))
+            async with Client(echo_params) as echo:
+                echo_first = await echo.list_tools()
+                ours_process, echo_process = _server_process("membrane_mcp serve"), _server_process(str(path))
+                cpu_before = _cpu_s(ours_process), _cpu_s(echo_process)
+                ours_s, echo_s = await _interleaved(ours, echo, runs)
+                cpu_after = _cpu_s(ours_process), _cpu_s(echo_process)
+                async with Client(echo_params) as control:
+                    # The harness's own noise: one echo server against another, the same way.
+                    control_s, control_echo_s = await _interleaved(control, echo, runs)
     return {
         "tools": len(first.tools),
         "ours_bytes": context.list_bytes(first),
@@ -193,6 +195,7 @@ async def _versus_echo_stdio(sandbox: SandboxProcess, runs: int) -> dict[str, An
         # Each list timed above plus the 2 warm ones: server CPU per list, background work excluded.
         "ours_cpu_ms": (cpu_after[0] - cpu_before[0]) / (runs + 2) * 1000,
         "echo_cpu_ms": (cpu_after[1] - cpu_before[1]) / (runs + 2) * 1000,
+        "control_ratio": median(control_s) / median(control_echo_s),
     }
 
 
@@ -230,6 +233,8 @@ def versus_echo_results(stdio: dict[str, Any], memory: dict[str, Any]) -> list[R
             "list_bytes": r["ours_bytes"],
             "echo_list_bytes": r["echo_bytes"],
         }
+        if "control_ratio" in r:
+            details["echo_vs_echo_ratio"] = round(r["control_ratio"], 3)  # the harness's noise
         if "ours_cpu_ms" in r:
             details["server_cpu_per_list_ms"] = {
                 "ours": round(r["ours_cpu_ms"], 2),
