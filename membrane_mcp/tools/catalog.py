@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -334,10 +335,8 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
             description = description.removesuffix(connection_suffix(entry.app_name, entry.connection_name))
         hints = listed_hints(entry.annotations)
         title = entry.annotations.get("title")
-        if isinstance(title, str) and plain_words(title) == plain_words(entry.name):
-            title = (
-                None  # hosts display the name, which reads the same ("1CRM: Get Account", 1crm_get_account)
-            )
+        if isinstance(title, str) and _reads_as_name(title, entry):
+            title = None  # hosts display the name instead
         tools.append(
             types.Tool(
                 name=entry.name,
@@ -348,6 +347,24 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
             )
         )
     return tools
+
+
+_SLUG_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+def _reads_as_name(title: str, entry: ToolEntry) -> bool:
+    """True when a title says no more than the tool's name ("1CRM: Get Account", 1crm_get_account).
+
+    Called for every tool of a listing: the words of the app and action names (which repeat across
+    connections and apps) come from `plain_words`' cache, a slug name's words are its own.
+    """
+    if title == f"{entry.app_name}: {entry.action_name}":
+        parts = (plain_words(entry.app_name), plain_words(entry.action_name))
+        words = " ".join(part for part in parts if part)
+    else:
+        words = plain_words(title)
+    name = entry.name
+    return words == (name.replace("_", " ") if _SLUG_NAME.fullmatch(name) else plain_words(name))
 
 
 def _is_object_schema(schema: Any) -> bool:

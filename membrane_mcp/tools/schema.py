@@ -37,6 +37,7 @@ what the original accepts, apart from the unresolvable refs noted above.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -512,8 +513,16 @@ def compact_schema(schema: Any) -> Any:
     Everything else (enums, formats, defaults, required, constraints, other descriptions) is kept; only
     keyword positions are walked, so enum/const/default/examples data is never touched.
     """
-    # `additionalProperties: true` marks properties as evaluated for an `unevaluatedProperties` around it.
-    return _compact(schema, drop_open=not _has_key(schema, "unevaluatedProperties"))
+    # `additionalProperties: true` marks properties as evaluated for an `unevaluatedProperties` around it;
+    # looked for (once) only when there is one to drop.
+    unevaluated: list[bool] = []
+
+    def may_drop_open() -> bool:
+        if not unevaluated:
+            unevaluated.append(_has_key(schema, "unevaluatedProperties"))
+        return not unevaluated[0]
+
+    return _compact(schema, may_drop_open)
 
 
 def _has_key(node: Any, key: str) -> bool:
@@ -524,11 +533,11 @@ def _has_key(node: Any, key: str) -> bool:
     return False
 
 
-def _compact(schema: Any, *, drop_open: bool) -> Any:
+def _compact(schema: Any, may_drop_open: Callable[[], bool]) -> Any:
     if not isinstance(schema, dict):
         return schema
-    out = _map_subschemas(schema, lambda sub: _compact(sub, drop_open=drop_open))
-    if drop_open and out.get("additionalProperties") is True:
+    out = _map_subschemas(schema, lambda sub: _compact(sub, may_drop_open))
+    if out.get("additionalProperties") is True and may_drop_open():
         del out["additionalProperties"]  # the same as no `additionalProperties`
     if isinstance(out.get("properties"), dict):
         out["properties"] = {
@@ -567,9 +576,14 @@ def _only_names(description: str, name: str) -> bool:
     return bool(words) and set(words) <= set(plain_words(name).split())
 
 
+_CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=16384)  # property names and labels repeat across a catalog's schemas
 def plain_words(text: str) -> str:
     """Lowercase words of `text`, camelCase split: 'Billing Street' and 'billing_street' read the same."""
-    return " ".join(re.findall(r"[a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
+    return " ".join(_PLAIN_WORD.findall(_CAMEL_BOUNDARY.sub(r"\1 \2", text).lower()))
 
 
 def _without_enum_list(description: str, enum: list[Any]) -> str:
