@@ -115,6 +115,9 @@ async def _measure(url: str, token: str, cold_runs: int, warm_runs: int) -> dict
         out[f"{mode}_bytes"] = context.list_bytes(first)
         if mode == "direct":
             out["per_action_bytes"] = context.per_action(first.tools, set(META_TOOL_NAMES))
+            out["per_action_shown_bytes"] = context.per_action(
+                first.tools, set(META_TOOL_NAMES), context.model_bytes
+            )
     return out
 
 
@@ -323,5 +326,7 @@ def run(cfg: BenchConfig) -> list[Result]:
     # Figure 5 from the same lists.
     search_sizes = {rows[n]["actions"]: rows[n]["search_bytes"] for n in sizes}
     real = context.real_apps(cfg)
-    results += context.results(search_sizes, rows[largest]["per_action_bytes"], real)
+    results += context.results(
+        search_sizes, rows[largest]["per_action_bytes"], real, rows[largest]["per_action_shown_bytes"]
+    )
     return results
