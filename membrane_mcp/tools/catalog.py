@@ -226,7 +226,9 @@ class SchemaMemo:
         if known is not None:
             return known
         try:
-            return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+            # Key order as received (one API serialises alike): equal schemas in another order are only
+            # not shared, and sorting doubled the cost of this key, the largest CPU item of a cold load.
+            return json.dumps(schema, separators=(",", ":"))
         except (TypeError, ValueError):
             return None
 
@@ -406,8 +408,8 @@ class _SharedLayers:
         listed = self._lists[name]
         if isinstance(listed, MembraneError):
             raise listed
-        # Copies: the loader interns schemas on the objects it keeps, per connection.
-        return [action.model_copy() for action in listed]
+        # Shared, not copied: the loader only swaps in interned schemas, equal for every connection.
+        return listed
 
 
 class Catalog:
