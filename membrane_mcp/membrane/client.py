@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, quote
 
 import anyio
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import TokenProvider
@@ -396,8 +396,8 @@ class MembraneClient:
     ) -> list[M]:
         """Follow cursors like the SDK's findAll: cursor "0", limit 1000, loop while a cursor comes back.
 
-        Each page is parsed straight from its bytes into `item` models (one pass, no dicts in between:
-        a page of 50 actions is ~100 KB); an answer that is not valid JSON is reported as `_json` does.
+        Each page is validated into `item` models in one pass over its decoded JSON (a page of 50 actions
+        is ~100 KB; dicts first and a second validation per item took twice as long).
         """
         items: list[M] = []
         cursor: str | None = "0"
@@ -407,12 +407,7 @@ class MembraneClient:
             response = await self._request(
                 "GET", path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor}
             )
-            try:
-                page = page_type.model_validate_json(response.content or b"{}")
-            except ValidationError as exc:
-                if any(error["type"] != "json_invalid" for error in exc.errors()):
-                    raise
-                page = page_type.model_validate(self._json(response) or {})  # raises InvalidAnswer
+            page = page_type.model_validate(self._json(response) or {})
             items.extend(page.items)
             if limit is not None and len(items) >= limit:
                 return items[:limit]
