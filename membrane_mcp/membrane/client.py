@@ -51,6 +51,7 @@ from membrane_mcp.membrane.models import (
     SearchResult,
 )
 from membrane_mcp.membrane.retry import RetryPolicy, call_with_retries, remaining
+from membrane_mcp.membrane.transport import DeferredTransport
 from membrane_mcp.observability import observe_attempt, observe_request
 
 logger = logging.getLogger("membrane_mcp.membrane")
@@ -159,15 +160,17 @@ class MembraneClient:
         self.max_response_bytes = config.max_response_bytes
         self._credentials = credentials
         self._integrations: dict[str, IntegrationRef] = {}
+        limits = httpx.Limits(
+            max_connections=config.max_connections,
+            max_keepalive_connections=config.max_connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+        )
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            transport=transport,
+            # httpx's default transport, made at the first request rather than now (see DeferredTransport).
+            transport=transport or DeferredTransport(lambda: httpx.AsyncHTTPTransport(limits=limits)),
             timeout=self._timeout(config.timeout),
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-                keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
-            ),
+            limits=limits,
             headers={
                 "User-Agent": config.user_agent,
                 "Accept": "application/json",
