@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from membrane_mcp.observability import observe_server
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
-from membrane_mcp.server.banner import log_banner_when_loaded
+from membrane_mcp.server.banner import log_banner_when_loaded, log_serving
 from membrane_mcp.server.request_ids import has_invalid_id
 from membrane_mcp.settings import Settings
 
@@ -45,6 +45,7 @@ async def run_stdio(settings: Settings) -> None:
             # A stray print() must not reach the wire: the SDK has claimed fd 1, point sys.stdout at stderr too.
             real_stdout, sys.stdout = sys.stdout, sys.stderr
             try:
+                log_serving(gateway, "stdio")
                 answers = FirstSendSignal(write_stream)
                 group.start_soon(_load_after_first_answer, answers.sent, gateway)
                 group.start_soon(_answer_rejected, rejected, write_stream)
@@ -67,7 +68,7 @@ async def _load_after_first_answer(first_answer: anyio.Event, gateway: Gateway) 
     with anyio.move_on_after(IDLE_LOAD_SECONDS):
         await first_answer.wait()
         await anyio.sleep(SETTLE_SECONDS)
-    await log_banner_when_loaded(gateway, "stdio")
+    await log_banner_when_loaded(gateway, "stdio", announce=False)
 
 
 class FirstSendSignal:

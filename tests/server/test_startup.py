@@ -1,7 +1,7 @@
-"""What `serve` over stdio loads before it can answer `initialize`: none of the heavy modules a stdio
-session does not need before its first call (HTTP, OAuth/JWT, retries, schema checks, the sandbox's
-apps). Checked in a fresh interpreter's `sys.modules`; no timing is asserted (figure 1 of the bench
-measures it)."""
+"""Start-up of `serve` over stdio: what it loads before it can answer `initialize` (none of the heavy
+modules a stdio session does not need before its first call: HTTP, OAuth/JWT, retries, schema checks,
+the sandbox's apps; checked in a fresh interpreter's `sys.modules`), and the catalog loaded only after
+the first answer. No timing is asserted (figure 1 of the bench measures it)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import subprocess
 import sys
 
 import pytest
+
+pytestmark = pytest.mark.anyio
 
 # Each is imported later (at the first Membrane request, the first schema check, with --transport http,
 # by another command) or never in a stdio session; none is imported by the SDK's own stdio server.
@@ -141,3 +143,37 @@ def test_every_command_of_the_parser_is_known_to_the_cli():
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
     assert set(commands.choices) == set(COMMANDS)
+
+
+async def test_the_catalog_loads_only_once_the_first_answer_is_sent(monkeypatch):
+    from types import SimpleNamespace
+
+    import anyio
+
+    from membrane_mcp.membrane.errors import MembraneError
+    from membrane_mcp.server import stdio
+
+    monkeypatch.setattr(stdio, "SETTLE_SECONDS", 0)
+    monkeypatch.setattr(stdio, "IDLE_LOAD_SECONDS", 3600)  # the idle fallback stays out of the way
+    loads: list[str] = []
+
+    async def snapshot() -> None:
+        loads.append("load")
+        raise MembraneError("unreachable in this test")  # the banner logs it and stops
+
+    gateway = SimpleNamespace(
+        catalog=SimpleNamespace(snapshot=snapshot), client=SimpleNamespace(base_url="x")
+    )
+    sink_writer, sink = anyio.create_memory_object_stream[object](1)
+    answers = stdio.FirstSendSignal(sink_writer)
+    async with anyio.create_task_group() as group, sink:
+        group.start_soon(stdio._load_after_first_answer, answers.sent, gateway)
+        await anyio.wait_all_tasks_blocked()
+        assert loads == []  # no answer yet: nothing loaded
+        async with answers:
+            await answers.send("the initialize answer")
+            assert answers.sent.is_set() and await sink.receive() == "the initialize answer"
+        with anyio.fail_after(10):
+            while not loads:
+                await anyio.wait_all_tasks_blocked()
+    assert loads == ["load"]
