@@ -25,8 +25,8 @@ import httpx
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
 from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
+from membrane_mcp.membrane.deferred_transport import pooled_transport_later
 from membrane_mcp.membrane.retry import RetryPolicy
-from membrane_mcp.membrane.transport import DeferredTransport
 from membrane_mcp.redaction import protect, secret_values
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
@@ -170,11 +170,7 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
         self.running: Any = None
         self._error: BaseException | None = None
         self._ready = threading.Event()
-        self._inner = DeferredTransport(
-            lambda: httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(max_connections=20, max_keepalive_connections=20)
-            )
-        )
+        self._inner = pooled_transport_later(httpx.Limits(max_connections=20, max_keepalive_connections=20))
         self._thread = threading.Thread(
             target=self._start, args=(options,), name="sandbox-start", daemon=True
         )

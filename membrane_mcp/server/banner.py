@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.server.gc_tuning import freeze_loaded_heap, tune_for_serving
 from membrane_mcp.tools.gateway import Gateway
 
 if TYPE_CHECKING:
@@ -16,6 +17,8 @@ logger = logging.getLogger("membrane_mcp")
 
 
 def log_serving(gateway: Gateway, transport: str) -> None:
+    """Say what is served; the process serves from here on (the collector is tuned for it)."""
+    tune_for_serving()
     logger.info(
         "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.client.base_url
     )
@@ -42,6 +45,7 @@ async def log_banner_when_loaded(
         return
     if readiness is not None:
         readiness.loaded()
+    freeze_loaded_heap()
     tools = await gateway.list_tools()
     apps = ", ".join(sorted({f"{c.app_key}:{c.state}" for c in snapshot.connections})) or "none"
     logger.info(

@@ -12,7 +12,8 @@ and the error kind); unknown tools are JSON-RPC errors (-32602); anything else i
 propagates.
 
 Hooks: `call_tool` is the one entry for a call and `_failed` the one exit every ``isError``
-result passes (logging, output caps, audit belong there); `result` shapes every success.
+result passes (logging, output caps, audit belong there); `result` shapes every success within the
+same cap.
 """
 
 from __future__ import annotations
@@ -117,8 +118,7 @@ class Gateway:
             result = self._failed(
                 name, errors.timed_out(name, budget, self._may_write(name, tool, arguments))
             )
-        # Every result, errors included, within --max-output-bytes.
-        return cap_result(result, self.config.max_output_bytes)
+        return result
 
     def _may_write(self, name: str, tool: MetaTool[Any] | None, arguments: Mapping[str, Any]) -> bool:
         if tool is not None:
@@ -182,7 +182,8 @@ class Gateway:
     def _failed(self, name: str, error: ToolError) -> types.CallToolResult:
         """Every isError result passes here: logged once (tool and kind only: no arguments, no secrets)."""
         logger.info("tool %s failed: %s", name, error.kind)
-        return errors.error_result(error)
+        # Within --max-output-bytes like every success (`result` shapes those): an error may echo a large input.
+        return cap_result(errors.error_result(error), self.config.max_output_bytes)
 
     def result(self, value: Any, entry: ToolEntry | None) -> types.CallToolResult:
         shaped = shape_output(value, self.config.max_output_bytes)

@@ -648,13 +648,21 @@ class SearchIndex:
         """The query's object words that no action (of this app/connection) matches, each with the
         nearest objects the catalog has (by spelling, else the objects of the apps in question)."""
         concepts, named_apps = parse_query(query, self._app_tokens)
-        docs = [
-            doc
-            for doc, entry in enumerate(self._entries)
-            if (app is None or entry.app_key == app)
-            and (connection_id is None or entry.connection_id == connection_id)
+
+        def in_scope(doc: int) -> bool:
+            entry = self._entries[doc]
+            return (app is None or entry.app_key == app) and (
+                connection_id is None or entry.connection_id == connection_id
+            )
+
+        missing = [
+            concept
+            for concept in concepts
+            if not concept.verb and not any(map(in_scope, self._posting(concept.variants[0][0])))
         ]
-        in_scope = set(docs)
+        if not missing:  # the usual case: every object word matched, no need to look at the catalog
+            return []
+        docs = [doc for doc in range(len(self._entries)) if in_scope(doc)]
         apps = {app} if app else named_apps
         objects = sorted(
             {
@@ -666,12 +674,8 @@ class SearchIndex:
         )
         raw_by_stem = {stem(word): word for word in _raw_words(query)}
         out: list[tuple[str, list[str]]] = []
-        for concept in concepts:
-            if concept.verb:
-                continue
+        for concept in missing:
             term = concept.variants[0][0]
-            if in_scope.intersection(self._posting(term)):
-                continue
             word = raw_by_stem.get(term, term)
             synonyms = {variant for variant, _ in concept.variants}
             near = [noun for noun in objects if stem(noun) in synonyms]

@@ -141,11 +141,11 @@ def delete(db: sqlite3.Connection, account: str, app: str, obj: str, rid: str) -
     return cur.rowcount == 1
 
 
-def scan(db: sqlite3.Connection, account: str, app: str, obj: str) -> list[Record]:
-    """Every record of one object, oldest first."""
+def scan(db: sqlite3.Connection, account: str, app: str, obj: str, limit: int | None = None) -> list[Record]:
+    """Every record of one object (the first `limit` when given), oldest first."""
     rows = db.execute(
-        "SELECT data FROM app_records WHERE account = ? AND app = ? AND object = ? ORDER BY seq",
-        (account, app, obj),
+        "SELECT data FROM app_records WHERE account = ? AND app = ? AND object = ? ORDER BY seq LIMIT ?",
+        (account, app, obj, -1 if limit is None else limit),
     ).fetchall()
     return [json.loads(r[0]) for r in rows]
 

@@ -169,7 +169,11 @@ class VtigerApp(CatalogApp):
         unknown = [c for c in dict.fromkeys(used) if c not in fmap]
         if unknown:
             raise VtigerError("QUERY_SYNTAX_ERROR", f"Unknown column '{unknown[0]}' in module {obj.key}")
-        rows = records.select(records.scan(db, account, self.key, obj.key), q.where, q.order)
+        needed = None  # without a filter or an order, only the rows up to this page's end are read
+        if q.where is None and not q.order and not q.count:
+            page_end = offset + PAGE_CAP + 1  # one more, to tell whether more follow
+            needed = q.offset + (page_end if q.limit is None else min(q.limit, page_end))
+        rows = records.select(records.scan(db, account, self.key, obj.key, needed), q.where, q.order)
         rows = rows[q.offset :]
         if q.limit is not None:
             rows = rows[: q.limit]

@@ -21,7 +21,8 @@ from .helpers import BASE, TOKEN, RecordingSleep, envelope, make_client
 
 @pytest.fixture
 def mock() -> respx.MockRouter:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+    # using="httpx": respx mocks at the client, whatever transport it has (membrane/transport.py).
+    with respx.mock(base_url=BASE, assert_all_called=False, using="httpx") as router:
         yield router
 
 

@@ -21,7 +21,9 @@ DEFERRED = (
     "jsonschema_rs",  # the first schema check
     "jsonschema",
     "referencing",
-    "httpcore",  # httpx's transport: made at the first request
+    "httpcore",  # the Membrane client's transport (membrane/transport.py): made at the first request
+    "httpcore2",
+    "membrane_mcp.membrane.transport",
     "h11",
     "yaml",
     "prometheus_client",  # --metrics is served over HTTP
