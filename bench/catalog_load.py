@@ -2,19 +2,37 @@
 
 The sandbox runs in its own process with 20 ms latency per request. Cold: `Catalog.get()` on a new
 gateway (empty cache), split into fetching (HTTP) and building entries (naming, schema sanitising).
-Warm: `tools/list` through the in-memory MCP client, direct and search mode. Also collects the data
-for figure 5 (context cost) and for listing.png.
+Warm: `tools/list` through the in-memory MCP client, direct and search mode. At the 1,000-tool point the
+warm direct-mode list is also compared with its floor: the echo server (bench/echo_server.py, the same SDK)
+listing exactly the tools we list (`--tools-file`), through the same kind of client, interleaved; over
+stdio (both servers in their own process: what a host sees, with each server's CPU per list) and in
+memory. Also collects the data for figure 5 (context cost) and for listing.png.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
 
-from bench import context
-from bench.common import BenchConfig, Result, log, median, sandbox_process, upper_bound
+from bench import context, echo_server
+from bench.common import (
+    BenchConfig,
+    Result,
+    SandboxProcess,
+    echo_stdio_params,
+    log,
+    median,
+    sandbox_process,
+    stdio_params,
+    upper_bound,
+)
 
 FIGURE = "2. Catalog load"
 LATENCY_MS = 20.0
@@ -22,6 +40,9 @@ ACTIONS = 50
 COLD_LIMIT_S = 0.5
 DIRECT_LIMIT_MS = 20.0
 SEARCH_LIMIT_MS = 5.0
+ECHO_RATIO_LIMIT = (
+    1.0  # issue 17: a warm list of 1,000 tools no slower than the echo server's of the same size
+)
 
 
 class BuildTimer:
@@ -94,12 +115,149 @@ async def _measure(url: str, token: str, cold_runs: int, warm_runs: int) -> dict
         out[f"{mode}_bytes"] = context.list_bytes(first)
         if mode == "direct":
             out["per_action_bytes"] = context.per_action(first.tools, set(META_TOOL_NAMES))
+            out["per_action_shown_bytes"] = context.per_action(
+                first.tools, set(META_TOOL_NAMES), context.model_bytes
+            )
+    return out
+
+
+def _server_process(needle: str) -> Any:
+    """The child process (a stdio server the client spawned) whose command line contains `needle`."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if needle in " ".join(child.cmdline()):
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+def _cpu_s(process: Any) -> float:
+    if process is None:
+        return float("nan")
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def _warm_up(client: Any) -> None:
+    """What a session has done before its lists are warm: after the catalog load the server builds the
+    search index and imports jsonschema in the background; a search and a validated call wait for both."""
+    await client.call_tool("search_actions", {"query": "list records"})
+    await client.call_tool("list_connections", {})
+
+
+async def _interleaved(ours: Any, echo: Any, runs: int) -> tuple[list[float], list[float]]:
+    ours_s: list[float] = []
+    echo_s: list[float] = []
+    for client in (ours, echo, ours, echo):  # two warm lists each
+        await client.list_tools()
+    for i in range(runs):
+        pairs = ((ours, ours_s), (echo, echo_s))
+        for client, times in pairs if i % 2 == 0 else pairs[::-1]:
+            started = time.perf_counter()
+            await client.list_tools()
+            times.append(time.perf_counter() - started)
+    return ours_s, echo_s
+
+
+@asynccontextmanager
+async def _tools_file(tools: list[Any]) -> AsyncIterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="bench-tools-") as folder:
+        path = Path(folder) / "tools.json"
+        dumped = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+        path.write_text(json.dumps(dumped), "utf-8")
+        yield path
+
+
+async def _versus_echo_stdio(sandbox: SandboxProcess, runs: int) -> dict[str, Any]:
+    from mcp import Client
+
+    ours_params = stdio_params(sandbox, "--apps", "synth-*", "--tool-mode", "direct")
+    async with Client(ours_params) as ours:
+        first = await ours.list_tools()
+        await _warm_up(ours)
+        async with _tools_file(first.tools) as path:
+            echo_params = echo_stdio_params("--tools-file", str(path))
+            async with Client(echo_params) as echo:
+                echo_first = await echo.list_tools()
+                ours_process, echo_process = _server_process("membrane_mcp serve"), _server_process(str(path))
+                cpu_before = _cpu_s(ours_process), _cpu_s(echo_process)
+                ours_s, echo_s = await _interleaved(ours, echo, runs)
+                cpu_after = _cpu_s(ours_process), _cpu_s(echo_process)
+                async with Client(echo_params) as control:
+                    # The harness's own noise: one echo server against another, the same way.
+                    control_s, control_echo_s = await _interleaved(control, echo, runs)
+    return {
+        "tools": len(first.tools),
+        "ours_bytes": context.list_bytes(first),
+        "echo_bytes": context.list_bytes(echo_first),
+        "ours_ms": [t * 1000 for t in ours_s],
+        "echo_ms": [t * 1000 for t in echo_s],
+        # Each list timed above plus the 2 warm ones: server CPU per list, background work excluded.
+        "ours_cpu_ms": (cpu_after[0] - cpu_before[0]) / (runs + 2) * 1000,
+        "echo_cpu_ms": (cpu_after[1] - cpu_before[1]) / (runs + 2) * 1000,
+        "control_ratio": median(control_s) / median(control_echo_s),
+    }
+
+
+async def _versus_echo_memory(url: str, token: str, runs: int) -> dict[str, Any]:
+    from mcp import Client
+
+    from membrane_mcp.server.app import build_server
+    from membrane_mcp.server.backend import open_gateway
+    from membrane_mcp.settings import Settings
+
+    settings = Settings(api_url=url, token=token, apps=["synth-*"], tool_mode="direct")
+    async with open_gateway(settings) as gateway, Client(build_server(gateway)) as ours:
+        first = await ours.list_tools()
+        await _warm_up(ours)
+        async with _tools_file(first.tools) as path, Client(echo_server.build(0, path)) as echo:
+            echo_first = await echo.list_tools()
+            ours_s, echo_s = await _interleaved(ours, echo, runs)
+    return {
+        "tools": len(first.tools),
+        "ours_bytes": context.list_bytes(first),
+        "echo_bytes": context.list_bytes(echo_first),
+        "ours_ms": [t * 1000 for t in ours_s],
+        "echo_ms": [t * 1000 for t in echo_s],
+    }
+
+
+def versus_echo_results(stdio: dict[str, Any], memory: dict[str, Any]) -> list[Result]:
+    out = []
+    for transport, r in (("stdio", stdio), ("in-memory client", memory)):
+        ours, echo = median(r["ours_ms"]), median(r["echo_ms"])
+        details: dict[str, Any] = {
+            "ours_ms": round(ours, 2),
+            "echo_ms": round(echo, 2),
+            "runs": len(r["ours_ms"]),
+            "list_bytes": r["ours_bytes"],
+            "echo_list_bytes": r["echo_bytes"],
+        }
+        if "control_ratio" in r:
+            details["echo_vs_echo_ratio"] = round(r["control_ratio"], 3)  # the harness's noise
+        if "ours_cpu_ms" in r:
+            details["server_cpu_per_list_ms"] = {
+                "ours": round(r["ours_cpu_ms"], 2),
+                "echo": round(r["echo_cpu_ms"], 2),
+            }
+            details["server_cpu_ratio"] = round(r["ours_cpu_ms"] / r["echo_cpu_ms"], 3)
+        name = (
+            f"warm tools/list, direct mode, {r['tools']} tools / echo server listing the same tools, {transport} "
+            "(median ratio, interleaved)"
+        )
+        out.append(upper_bound(name, round(ours / echo, 3), ECHO_RATIO_LIMIT, "x", FIGURE, **details))
     return out
 
 
 def run(cfg: BenchConfig) -> list[Result]:
     sizes = cfg.pick([1, 10, 20, 100], [1, 2])
     rows: dict[int, dict[str, Any]] = {}
+    # Warm listing: the 1,000-tool point is 20 connections x 50 actions; others are informational.
+    target_n = 20 if 20 in sizes else max(sizes)
+    versus: tuple[dict[str, Any], dict[str, Any]] | None = None
     for n in sizes:
         cold_runs = cfg.pick(3 if n >= 100 else 5, 1)
         warm_runs = cfg.pick(30, 3)
@@ -107,6 +265,14 @@ def run(cfg: BenchConfig) -> list[Result]:
             latency_ms=LATENCY_MS, synthetic_connections=n, synthetic_actions=ACTIONS
         ) as sandbox:
             rows[n] = anyio.run(_measure, sandbox.url, sandbox.token, cold_runs, warm_runs)
+            if n == target_n:
+                versus = (
+                    anyio.run(_versus_echo_stdio, sandbox, warm_runs),
+                    anyio.run(_versus_echo_memory, sandbox.url, sandbox.token, warm_runs),
+                )
+                for transport, v in zip(("stdio", "memory"), versus, strict=True):
+                    log(f"catalog {n}x{ACTIONS} vs echo ({transport}): ours {median(v['ours_ms']):.2f}ms, "
+                        f"echo {median(v['echo_ms']):.2f}ms ({v['tools']} tools)")  # fmt: skip
         r = rows[n]
         log(
             f"catalog {n}x{ACTIONS}: cold {median(r['cold_s']):.3f}s (build {median(r['build_s']):.3f}s), "
@@ -136,8 +302,6 @@ def run(cfg: BenchConfig) -> list[Result]:
             results.append(upper_bound(name, round(cold, 4), COLD_LIMIT_S, "s", FIGURE, **details))
         else:
             results.append(Result(FIGURE, name, round(cold, 4), "s", details=details))
-    # Warm listing: the 1,000-tool point is 20 connections x 50 actions; others are informational.
-    target_n = 20 if 20 in rows else max(sizes)
     for n in sizes:
         r = rows[n]
         d = {"tools": r["direct_tools"], "runs": len(r["direct_ms"]),
@@ -149,6 +313,8 @@ def run(cfg: BenchConfig) -> list[Result]:
             results.append(upper_bound(name, value, DIRECT_LIMIT_MS, "ms", FIGURE, **d))
         else:
             results.append(Result(FIGURE, name, value, "ms", details=d))
+    if versus is not None:
+        results += versus_echo_results(*versus)
     largest = max(sizes)
     r = rows[largest]
     results.append(
@@ -160,5 +326,7 @@ def run(cfg: BenchConfig) -> list[Result]:
     # Figure 5 from the same lists.
     search_sizes = {rows[n]["actions"]: rows[n]["search_bytes"] for n in sizes}
     real = context.real_apps(cfg)
-    results += context.results(search_sizes, rows[largest]["per_action_bytes"], real)
+    results += context.results(
+        search_sizes, rows[largest]["per_action_bytes"], real, rows[largest]["per_action_shown_bytes"]
+    )
     return results

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import anyio
+import httpx
 
 from bench.common import (
     BenchConfig,
@@ -42,6 +43,7 @@ OPERATIONS: list[tuple[str, str | None, dict[str, Any]]] = [
                            "input": {"query": "SELECT * FROM Contacts LIMIT 3;"}}),
     ("raw", "raw_request", {"connection": "vtiger", "method": "GET", "path": "/me"}),
 ]  # fmt: skip
+UPSTREAM_TOOLS = frozenset({"run_action", "raw_request"})  # one Membrane round trip each
 ECHO_OPERATIONS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("list", None, {}),
     *((f"echo{i}", "echo_0", {"query": "find contacts by email", "limit": 5}) for i in range(3)),
@@ -153,6 +155,42 @@ def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+async def _upstream_floor(url: str, token: str, requests: int, in_flight: int = 16) -> float:
+    """The load generator's CPU ms per Membrane round trip made straight with httpx on the server's own
+    transport (membrane/transport.py): the run and the proxy request of the mix, `in_flight` at once."""
+    from bench.overhead import vtiger_connection
+    from membrane_mcp.membrane.transport import PooledTransport
+
+    connection = vtiger_connection(url, token)
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, transport=PooledTransport(limits)) as http:
+
+        async def one(index: int) -> None:
+            if index % 2:
+                response = await http.get(f"/connections/{connection}/proxy/me")
+            else:
+                response = await http.post(
+                    "/actions/query-records/run",
+                    params={"connectionId": connection},
+                    json={"input": {"query": "SELECT * FROM Contacts LIMIT 3;"}},
+                )
+            response.raise_for_status()
+            response.json()
+
+        async def worker(start: int) -> None:
+            for index in range(start, requests, in_flight):
+                await one(index)
+
+        for index in range(in_flight):  # connections opened before the clock starts
+            await one(index)
+        before = _cpu_seconds(None)
+        async with anyio.create_task_group() as group:
+            for start in range(in_flight):
+                group.start_soon(worker, start)
+        return (_cpu_seconds(None) - before) / requests * 1000
+
+
 def run(cfg: BenchConfig) -> list[Result]:
     clients, seconds, rounds = cfg.pick((32, 10.0, 3), (2, 1.0, 1))
     ours: list[dict[str, Any]] = []
@@ -175,7 +213,9 @@ def run(cfg: BenchConfig) -> list[Result]:
         for index in range(rounds):
             for into, url, pid, operations in sides if index % 2 == 0 else sides[::-1]:
                 into.append(_round(url, pid, clients, seconds, operations))
+        upstream_ms = anyio.run(_upstream_floor, sandbox.url, sandbox.token, cfg.pick(2000, 40))
     measured, floor = _merge(ours), _merge(echoes)
+    upstream_per_call = sum(1 for _, tool, _ in OPERATIONS if tool in UPSTREAM_TOOLS) / len(OPERATIONS)
     floor_calls = sum(len(v) for v in floor["latencies"].values())
     floor_rate = floor_calls / floor["elapsed"]
     floor_all = [x for values in floor["latencies"].values() for x in values]
@@ -217,6 +257,11 @@ def run(cfg: BenchConfig) -> list[Result]:
                round(cpu_ratio, 3), "x",
                details={"ours_ms": round(measured["server_cpu_ms_per_call"], 3),
                         "echo_ms": round(floor["server_cpu_ms_per_call"], 3)}),
+        Result(FIGURE, "server CPU per call less its Membrane round trips at the direct-httpx floor / echo's",
+               round((measured["server_cpu_ms_per_call"] - upstream_per_call * upstream_ms)
+                     / floor["server_cpu_ms_per_call"], 3), "x",
+               details={"upstream_floor_ms_per_request": round(upstream_ms, 3),
+                        "upstream_requests_per_call": upstream_per_call}),
         Result(FIGURE, "load generator CPU per call, ours / echo (bigger results cost the clients too)",
                round(measured["client_cpu_ms_per_call"] / floor["client_cpu_ms_per_call"], 3), "x",
                details={"ours_ms": round(measured["client_cpu_ms_per_call"], 3),

@@ -23,11 +23,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import parse_qsl, quote
 
 import anyio
 import httpx
+from pydantic import BaseModel
 
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import TokenProvider
@@ -55,6 +56,7 @@ from membrane_mcp.membrane.retry import RetryPolicy, call_with_retries, remainin
 from membrane_mcp.observability import observe_attempt, observe_request
 
 logger = logging.getLogger("membrane_mcp.membrane")
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_BASE_URL = "https://api.getmembrane.com"
 API_VERSION = "2025-10-21"  # the SDK's LATEST_API_VERSION, sent as `membrane-api-version`
@@ -391,17 +393,22 @@ class MembraneClient:
             ) from exc
 
     async def _find_all(
-        self, path: str, params: Mapping[str, Any], *, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Follow cursors like the SDK's findAll: cursor "0", limit 1000, loop while a cursor comes back."""
-        items: list[dict[str, Any]] = []
+        self, path: str, params: Mapping[str, Any], item: type[M], *, limit: int | None = None
+    ) -> list[M]:
+        """Follow cursors like the SDK's findAll: cursor "0", limit 1000, loop while a cursor comes back.
+
+        Each page is validated into `item` models in one pass over its decoded JSON (a page of 50 actions
+        is ~100 KB; dicts first and a second validation per item took twice as long).
+        """
+        items: list[M] = []
         cursor: str | None = "0"
         seen: set[str] = set()
+        page_type = Page[item]  # type: ignore[valid-type]  # a runtime type argument
         for _ in range(MAX_PAGES):
-            page = Page[dict[str, Any]].model_validate(
-                await self._get_json(path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor})
-                or {}
+            response = await self._request(
+                "GET", path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor}
             )
+            page = page_type.model_validate(self._json(response) or {})
             items.extend(page.items)
             if limit is not None and len(items) >= limit:
                 return items[:limit]
@@ -436,8 +443,7 @@ class MembraneClient:
     async def list_connections(self, **filters: Any) -> list[Connection]:
         """All connections. Filters are the API's query names or snake_case (`integration_key=...`)."""
         params = {_camel(k): v for k, v in filters.items()}
-        items = await self._find_all("/connections", params)
-        return [Connection.model_validate(item) for item in items]
+        return await self._find_all("/connections", params, Connection)
 
     async def get_connection(
         self,
@@ -543,10 +549,8 @@ class MembraneClient:
                 "/actions",
                 params={**params, "intent": intent[:200], "limit": 10 if limit is None else limit},
             )
-            items = (data or {}).get("items", [])
-        else:
-            items = await self._find_all("/actions", params, limit=limit)
-        return [Action.model_validate(item) for item in items]
+            return [Action.model_validate(item) for item in (data or {}).get("items", [])]
+        return await self._find_all("/actions", params, Action, limit=limit)
 
     async def get_action(
         self,

@@ -93,10 +93,19 @@ SPEC_HINT_DEFAULTS: dict[str, bool] = {
 }
 
 
+# The spec: destructiveHint and idempotentHint are "meaningful only when readOnlyHint == false".
+_WRITE_ONLY_HINTS = frozenset({"destructiveHint", "idempotentHint"})
+
+
 def listed_hints(annotations: dict[str, str | bool]) -> dict[str, bool]:
-    """The hints a tool listing needs to send: those that differ from the spec's defaults (no title)."""
+    """The hints a tool listing needs to send: those that differ from the spec's defaults (no title),
+    and for a read-only tool none of the hints the spec gives meaning only to tools that write."""
+    read_only = annotations.get("readOnlyHint") is True
     return {
         key: value
         for key, value in annotations.items()
-        if key in SPEC_HINT_DEFAULTS and isinstance(value, bool) and value != SPEC_HINT_DEFAULTS[key]
+        if key in SPEC_HINT_DEFAULTS
+        and isinstance(value, bool)
+        and value != SPEC_HINT_DEFAULTS[key]
+        and not (read_only and key in _WRITE_ONLY_HINTS)
     }

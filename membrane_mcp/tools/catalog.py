@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,13 @@ from membrane_mcp.observability import observe_catalog_load
 from membrane_mcp.tools.annotations import ActionKind, classify_action, listed_hints, tool_annotations
 from membrane_mcp.tools.errors import built_from_request, load_error_text
 from membrane_mcp.tools.naming import NameRequest, assign_tool_names
-from membrane_mcp.tools.schema import SanitizedSchema, compact_schema, resolve_refs, sanitize_input_schema
+from membrane_mcp.tools.schema import (
+    SanitizedSchema,
+    compact_schema,
+    plain_words,
+    resolve_refs,
+    sanitize_input_schema,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +226,9 @@ class SchemaMemo:
         if known is not None:
             return known
         try:
-            return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+            # Key order as received (one API serialises alike): equal schemas in another order are only
+            # not shared, and sorting doubled the cost of this key, the largest CPU item of a cold load.
+            return json.dumps(schema, separators=(",", ":"))
         except (TypeError, ValueError):
             return None
 
@@ -304,7 +313,8 @@ def tools_bytes(tools: Iterable[types.Tool]) -> int:
 def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
     """The MCP tools listed for these entries, in as few bytes as keep everything a model needs.
 
-    The title is sent once (top level), hints only where they differ from the spec's defaults, the
+    The title is sent once (top level) and only when it reads differently from the name, hints only
+    where they differ from the spec's defaults and mean something for the tool's kind, the
     connection named in a description only when its app has several connections in the list, and
     schemas without descriptions that repeat a property's name or its enum (see `compact_schema`).
     No outputSchema: it was half the bytes, hosts do not show it to the model, and results describe
@@ -327,6 +337,8 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
             description = description.removesuffix(connection_suffix(entry.app_name, entry.connection_name))
         hints = listed_hints(entry.annotations)
         title = entry.annotations.get("title")
+        if isinstance(title, str) and _reads_as_name(title, entry):
+            title = None  # hosts display the name instead
         tools.append(
             types.Tool(
                 name=entry.name,
@@ -337,6 +349,24 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
             )
         )
     return tools
+
+
+_SLUG_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+def _reads_as_name(title: str, entry: ToolEntry) -> bool:
+    """True when a title says no more than the tool's name ("1CRM: Get Account", 1crm_get_account).
+
+    Called for every tool of a listing: the words of the app and action names (which repeat across
+    connections and apps) come from `plain_words`' cache, a slug name's words are its own.
+    """
+    if title == f"{entry.app_name}: {entry.action_name}":
+        parts = (plain_words(entry.app_name), plain_words(entry.action_name))
+        words = " ".join(part for part in parts if part)
+    else:
+        words = plain_words(title)
+    name = entry.name
+    return words == (name.replace("_", " ") if _SLUG_NAME.fullmatch(name) else plain_words(name))
 
 
 def _is_object_schema(schema: Any) -> bool:
@@ -378,8 +408,8 @@ class _SharedLayers:
         listed = self._lists[name]
         if isinstance(listed, MembraneError):
             raise listed
-        # Copies: the loader interns schemas on the objects it keeps, per connection.
-        return [action.model_copy() for action in listed]
+        # Shared, not copied: the loader only swaps in interned schemas, equal for every connection.
+        return listed
 
 
 class Catalog:

@@ -22,6 +22,7 @@ from typing import Any, Generic, Literal, TypeVar
 from mcp import types
 from pydantic import BaseModel
 
+from membrane_mcp.tools.annotations import listed_hints
 from membrane_mcp.tools.arguments import input_schema
 from membrane_mcp.tools.errors import Operation
 from membrane_mcp.tools.policy import Policy
@@ -101,13 +102,16 @@ class MetaTool(Generic[ArgsT]):
             annotations = restriction.annotations
             if restriction.schema is not None:
                 schema = restriction.schema(schema)
-        annotations = annotations.model_copy(update={"title": self.title, "open_world_hint": self.open_world})
+        annotations = annotations.model_copy(update={"open_world_hint": self.open_world})
+        # As action tools are listed: the title once (top level), hints only where they differ from the
+        # spec's defaults, and none of those the spec gives meaning only to tools that write.
+        hints = listed_hints(annotations.model_dump(by_alias=True, exclude_none=True))
         return types.Tool(
             name=self.name,
             title=self.title,
             description=description,
             input_schema=schema,
-            annotations=annotations,
+            annotations=types.ToolAnnotations.model_validate(hints) if hints else None,
         )
 
 

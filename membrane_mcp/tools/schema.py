@@ -37,6 +37,7 @@ what the original accepts, apart from the unresolvable refs noted above.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -505,14 +506,39 @@ _ENUM_LEAD = re.compile(r"\s*\b(one of|values?|allowed|possible)\b[^:]*:", re.IG
 
 
 def compact_schema(schema: Any) -> Any:
-    """The schema without descriptions that only repeat their property's name or the enum beside them.
+    """The schema without descriptions that only repeat their property's name or the enum beside them,
+    and without keywords that only restate the spec's default (`required: []`, `additionalProperties:
+    true`).
 
     Everything else (enums, formats, defaults, required, constraints, other descriptions) is kept; only
     keyword positions are walked, so enum/const/default/examples data is never touched.
     """
+    # `additionalProperties: true` marks properties as evaluated for an `unevaluatedProperties` around it;
+    # looked for (once) only when there is one to drop.
+    unevaluated: list[bool] = []
+
+    def may_drop_open() -> bool:
+        if not unevaluated:
+            unevaluated.append(_has_key(schema, "unevaluatedProperties"))
+        return not unevaluated[0]
+
+    return _compact(schema, may_drop_open)
+
+
+def _has_key(node: Any, key: str) -> bool:
+    if isinstance(node, dict):
+        return key in node or any(_has_key(value, key) for value in node.values())
+    if isinstance(node, list):
+        return any(_has_key(item, key) for item in node)
+    return False
+
+
+def _compact(schema: Any, may_drop_open: Callable[[], bool]) -> Any:
     if not isinstance(schema, dict):
         return schema
-    out = _map_subschemas(schema, compact_schema)
+    out = _map_subschemas(schema, lambda sub: _compact(sub, may_drop_open))
+    if out.get("additionalProperties") is True and may_drop_open():
+        del out["additionalProperties"]  # the same as no `additionalProperties`
     if isinstance(out.get("properties"), dict):
         out["properties"] = {
             name: _without_name_repeat(name, prop) for name, prop in out["properties"].items()
@@ -550,9 +576,14 @@ def _only_names(description: str, name: str) -> bool:
     return bool(words) and set(words) <= set(plain_words(name).split())
 
 
+_CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=16384)  # property names and labels repeat across a catalog's schemas
 def plain_words(text: str) -> str:
     """Lowercase words of `text`, camelCase split: 'Billing Street' and 'billing_street' read the same."""
-    return " ".join(re.findall(r"[a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()))
+    return " ".join(_PLAIN_WORD.findall(_CAMEL_BOUNDARY.sub(r"\1 \2", text).lower()))
 
 
 def _without_enum_list(description: str, enum: list[Any]) -> str:

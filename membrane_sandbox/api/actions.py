@@ -62,6 +62,22 @@ def action_view(state: SandboxState, tenant: sqlite3.Row, row: sqlite3.Row) -> d
     return {k: v for k, v in view.items() if v is not None}
 
 
+def cached_view(state: SandboxState, tenant: sqlite3.Row, row: sqlite3.Row) -> tuple[dict[str, Any], str]:
+    """`action_view` and its JSON, remade only when the row or the tenant differ from last time.
+
+    A list of 50 actions is ~100 KB of JSON; encoding it on every request made the sandbox, not the
+    client, the bottleneck of a catalog load. Views are not changed after they are made.
+    """
+    signature = tuple(row)
+    known = state.action_views.get(row["id"])
+    if known is not None and known[0] == signature and known[1] == tenant["id"]:
+        return known[2], known[3]
+    view = action_view(state, tenant, row)
+    text = json.dumps(view, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    state.action_views[row["id"]] = (signature, tenant["id"], view, text)
+    return view, text
+
+
 def _visible(row: sqlite3.Row | None, tenant: sqlite3.Row, include_archived: bool) -> sqlite3.Row | None:
     if row is None:
         return None
@@ -185,10 +201,16 @@ async def list_actions(request: Request) -> Response:
         rows = state.store.db.execute(
             f"SELECT * FROM sandbox_actions WHERE {' AND '.join(clauses)} ORDER BY seq", params
         ).fetchall()
-    views = [action_view(state, tenant, row) for row in rows]
+    listed = [cached_view(state, tenant, row) for row in rows]
     # Built-ins whose catalog entry disappeared have no spec; don't list them.
-    views = [v for v in views if v["state"] != "READY" or v["inputSchema"] is not None]
+    listed = [(v, text) for v, text in listed if v["state"] != "READY" or v["inputSchema"] is not None]
     search = (query.get("search") or "").lower()
+    if not search and not intent:  # the plain list: its JSON is assembled from each action's, kept
+        body = page(listed, query)
+        items = ",".join(text for _, text in body["items"])
+        cursor = f',"cursor":{json.dumps(body["cursor"])}' if "cursor" in body else ""
+        return Response(f'{{"items":[{items}]{cursor}}}', media_type="application/json")
+    views = [v for v, _ in listed]
     if search:
         views = [v for v in views if search in f"{v['name']} {v['key']} {v['description']}".lower()]
     # "Without a connection, intent is ignored" (docs): ranking applies to connection-level lists only.

@@ -37,6 +37,8 @@ class SandboxState:
         self._changed = asyncio.Event()
         self._build_tasks: set[asyncio.Task[None]] = set()
         self._specs: dict[str, dict[str, ActionSpec]] = {}
+        # Each action's listing view and its JSON, per action id, kept while its row and tenant stay the same.
+        self.action_views: dict[str, tuple[tuple[Any, ...], str, dict[str, Any], str]] = {}
         with self.store.tx() as db:
             for app in self.apps.values():
                 app.init_schema(db)

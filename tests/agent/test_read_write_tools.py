@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.hints import hint, may_destroy
 from tests.server.conftest import connect, sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -34,10 +35,9 @@ async def test_a_read_run_needs_no_destructive_annotated_tool(sandbox):
         )
         raw = await client.call_tool("raw_request", {"connection": "vtiger", "path": "/me"})
     for name in ("list_connections", "search_actions", "describe_action", "run_action", "raw_request"):
-        annotations = tools[name].annotations
-        assert annotations.read_only_hint is True and annotations.destructive_hint is False, name
+        assert hint(tools[name], "readOnlyHint") is True and not may_destroy(tools[name]), name
     for name in ("run_write_action", "raw_write_request"):
-        assert tools[name].annotations.destructive_hint is True, name
+        assert may_destroy(tools[name]), name
     assert tools["raw_request"].input_schema["properties"]["method"]["enum"] == ["GET"]
     assert "body" not in tools["raw_request"].input_schema["properties"]
     assert tools["raw_write_request"].input_schema["properties"]["method"]["enum"] == [
@@ -83,7 +83,7 @@ async def test_read_only_mode_lists_no_write_tool_and_deny_destructive_keeps_cre
         no_destructive = _tools((await client.list_tools()).tools)
     assert "run_write_action" not in read_only and "raw_write_request" not in read_only
     assert {"run_action", "raw_request"} <= set(read_only)
-    assert all(tool.annotations.destructive_hint is False for tool in read_only.values())
+    assert not any(may_destroy(tool) for tool in read_only.values())
     # --deny-destructive: writes are creates only; raw writes are outside the action lists, so off.
-    assert no_destructive["run_write_action"].annotations.destructive_hint is False
+    assert not may_destroy(no_destructive["run_write_action"])
     assert "raw_write_request" not in no_destructive

@@ -15,6 +15,7 @@ from membrane_mcp.membrane import (
     NotFound,
 )
 from membrane_mcp.membrane.client import API_VERSION, DEADLINE_MARGIN
+from membrane_mcp.membrane.errors import InvalidAnswer
 
 from .helpers import BASE, TOKEN, RecordingSleep, envelope, make_client
 
@@ -271,3 +272,26 @@ async def test_not_found_and_auth_errors(mock: respx.MockRouter) -> None:
 async def test_repr_hides_token() -> None:
     async with make_client() as client:
         assert TOKEN not in repr(client)
+
+
+@pytest.mark.anyio
+async def test_a_list_page_that_is_not_json_is_an_invalid_answer(mock: respx.MockRouter) -> None:
+    mock.get("/connections").respond(200, content=b"<html>gateway error</html>")
+    async with make_client() as client:
+        with pytest.raises(InvalidAnswer) as caught:
+            await client.list_connections()
+    assert "gateway error" in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_list_pages_parse_into_models_with_their_extra_fields(mock: respx.MockRouter) -> None:
+    mock.get("/actions").respond(
+        200, json={"items": [{"id": "a1", "key": "list-leads", "inputSchema": {"type": "object"}, "x": 1}]}
+    )
+    async with make_client() as client:
+        (action,) = await client.list_actions(connection_id="c1")
+    assert (action.key, action.input_schema, action.model_extra) == (
+        "list-leads",
+        {"type": "object"},
+        {"x": 1},
+    )

@@ -25,6 +25,7 @@ from membrane_mcp.tools.gateway import Gateway
 from membrane_mcp.tools.meta import META_TOOLS
 from membrane_mcp.tools.registry import READ_ONLY, MetaTool, Registry
 from membrane_mcp.tools.services import CallContext, ToolDeps
+from tests.hints import hint
 from tests.server.conftest import settings_for
 
 pytestmark = pytest.mark.anyio
@@ -75,34 +76,34 @@ async def test_annotations_follow_the_effective_policy(sandbox):
 
     default = await meta()
     for name in ("run_action", "raw_request"):
-        annotations = default[name].annotations
-        assert annotations.read_only_hint is True and annotations.destructive_hint is False, name
+        assert hint(default[name], "readOnlyHint") is True, name  # destructiveHint means nothing then
     for name in ("run_write_action", "raw_write_request"):
-        assert default[name].annotations.destructive_hint is True, name
+        assert hint(default[name], "readOnlyHint") is False, name
+        assert hint(default[name], "destructiveHint") is True, name
 
     for policy in ({"deny_destructive": True}, {"raw_methods": ["GET"]}, {"read_only": True}):
         tools = await meta(**policy)
         raw = tools["raw_request"]
-        assert raw.annotations.read_only_hint is True and raw.annotations.destructive_hint is False, policy
+        assert hint(raw, "readOnlyHint") is True, policy
         assert raw.input_schema["properties"]["method"]["enum"] == ["GET"], policy
         assert "raw_write_request" not in tools, policy
 
     only_get = (await meta(raw_methods=["GET"]))["raw_request"]
     assert only_get.input_schema["properties"]["method"]["enum"] == ["GET"]
-    assert only_get.annotations.read_only_hint is True
+    assert hint(only_get, "readOnlyHint") is True
 
     with_writes = await meta(raw_methods=["GET", "POST"])
     assert with_writes["raw_request"].input_schema["properties"]["method"]["enum"] == ["GET"]
     raw_write = with_writes["raw_write_request"]
     assert raw_write.input_schema["properties"]["method"]["enum"] == ["POST"]
-    assert raw_write.annotations.destructive_hint is True and "POST only" in (raw_write.description or "")
+    assert hint(raw_write, "destructiveHint") is True and "POST only" in (raw_write.description or "")
 
     deny = await meta(deny_destructive=True)
-    run = deny["run_write_action"].annotations
-    assert run.destructive_hint is False and run.read_only_hint is False  # creates still run
+    run = deny["run_write_action"]
+    assert hint(run, "destructiveHint") is False and hint(run, "readOnlyHint") is False  # creates still run
 
     read_only = await meta(read_only=True)
-    assert read_only["run_action"].annotations.read_only_hint is True
+    assert hint(read_only["run_action"], "readOnlyHint") is True
     assert "run_write_action" not in read_only
     assert {"create_action", "connect_app"}.isdisjoint(read_only)
 

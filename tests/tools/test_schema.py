@@ -9,7 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from membrane_mcp.tools.schema import PERMISSIVE_OBJECT_SCHEMA, resolve_refs, sanitize_input_schema
+from membrane_mcp.tools.schema import (
+    PERMISSIVE_OBJECT_SCHEMA,
+    compact_schema,
+    resolve_refs,
+    sanitize_input_schema,
+)
 
 Schema = dict[str, Any]
 
@@ -483,3 +488,18 @@ def test_sanitized_and_resolved_accept_the_same_instances(data: st.DataObject) -
         instance = data.draw(instances)
         verdicts = {v.is_valid(instance) for v in validators}
         assert len(verdicts) == 1, instance
+
+
+def test_compacting_drops_additional_properties_true_unless_an_unevaluated_properties_sees_it():
+    open_object = {"type": "object", "properties": {"a": {"type": "object", "additionalProperties": True}}}
+    assert compact_schema(open_object) == {"type": "object", "properties": {"a": {"type": "object"}}}
+    assert compact_schema(PERMISSIVE_OBJECT_SCHEMA) == {"type": "object", "properties": {}}
+    # Here `additionalProperties: true` marks `b` as evaluated: without it, unevaluatedProperties rejects b.
+    guarded = {
+        "type": "object",
+        "allOf": [{"properties": {"a": {}}, "additionalProperties": True}],
+        "unevaluatedProperties": False,
+    }
+    assert compact_schema(guarded) == guarded
+    jsonschema.validate({"b": 1}, compact_schema(guarded))
+    assert compact_schema({"additionalProperties": False}) == {"additionalProperties": False}
