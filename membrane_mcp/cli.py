@@ -24,13 +24,13 @@ from pydantic import SecretStr, ValidationError
 
 from membrane_mcp import __version__
 from membrane_mcp.cli_errors import first_of, port_in_use_problem, settings_error_line, unexpected_line
-from membrane_mcp.hosts import HOSTS, WHERE_TO_PASTE, render, server_entry
 from membrane_mcp.settings import Settings, default_sandbox_db
 
 if typing.TYPE_CHECKING:
     from membrane_mcp.tools.gateway import Gateway
 
 ENV_ONLY_FIELDS = frozenset({"token", "workspace_secret", "auth_tokens"})
+COMMANDS = ("serve", "sandbox", "tools", "call", "doctor", "config")
 
 
 def _flag(field: str) -> str:
@@ -109,7 +109,13 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every command, with its arguments; with `only`, the others are listed without theirs (each
+    command's settings flags come from the Settings model: no need to build five sets to run one)."""
+
+    def wanted(command: str) -> bool:
+        return only is None or only == command
+
     parser = argparse.ArgumentParser(
         prog="membrane-mcp", description="MCP server for Membrane-connected business apps."
     )
@@ -123,29 +129,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", parents=[common], help="serve MCP over stdio (default) or streamable HTTP"
     )
-    add_settings_arguments(serve)
+    if wanted("serve"):
+        add_settings_arguments(serve)
     serve.set_defaults(func=cmd_serve)
 
     sandbox = commands.add_parser(
         "sandbox", parents=[common], help="serve the local Membrane sandbox API on its own"
     )
-    import membrane_sandbox
+    if wanted("sandbox"):
+        import membrane_sandbox
 
-    membrane_sandbox.add_arguments(sandbox)
-    sandbox.add_argument(
-        "--reset",
-        action="store_true",
-        help="delete the sandbox database (this checkout's, or --db's) and exit: the next run starts afresh",
-    )
-    sandbox.set_defaults(func=cmd_sandbox, run_sandbox=membrane_sandbox.run)
+        membrane_sandbox.add_arguments(sandbox)
+        sandbox.add_argument(
+            "--reset",
+            action="store_true",
+            help="delete the sandbox database (this checkout's, or --db's) and exit: the next run starts afresh",
+        )
+        sandbox.set_defaults(func=cmd_sandbox, run_sandbox=membrane_sandbox.run)
 
     tools = commands.add_parser("tools", parents=[common], help="print the tools an agent would see")
-    add_settings_arguments(tools)
+    if wanted("tools"):
+        add_settings_arguments(tools)
     tools.add_argument("--json", action="store_true", help="print the tools/list result as JSON")
     tools.set_defaults(func=cmd_tools)
 
     call = commands.add_parser("call", parents=[common], help="run one tool and print its result")
-    add_settings_arguments(call)
+    if wanted("call"):
+        add_settings_arguments(call)
     call.add_argument(
         "tool",
         help="a tool name from `membrane-mcp tools`, e.g. search_actions or run_action; an action tool "
@@ -166,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="check credentials, Membrane, connections and tool counts; exit 1 on a problem",
     )
-    add_settings_arguments(doctor)
+    if wanted("doctor"):
+        add_settings_arguments(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
     config = commands.add_parser(
@@ -175,14 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the entry that makes a host (Claude Desktop, Claude Code, ...) start this server",
     )
     # Not `host`: that is the HTTP bind address setting, and would leak into the printed arguments.
-    config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
-    add_settings_arguments(config)
+    if wanted("config"):
+        from membrane_mcp.hosts import HOSTS
+
+        config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
+        add_settings_arguments(config)
     config.set_defaults(func=cmd_config)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -197,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(invalid, ValidationError):
             return _fail(settings_error_line(invalid, args.command))
         return _fail(unexpected_line(exc), 1)
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs (its first word: the top level has no options that take a value)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def wants_traceback(args: argparse.Namespace) -> bool:
@@ -471,6 +490,8 @@ async def unknown_tool_line(gateway: Gateway, name: str) -> str:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from membrane_mcp.hosts import WHERE_TO_PASTE, render, server_entry
+
     settings_from(args)  # reject bad values before printing anything
     serve_flags: list[str] = []
     for name in Settings.model_fields:

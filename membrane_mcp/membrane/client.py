@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import TokenProvider
 from membrane_mcp.membrane.bodies import cut_json, cut_note, read_limited
+from membrane_mcp.membrane.deferred_transport import default_transport_later
 from membrane_mcp.membrane.errors import (
     AccessDenied,
     AuthenticationError,
@@ -52,7 +53,6 @@ from membrane_mcp.membrane.models import (
     SearchResult,
 )
 from membrane_mcp.membrane.retry import RetryPolicy, call_with_retries, remaining
-from membrane_mcp.membrane.transport import default_transport
 from membrane_mcp.observability import observe_attempt, observe_request
 
 logger = logging.getLogger("membrane_mcp.membrane")
@@ -169,7 +169,8 @@ class MembraneClient:
         )
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            transport=transport or default_transport(limits),
+            # transport.py's default transport, made at the first request (deferred_transport.py).
+            transport=transport or default_transport_later(limits),
             timeout=self._timeout(config.timeout),
             limits=limits,
             headers={

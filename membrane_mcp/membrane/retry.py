@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from membrane_mcp.membrane.errors import (
     ActionRunError,
@@ -24,6 +23,9 @@ from membrane_mcp.membrane.errors import (
     RateLimited,
     UpstreamUnavailable,
 )
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 logger = logging.getLogger("membrane_mcp.membrane")
 
@@ -108,6 +110,8 @@ async def call_with_retries(
     request_line: str,
 ) -> T:
     """Run `attempt` (one HTTP exchange raising httpx or Membrane errors) under the retry policy."""
+    from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter  # at the first request
+
     backoff = wait_exponential_jitter(
         multiplier=policy.initial_backoff, max=policy.max_backoff, jitter=policy.jitter
     )

@@ -14,11 +14,12 @@ With an HTTP(S) proxy in the environment httpx's own transport is used, so its p
 from __future__ import annotations
 
 import contextlib
-import urllib.request
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 
 import httpcore2
 import httpx
+
+from membrane_mcp.membrane.deferred_transport import proxy_in_environment
 
 # Most specific first: a ReadTimeout is a TimeoutException too.
 _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
@@ -104,6 +105,4 @@ class PooledTransport(httpx.AsyncBaseTransport):
 def default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     """The pooled transport, or None (httpx's own, with its proxy and NO_PROXY handling) when the
     environment names an HTTP(S) proxy."""
-    if {"http", "https", "all"} & set(urllib.request.getproxies()):
-        return None
-    return PooledTransport(limits)
+    return None if proxy_in_environment() else PooledTransport(limits)

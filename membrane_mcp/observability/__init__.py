@@ -72,12 +72,16 @@ def startup_problem(settings: Settings) -> str | None:
 def start(settings: Settings) -> Callable[[], None]:
     """Process-wide setup (tracing and OTel metrics from ``OTEL_*``, log format, Prometheus metrics);
     returns the shutdown."""
-    from membrane_mcp.server.tenants import is_multi_user
-
     if settings.log_format == "json":
         use_json_format()
-    # Tenants as a label only when one process serves many (bounded by the signed-in customers).
-    metrics.label_tenants(is_multi_user(settings))
+    # Tenants as a label only when one process serves many (bounded by the signed-in customers); only HTTP
+    # can, and stdio does not load the HTTP tenants module (and its JWT stack) to find that out.
+    multi_user = False
+    if settings.transport == "http":
+        from membrane_mcp.server.tenants import is_multi_user
+
+        multi_user = is_multi_user(settings)
+    metrics.label_tenants(multi_user)
     if settings.metrics:
         metrics.enable()
         if settings.transport != "http":

@@ -25,8 +25,8 @@ import httpx
 from membrane_mcp import __version__
 from membrane_mcp.membrane.auth import StaticToken, TokenProvider, WorkspaceCredentials
 from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
+from membrane_mcp.membrane.deferred_transport import pooled_transport_later
 from membrane_mcp.membrane.retry import RetryPolicy
-from membrane_mcp.membrane.transport import PooledTransport
 from membrane_mcp.redaction import protect, secret_values
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
@@ -154,11 +154,12 @@ def start_sandbox(options: SandboxOptions, port: int = 0) -> Any:
 
 
 class BackgroundSandbox(httpx.AsyncBaseTransport):
-    """The embedded sandbox, started on a thread while the MCP handshake is answered.
+    """The embedded sandbox, started on a thread at the first request to it.
 
-    Starting it (imports, SQLite schema, seeding) takes longer than the whole handshake, which needs
-    none of it. The port is reserved up front so the client's base URL is known; requests wait here
-    until the sandbox accepts connections (or re-raise why it could not start).
+    Starting it (imports, SQLite schema, seeding) takes longer than the whole MCP handshake, which needs
+    none of it; started before, it would compete with the handshake for the interpreter. The port is
+    reserved up front so the client's base URL is known; requests wait here until the sandbox accepts
+    connections (or re-raise why it could not start).
     """
 
     def __init__(self, options: SandboxOptions) -> None:
@@ -169,11 +170,10 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
         self.running: Any = None
         self._error: BaseException | None = None
         self._ready = threading.Event()
-        self._inner = PooledTransport(httpx.Limits(max_connections=20, max_keepalive_connections=20))
+        self._inner = pooled_transport_later(httpx.Limits(max_connections=20, max_keepalive_connections=20))
         self._thread = threading.Thread(
             target=self._start, args=(options,), name="sandbox-start", daemon=True
         )
-        self._thread.start()
 
     def _start(self, options: SandboxOptions) -> None:
         try:
@@ -188,6 +188,8 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._ready.is_set():
+            if self._thread.ident is None:  # the first request: start it (the event loop's thread only)
+                self._thread.start()
             await anyio.to_thread.run_sync(self._ready.wait)
         if self._error is not None:
             raise httpx.ConnectError(f"the embedded sandbox did not start: {self._error}", request=request)
@@ -197,6 +199,8 @@ class BackgroundSandbox(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
     def stop(self) -> None:
+        if self._thread.ident is None:
+            return  # never started: nothing asked it anything
         self._ready.wait(30)
         if self.running is not None:
             self.running.stop()

@@ -16,14 +16,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger("membrane_mcp")
 
 
-async def log_banner_when_loaded(
-    gateway: Gateway, transport: str, readiness: Readiness | None = None
-) -> None:
-    """Load the catalog in the background (so the first tools/list is warm) and say what was found."""
+def log_serving(gateway: Gateway, transport: str) -> None:
+    """Say what is served; the process serves from here on (the collector is tuned for it)."""
     tune_for_serving()
     logger.info(
         "membrane-mcp %s serving %s; Membrane backend %s", __version__, transport, gateway.client.base_url
     )
+
+
+async def log_banner_when_loaded(
+    gateway: Gateway, transport: str, readiness: Readiness | None = None, *, announce: bool = True
+) -> None:
+    """Load the catalog in the background (so the first tools/list is warm) and say what was found
+    (`announce`: first the line `log_serving` writes, unless the caller wrote it already)."""
+    if announce:
+        log_serving(gateway, transport)
     try:
         snapshot = await gateway.catalog.snapshot()
     except MembraneError as exc:

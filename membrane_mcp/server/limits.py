@@ -29,6 +29,8 @@ import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from membrane_mcp.server.request_ids import has_invalid_id
+
 logger = logging.getLogger(__name__)
 
 SESSION_HEADER = b"mcp-session-id"
@@ -60,14 +62,6 @@ def jsonrpc_error(code: int, message: str, data: dict[str, Any] | None = None) -
     if data:
         error["data"] = data
     return json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
-
-
-def has_invalid_id(message: Any) -> bool:
-    """A request (it has a method) whose id is there but neither a string nor an integer."""
-    if not isinstance(message, dict) or "method" not in message or "id" not in message:
-        return False
-    request_id = message["id"]
-    return isinstance(request_id, bool) or not isinstance(request_id, str | int)
 
 
 class SessionLimits:

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from io import TextIOWrapper
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import mcp_types
@@ -19,11 +19,17 @@ from pydantic import ValidationError
 from membrane_mcp.observability import observe_server
 from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
-from membrane_mcp.server.banner import log_banner_when_loaded
-from membrane_mcp.server.limits import has_invalid_id
+from membrane_mcp.server.banner import log_banner_when_loaded, log_serving
+from membrane_mcp.server.request_ids import has_invalid_id
 from membrane_mcp.settings import Settings
 
+if TYPE_CHECKING:
+    from membrane_mcp.tools.gateway import Gateway
+
 logger = logging.getLogger(__name__)
+
+IDLE_LOAD_SECONDS = 2.0
+SETTLE_SECONDS = 0.05
 
 
 async def run_stdio(settings: Settings) -> None:
@@ -39,14 +45,51 @@ async def run_stdio(settings: Settings) -> None:
             # A stray print() must not reach the wire: the SDK has claimed fd 1, point sys.stdout at stderr too.
             real_stdout, sys.stdout = sys.stdout, sys.stderr
             try:
-                group.start_soon(log_banner_when_loaded, gateway, "stdio")
+                log_serving(gateway, "stdio")
+                answers = FirstSendSignal(write_stream)
+                group.start_soon(_load_after_first_answer, answers.sent, gateway)
                 group.start_soon(_answer_rejected, rejected, write_stream)
                 read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
                 group.start_soon(answer_unreadable_lines, raw_read_stream, read_writer, write_stream)
-                await server.run(read_stream, write_stream, options)
+                await server.run(read_stream, cast(Any, answers), options)
                 group.cancel_scope.cancel()
             finally:
                 sys.stdout = real_stdout
+
+
+async def _load_after_first_answer(first_answer: anyio.Event, gateway: Gateway) -> None:
+    """Load the catalog (and log the banner) once the first answer, the handshake's, is on the wire.
+
+    Loading it sooner (and, with --sandbox, starting the sandbox, which the first request does) competes
+    with the handshake for the interpreter, and a client's first tools/list loads it anyway if it comes
+    first. The SDK's writer writes the answer from worker threads after taking it: `SETTLE_SECONDS` lets
+    it finish. Without any request for `IDLE_LOAD_SECONDS` (a person at a terminal), it loads anyway.
+    """
+    with anyio.move_on_after(IDLE_LOAD_SECONDS):
+        await first_answer.wait()
+        await anyio.sleep(SETTLE_SECONDS)
+    await log_banner_when_loaded(gateway, "stdio", announce=False)
+
+
+class FirstSendSignal:
+    """The server's write stream, setting `sent` once its first message has been handed to the writer."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.sent = anyio.Event()
+
+    async def send(self, item: SessionMessage) -> None:
+        await self.inner.send(item)
+        self.sent.set()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def __aenter__(self) -> FirstSendSignal:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 class _StdinText(TextIOWrapper):

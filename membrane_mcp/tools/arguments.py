@@ -50,7 +50,8 @@ def input_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: the validators are built at the first call or listing, not at start-up.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 ConnectionRef = Annotated[

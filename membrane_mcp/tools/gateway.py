@@ -18,6 +18,7 @@ same cap.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -63,8 +64,15 @@ class Gateway:
         self.catalog = CatalogService(catalog, policy, config)
         self.registry = registry
         self.deps = ToolDeps(catalog=self.catalog, client=client, policy=policy, config=config)
-        self._meta_tools = registry.definitions(policy, config)
-        self._schemas = {tool.name: tool.input_schema(config) for tool in registry}
+
+    # Rendered at first use, not when the server starts: the handshake needs neither.
+    @functools.cached_property
+    def _meta_tools(self) -> list[types.Tool]:
+        return self.registry.definitions(self.policy, self.config)
+
+    @functools.cached_property
+    def _schemas(self) -> dict[str, dict[str, Any]]:
+        return {tool.name: tool.input_schema(self.config) for tool in self.registry}
 
     # -- listing ---------------------------------------------------------------------------------
 

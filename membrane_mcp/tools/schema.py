@@ -45,8 +45,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import jsonschema_rs
-
 __all__ = ["SanitizedSchema", "resolve_refs", "sanitize_input_schema"]
 
 WRAPPED_KEY = "input"
@@ -489,6 +487,8 @@ def schema_problem(schema: dict[str, Any]) -> str | None:
     """
     if not _finite_numbers_only(schema):
         return "the schema contains NaN or infinite numbers"
+    import jsonschema_rs  # at the first check, not at start-up
+
     try:
         jsonschema_rs.meta.validate(schema)
     except jsonschema_rs.ValidationError as error:
