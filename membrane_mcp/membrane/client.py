@@ -123,6 +123,12 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:
     return {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
 
 
+def _declared_within(response: httpx.Response, limit: int) -> bool:
+    length = response.headers.get("content-length", "")
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    return length.isdigit() and int(length) <= limit and encoding in ("", "identity")
+
+
 def call_deadline() -> float | None:
     """The deadline this client works to (anyio's clock): `DEADLINE_MARGIN` before the caller's, if any."""
     effective = anyio.current_effective_deadline()
@@ -336,6 +342,13 @@ class MembraneClient:
     async def _read_limited(self, streamed: httpx.Response) -> httpx.Response:
         """The response with its body read up to `max_response_bytes`; past that cut (JSON at a record
         boundary) and marked with the `CUT_EXTENSION` note. Memory stays bounded by the limit."""
+        if _declared_within(streamed, self.max_response_bytes):
+            # The usual answer: unencoded, its length declared and within the limit (h11 reads no more).
+            try:
+                await streamed.aread()
+            finally:
+                await streamed.aclose()
+            return streamed
         try:
             limited = await read_limited(streamed.aiter_bytes(), self.max_response_bytes)
         finally:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import json
 
 import anyio
@@ -12,7 +13,10 @@ from membrane_mcp.membrane import (
     ActionRunError,
     AuthenticationError,
     ConnectionProblem,
+    MembraneClient,
+    MembraneConfig,
     NotFound,
+    StaticToken,
 )
 from membrane_mcp.membrane.client import API_VERSION, DEADLINE_MARGIN
 from membrane_mcp.membrane.errors import InvalidAnswer
@@ -295,3 +299,31 @@ async def test_list_pages_parse_into_models_with_their_extra_fields(mock: respx.
         {"type": "object"},
         {"x": 1},
     )
+
+
+def _client_with_limit(limit: int) -> MembraneClient:
+    return MembraneClient(MembraneConfig(BASE, max_response_bytes=limit), StaticToken(TOKEN))
+
+
+@pytest.mark.anyio
+async def test_an_answer_of_declared_length_within_the_limit_is_read_whole(mock: respx.MockRouter) -> None:
+    records = [{"id": str(i)} for i in range(20)]
+    mock.get("/connections").respond(200, json={"items": records})
+    async with _client_with_limit(10_000) as client:
+        connections = await client.list_connections()
+    assert [c.id for c in connections] == [str(i) for i in range(20)]
+
+
+@pytest.mark.anyio
+async def test_a_compressed_answer_is_capped_by_its_decoded_size(mock: respx.MockRouter) -> None:
+    """A small gzip body may decode to far more than its Content-Length: the cap applies to what is read."""
+    records = [{"id": str(i), "name": "x" * 50} for i in range(200)]
+    raw = json.dumps({"items": records}).encode()
+    packed = gzip.compress(raw)
+    assert len(packed) < 2_000 < len(raw)
+    mock.get("/connections").respond(
+        200, content=packed, headers={"content-encoding": "gzip", "content-type": "application/json"}
+    )
+    async with _client_with_limit(2_000) as client:
+        connections = await client.list_connections()
+    assert 0 < len(connections) < 200  # cut at a record boundary, within the limit
