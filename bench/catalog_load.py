@@ -190,11 +190,7 @@ async def _versus_echo_stdio(sandbox: SandboxProcess, runs: int) -> dict[str, An
                     # The harness's own noise: one echo server against another, the same way.
                     control_s, control_echo_s = await _interleaved(control, echo, runs)
     return {
-        "tools": len(first.tools),
-        "ours_bytes": context.list_bytes(first),
-        "echo_bytes": context.list_bytes(echo_first),
-        "ours_ms": [t * 1000 for t in ours_s],
-        "echo_ms": [t * 1000 for t in echo_s],
+        **_compared(first, echo_first, ours_s, echo_s),
         # Each list timed above plus the 2 warm ones: server CPU per list, background work excluded.
         "ours_cpu_ms": (cpu_after[0] - cpu_before[0]) / (runs + 2) * 1000,
         "echo_cpu_ms": (cpu_after[1] - cpu_before[1]) / (runs + 2) * 1000,
@@ -216,6 +212,11 @@ async def _versus_echo_memory(url: str, token: str, runs: int) -> dict[str, Any]
         async with _tools_file(first.tools) as path, Client(echo_server.build(0, path)) as echo:
             echo_first = await echo.list_tools()
             ours_s, echo_s = await _interleaved(ours, echo, runs)
+    return _compared(first, echo_first, ours_s, echo_s)
+
+
+def _compared(first: Any, echo_first: Any, ours_s: list[float], echo_s: list[float]) -> dict[str, Any]:
+    """Sizes of both lists and each side's list times in ms."""
     return {
         "tools": len(first.tools),
         "ours_bytes": context.list_bytes(first),

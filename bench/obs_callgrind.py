@@ -30,7 +30,7 @@ import httpx
 
 from bench.common import base_env, free_port, sandbox_process, stop
 from bench.obs_overhead import otlp_sink
-from bench.throughput import OPERATIONS
+from bench.throughput import OPERATIONS, call_operation
 
 SIDES = ("off", "on")
 
@@ -42,12 +42,7 @@ async def drive(url: str, calls: int, clients: int = 4) -> None:
         async with Client(url) as client:
             for index in range(first, calls, clients):
                 _, tool, args = OPERATIONS[index % len(OPERATIONS)]
-                if tool is None:
-                    await client.list_tools()
-                else:
-                    result = await client.call_tool(tool, args)
-                    if result.is_error:
-                        raise RuntimeError(str(result.content)[:200])
+                await call_operation(client, tool, args)
 
     async with anyio.create_task_group() as group:
         for first in range(clients):

@@ -74,6 +74,16 @@ class PeakRss:
         self._thread.join(2)
 
 
+async def call_operation(client: Any, tool: str | None, args: dict[str, Any]) -> None:
+    """One operation of the mix: tools/list when `tool` is None, else a call that must not be an error."""
+    if tool is None:
+        await client.list_tools()
+        return
+    result = await client.call_tool(tool, args)
+    if result.is_error:
+        raise RuntimeError(str(result.content)[:200])
+
+
 async def _load(
     url: str, clients: int, duration: float, operations: list[tuple[str, str | None, dict[str, Any]]]
 ) -> dict[str, Any]:
@@ -100,12 +110,7 @@ async def _load(
                 step += 1
                 started = time.perf_counter()
                 try:
-                    if tool is None:
-                        await client.list_tools()
-                    else:
-                        result = await client.call_tool(tool, args)
-                        if result.is_error:
-                            raise RuntimeError(str(result.content)[:200])
+                    await call_operation(client, tool, args)
                 except Exception as exc:
                     errors[op] += 1
                     if len(samples) < 5:
