@@ -148,8 +148,8 @@ class HttpServer:
 
 
 @contextmanager
-def http_server(sandbox: SandboxProcess, *extra_args: str) -> Iterator[HttpServer]:
-    """`membrane-mcp serve --transport http` in its own process, pointed at `sandbox`."""
+def http_server(sandbox: SandboxProcess, *extra_args: str, **extra_env: str) -> Iterator[HttpServer]:
+    """`membrane-mcp serve --transport http` in its own process, pointed at `sandbox` (`extra_env` added)."""
     port = free_port()
     args = [
         sys.executable,
@@ -162,7 +162,7 @@ def http_server(sandbox: SandboxProcess, *extra_args: str) -> Iterator[HttpServe
         str(port),
         *extra_args,
     ]
-    env = base_env(MEMBRANE_API_URL=sandbox.url, MEMBRANE_TOKEN=sandbox.token)
+    env = base_env(MEMBRANE_API_URL=sandbox.url, MEMBRANE_TOKEN=sandbox.token, **extra_env)
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)

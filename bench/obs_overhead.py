@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import anyio
@@ -37,6 +37,7 @@ from bench.common import (
     SandboxProcess,
     base_env,
     free_port,
+    http_server,
     log,
     sandbox_process,
     stop,
@@ -96,21 +97,12 @@ def sink_bytes(url: str) -> int:
     return int(httpx.get(url, timeout=5).text)
 
 
-@contextmanager
-def observed_server(sandbox: SandboxProcess, observed: bool, sink: str) -> Iterator[HttpServer]:
+def observed_server(sandbox: SandboxProcess, observed: bool, sink: str) -> AbstractContextManager[HttpServer]:
     """`serve --transport http`; with `observed`, `--metrics` and OTLP traces to `sink`."""
-    port = free_port()
-    args = [sys.executable, "-m", "membrane_mcp", "serve", "--transport", "http", "--port", str(port)]
-    env = base_env(MEMBRANE_API_URL=sandbox.url, MEMBRANE_TOKEN=sandbox.token)
-    if observed:
-        args.append("--metrics")
-        env.update(OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=sink, OTEL_SERVICE_NAME="bench")
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)
-        yield HttpServer(f"http://127.0.0.1:{port}/mcp", process)
-    finally:
-        stop(process)
+    if not observed:
+        return http_server(sandbox)
+    otel = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": sink, "OTEL_SERVICE_NAME": "bench"}
+    return http_server(sandbox, "--metrics", **otel)
 
 
 def _scrape_every(url: str, stop_event: threading.Event) -> None:

@@ -19,8 +19,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterator
 import httpcore2
 import httpx
 
-from membrane_mcp.membrane.deferred_transport import proxy_in_environment
-
 # Most specific first: a ReadTimeout is a TimeoutException too.
 _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (httpcore2.PoolTimeout, httpx.PoolTimeout),
@@ -100,9 +98,3 @@ class PooledTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
-
-
-def default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
-    """The pooled transport, or None (httpx's own, with its proxy and NO_PROXY handling) when the
-    environment names an HTTP(S) proxy."""
-    return None if proxy_in_environment() else PooledTransport(limits)

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from membrane_mcp.membrane import MembraneClient, MembraneConfig, RetryPolicy, StaticToken
+from membrane_mcp.membrane.deferred_transport import DeferredTransport, default_transport_later
 from membrane_mcp.membrane.errors import MembraneError
-from membrane_mcp.membrane.transport import PooledTransport, default_transport
+from membrane_mcp.membrane.transport import PooledTransport
 from membrane_sandbox.config import SandboxConfig
 from tests.sandboxes import seeded_sandbox
 
@@ -21,12 +22,12 @@ LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 def test_default_is_pooled_without_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    assert isinstance(default_transport(LIMITS), PooledTransport)
+    assert isinstance(default_transport_later(LIMITS), DeferredTransport)  # the pool, made at first use
 
 
 def test_a_proxy_in_the_environment_keeps_httpx_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert default_transport(LIMITS) is None
+    assert default_transport_later(LIMITS) is None
 
 
 @pytest.mark.anyio
