@@ -106,6 +106,12 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._response.release()
 
 
+def _headers(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """The request's headers as httpx would write them (names in their own case, in order)."""
+    encoding = headers.encoding
+    return [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
+
+
 def _timeout(timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:
     """httpx's per-phase timeouts in aiohttp's terms: `connect` there covers the wait for a pooled
     connection and the making of a new one."""
@@ -152,7 +158,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 yarl.URL(str(request.url), encoded=True),  # httpx quoted it already: sent as is
-                headers=request.headers.multi_items(),
+                headers=_headers(request.headers),
                 data=body or None,
                 allow_redirects=False,
                 timeout=_timeout(request.extensions.get("timeout", {})),

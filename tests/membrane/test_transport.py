@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import threading
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -137,6 +140,26 @@ async def test_no_answer_within_the_read_timeout_is_httpx_read_timeout() -> None
         async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0, read=0.05)) as http:
             with pytest.raises(httpx.ReadTimeout):
                 await http.get(f"{server.url}/slow")
+
+
+async def test_waiting_for_a_connection_of_a_full_pool_is_bounded_and_not_sent() -> None:
+    arrived = threading.Event()
+
+    def hold(_: Received) -> str:
+        arrived.set()
+        return "hang"
+
+    with raw_server(hold) as server:
+        transport = PooledTransport(httpx.Limits(max_connections=1))
+        timeout = httpx.Timeout(5.0, pool=0.05, connect=0.05)
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
+            async with anyio.create_task_group() as group:
+                group.start_soon(http.get, f"{server.url}/first")  # holds the only connection
+                assert await anyio.to_thread.run_sync(arrived.wait, 30)
+                with pytest.raises(httpx.ConnectTimeout):  # retry.py: not sent
+                    await http.get(f"{server.url}/second")
+                group.cancel_scope.cancel()
+    assert [r.target for r in server.received] == ["/first"]
 
 
 async def test_a_refused_connection_is_httpx_connect_error_and_retried_as_not_sent() -> None:
