@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -126,6 +128,59 @@ async def cpu_per_request(
         return (time.process_time() - started) / requests
 
 
+async def cpu_per_catalog_load(variant: str, url: str) -> tuple[float, int]:
+    """Process CPU of one cold `Catalog.get()` (search mode, synthetic apps) on a new gateway whose
+    Membrane client has `variant`'s transport, and the number of Membrane requests it made."""
+    from membrane_mcp.membrane import transport
+    from membrane_mcp.server.backend import open_gateway
+    from membrane_mcp.settings import Settings
+
+    made = VARIANTS[variant]
+    counted = 0
+
+    class Counted(httpx.AsyncBaseTransport):
+        def __init__(self, limits: httpx.Limits) -> None:
+            self._inner = made()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal counted
+            counted += 1
+            return await self._inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    real = transport.PooledTransport
+    transport.PooledTransport = Counted  # type: ignore[misc,assignment]  # what deferred_transport makes
+    try:
+        settings = Settings(api_url=url, token=SANDBOX_TOKEN, apps=["synth-*"], tool_mode="search")
+        async with open_gateway(settings) as gateway:
+            started = time.process_time()
+            await gateway.catalog.get()
+            return time.process_time() - started, counted
+    finally:
+        transport.PooledTransport = real  # type: ignore[misc]
+
+
+_FIRST_USE = """
+import sys, time
+import anyio, httpx, membrane_mcp.membrane  # loaded before the first Membrane request anyway
+import bench.upstream_client as harness
+started = time.process_time()
+harness.VARIANTS[sys.argv[1]]()
+print(time.process_time() - started)
+"""
+
+
+def first_use_cpu(variant: str) -> float:
+    """CPU of importing and making `variant`'s transport in a new interpreter (paid once per process,
+    at the first Membrane request)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_USE, variant], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout)
+
+
 def _first_connection(url: str) -> tuple[str, str]:
     """The id of one synthetic connection and its integration's id."""
     answer = httpx.get(f"{url}/connections", headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"})
@@ -140,10 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-requests", type=int, default=300)
     parser.add_argument("--variants", default="httpcore2,aiohttp")
     parser.add_argument("--concurrency", default="1,16")
+    parser.add_argument("--connections", type=int, default=100, help="synthetic connections (catalog size)")
     args = parser.parse_args(argv)
     names = args.variants.split(",")
     levels = [int(c) for c in args.concurrency.split(",")]
-    with sandbox_process(synthetic_connections=10) as sandbox:
+    with sandbox_process(synthetic_connections=args.connections) as sandbox:
         connection_id, integration_id = _first_connection(sandbox.url)
         loads = {
             "small GET /connections/{id}": (f"/connections/{connection_id}", {}, args.small_requests),
@@ -154,7 +210,16 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
         samples: dict[tuple[str, int, str], list[float]] = {}
+        loads_of_catalog: dict[str, list[float]] = {name: [] for name in names}
+        first_use: dict[str, list[float]] = {name: [] for name in names}
+        for name in names:  # imports and first-use costs out of the rounds
+            anyio.run(cpu_per_catalog_load, name, sandbox.url)
         for round_ in range(args.rounds):
+            for name in names if round_ % 2 == 0 else reversed(names):
+                first_use[name].append(first_use_cpu(name))
+                cpu, requests = anyio.run(cpu_per_catalog_load, name, sandbox.url)
+                loads_of_catalog[name].append(cpu)
+                log(f"round {round_}: cold catalog load ({requests} requests) {name}: {cpu:.3f} s CPU")
             for load, (path, params, requests) in loads.items():
                 for concurrency in levels:
                     for name in names if round_ % 2 == 0 else reversed(names):
@@ -163,6 +228,17 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         samples.setdefault((load, concurrency, name), []).append(value)
                         log(f"round {round_}: {load} x{concurrency} {name}: {value * 1e3:.3f} ms CPU")
+    print(f"CPU to import and make the transport in a new process (once), median of {args.rounds}:")
+    print("  " + "  ".join(f"{n} {statistics.median(v) * 1e3:.0f} ms" for n, v in first_use.items()))
+    print(f"CPU per cold catalog load ({args.connections} connections), median of {args.rounds}:")
+    floor = statistics.median(loads_of_catalog[names[0]])
+    print(
+        "  "
+        + "  ".join(
+            f"{n} {statistics.median(v):.3f} s ({statistics.median(v) / floor:.2f}x)"
+            for n, v in loads_of_catalog.items()
+        )
+    )
     print(f"client CPU per request (ms), median of {args.rounds} rounds, ratio to {names[0]}:")
     for load in loads:
         for concurrency in levels:
