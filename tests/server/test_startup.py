@@ -23,6 +23,7 @@ DEFERRED = (
     "referencing",
     "httpcore",  # the Membrane client's transport (membrane/transport.py): made at the first request
     "httpcore2",
+    "aiohttp",
     "membrane_mcp.membrane.transport",
     "h11",
     "yaml",
