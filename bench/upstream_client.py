@@ -135,20 +135,20 @@ async def cpu_per_catalog_load(variant: str, url: str) -> tuple[float, int]:
     from membrane_mcp.server.backend import open_gateway
     from membrane_mcp.settings import Settings
 
-    made = VARIANTS[variant]
+    inner = VARIANTS[variant]()  # made before the patch below: the gateway's client gets this one
     counted = 0
 
     class Counted(httpx.AsyncBaseTransport):
         def __init__(self, limits: httpx.Limits) -> None:
-            self._inner = made()
+            pass
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             nonlocal counted
             counted += 1
-            return await self._inner.handle_async_request(request)
+            return await inner.handle_async_request(request)
 
         async def aclose(self) -> None:
-            await self._inner.aclose()
+            await inner.aclose()
 
     real = transport.PooledTransport
     transport.PooledTransport = Counted  # type: ignore[misc,assignment]  # what deferred_transport makes
