@@ -188,6 +188,17 @@ def _first_connection(url: str) -> tuple[str, str]:
     return item["id"], item["integrationId"]
 
 
+def _cells(rows: dict[str, list[float]], names: list[str], unit: str, scale: float) -> list[str]:
+    """Each variant's median, and its ratio to the first variant's: the median of the per-round ratios
+    (rounds are paired, so load on the machine that moves a whole round cancels out)."""
+    cells = []
+    for name in names:
+        ratios = [v / f for v, f in zip(rows[name], rows[names[0]], strict=True)]
+        value = statistics.median(rows[name]) * scale
+        cells.append(f"{name} {value:.3f} {unit} ({statistics.median(ratios):.2f}x)")
+    return cells
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.upstream_client", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
@@ -230,24 +241,13 @@ def main(argv: list[str] | None = None) -> int:
                         log(f"round {round_}: {load} x{concurrency} {name}: {value * 1e3:.3f} ms CPU")
     print(f"CPU to import and make the transport in a new process (once), median of {args.rounds}:")
     print("  " + "  ".join(f"{n} {statistics.median(v) * 1e3:.0f} ms" for n, v in first_use.items()))
-    print(f"CPU per cold catalog load ({args.connections} connections), median of {args.rounds}:")
-    floor = statistics.median(loads_of_catalog[names[0]])
-    print(
-        "  "
-        + "  ".join(
-            f"{n} {statistics.median(v):.3f} s ({statistics.median(v) / floor:.2f}x)"
-            for n, v in loads_of_catalog.items()
-        )
-    )
-    print(f"client CPU per request (ms), median of {args.rounds} rounds, ratio to {names[0]}:")
+    print(f"CPU per cold catalog load ({args.connections} connections), median of {args.rounds} rounds:")
+    print("  " + "  ".join(_cells(loads_of_catalog, names, "s", 1)))
+    print(f"client CPU per request, median of {args.rounds} rounds:")
     for load in loads:
         for concurrency in levels:
-            floor = statistics.median(samples[(load, concurrency, names[0])])
-            cells = []
-            for name in names:
-                value = statistics.median(samples[(load, concurrency, name)])
-                cells.append(f"{name} {value * 1e3:.3f} ({value / floor:.2f}x)")
-            print(f"  {load:28} {concurrency:3} in flight: " + "  ".join(cells))
+            row = {name: samples[(load, concurrency, name)] for name in names}
+            print(f"  {load:28} {concurrency:3} in flight: " + "  ".join(_cells(row, names, "ms", 1e3)))
     return 0
 
 
