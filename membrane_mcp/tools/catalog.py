@@ -316,19 +316,23 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
     The title is sent once (top level) and only when it reads differently from the name, hints only
     where they differ from the spec's defaults and mean something for the tool's kind, the
     connection named in a description only when its app has several connections in the list, and
-    schemas without descriptions that repeat a property's name or its enum (see `compact_schema`).
+    schemas without descriptions that repeat a property's name (with the action's, which the tool's
+    name says) or its enum (see `compact_schema`).
     No outputSchema: it was half the bytes, hosts do not show it to the model, and results describe
     themselves (structuredContent is still returned; describe_action gives the output schema).
     """
     connections: dict[str, set[str]] = {}
     for entry in entries:
         connections.setdefault(entry.app_key, set()).add(entry.connection_id)
-    compacted: dict[int, Any] = {}  # entries of one app share schema objects: compact each once
+    # Entries of one app (and synthetic apps of one object) share schema objects and action names:
+    # compact each pair once.
+    compacted: dict[tuple[int, str], Any] = {}
 
-    def compact(schema: dict[str, Any]) -> Any:
-        if id(schema) not in compacted:
-            compacted[id(schema)] = compact_schema(schema)
-        return compacted[id(schema)]
+    def compact(schema: dict[str, Any], action_name: str) -> Any:
+        key = (id(schema), action_name)
+        if key not in compacted:
+            compacted[key] = compact_schema(schema, action_name)
+        return compacted[key]
 
     tools = []
     for entry in entries:
@@ -344,7 +348,7 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
                 name=entry.name,
                 title=title if isinstance(title, str) else None,
                 description=description,
-                input_schema=compact(entry.input_schema),
+                input_schema=compact(entry.input_schema, entry.action_name),
                 annotations=types.ToolAnnotations.model_validate(hints) if hints else None,
             )
         )
