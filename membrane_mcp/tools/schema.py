@@ -573,6 +573,7 @@ def _without_name_repeat(name: str, prop: Any, context: frozenset[str] = frozens
     return {**prop, "description": description}
 
 
+@functools.lru_cache(maxsize=16384)  # labels, names and actions repeat across apps and listings
 def _only_names(description: str, name: str, context: frozenset[str] = frozenset()) -> bool:
     """True when a description is a label made of its property name's words ('Billing Street' for
     billing_address_street, 'New Office Phone' for phone_office in an update, 'Account (id of a Account
