@@ -46,7 +46,9 @@ class LineWriter(Protocol):
 async def stdio_lines() -> AsyncIterator[tuple[LineReader, LineWriter]]:
     """This process's stdin and stdout, claimed for the protocol until exit."""
     async with _claimed(0, _null_device) as stdin, _claimed(1, _stderr_copy) as stdout:
-        async with _reader_on(stdin) as reader, _writer_on(stdout) as writer:
+        reader_on = _pipe_reader if _on_the_loop(stdin, stdout, 2) else _thread_reader
+        writer_on = _pipe_writer if _on_the_loop(stdout, stdin, 2) else _thread_writer
+        async with reader_on(stdin) as reader, writer_on(stdout) as writer:
             yield reader, writer
 
 
@@ -78,8 +80,6 @@ async def _claimed(fd: int, diversion: Callable[[], int]) -> AsyncIterator[int]:
     try:
         yield private
     finally:
-        with contextlib.suppress(OSError):
-            os.set_blocking(private, True)  # the pipe transports made the shared description non-blocking
         if diverted:
             with contextlib.suppress(OSError):
                 os.dup2(private, fd)
@@ -94,31 +94,27 @@ def _stderr_copy() -> int:
     return os.dup(2)
 
 
-def _event_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # another event loop (trio): the threaded fallback
-        return None
+def _on_the_loop(fd: int, *others: int) -> bool:
+    """Whether `fd` can be served by an asyncio pipe transport: a pipe or a socket (what the event loop
+    can watch and nobody else reads, unlike a shared terminal), on asyncio, and none of the `others`.
 
-
-def _is_pipe(fd: int) -> bool:
-    """A pipe or socket: what asyncio can watch, and what nobody else uses (unlike a shared terminal)."""
-    if sys.platform == "win32":  # pragma: no cover - asyncio has no pipe transports on the default loop
+    The transport makes the pipe non-blocking: shared with stderr (``2>&1``), logging could fail. And a
+    socket that is stdin and stdout at once would look closed to the writer at every request read.
+    """
+    if sys.platform == "win32":  # pragma: no cover - the default Windows loop has no pipe transports
         return False
     try:
-        mode = os.fstat(fd).st_mode
+        asyncio.get_running_loop()
+    except RuntimeError:  # another event loop (trio)
+        return False
+    try:
+        ours = os.fstat(fd)
+        theirs = [os.fstat(other) for other in others]
     except OSError:
         return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
-def _shares_description_with_stderr(fd: int) -> bool:
-    """Making `fd` non-blocking would make stderr non-blocking too (``2>&1``): logging could then fail."""
-    try:
-        ours, err = os.fstat(fd), os.fstat(2)
-    except OSError:
+    if not (stat.S_ISFIFO(ours.st_mode) or stat.S_ISSOCK(ours.st_mode)):
         return False
-    return (ours.st_dev, ours.st_ino) == (err.st_dev, err.st_ino)
+    return all((ours.st_dev, ours.st_ino) != (other.st_dev, other.st_ino) for other in theirs)
 
 
 def _kept_open(fd: int, mode: str) -> BinaryIO:
@@ -127,11 +123,18 @@ def _kept_open(fd: int, mode: str) -> BinaryIO:
 
 
 @contextlib.asynccontextmanager
-async def _reader_on(fd: int) -> AsyncIterator[LineReader]:
-    loop = _event_loop()
-    if loop is None or not _is_pipe(fd) or _shares_description_with_stderr(fd):
-        yield ThreadLineReader(_kept_open(fd, "rb"))
-        return
+async def _thread_reader(fd: int) -> AsyncIterator[LineReader]:
+    yield ThreadLineReader(_kept_open(fd, "rb"))
+
+
+@contextlib.asynccontextmanager
+async def _thread_writer(fd: int) -> AsyncIterator[LineWriter]:
+    yield ThreadLineWriter(_kept_open(fd, "wb"))
+
+
+@contextlib.asynccontextmanager
+async def _pipe_reader(fd: int) -> AsyncIterator[LineReader]:
+    loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=READ_CHUNK)
     transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(fd), "rb", buffering=0)
@@ -140,14 +143,12 @@ async def _reader_on(fd: int) -> AsyncIterator[LineReader]:
         yield PipeLineReader(reader)
     finally:
         transport.close()
+        _restore_blocking(fd)
 
 
 @contextlib.asynccontextmanager
-async def _writer_on(fd: int) -> AsyncIterator[LineWriter]:
-    loop = _event_loop()
-    if loop is None or not _is_pipe(fd) or _shares_description_with_stderr(fd):
-        yield ThreadLineWriter(_kept_open(fd, "wb"))
-        return
+async def _pipe_writer(fd: int) -> AsyncIterator[LineWriter]:
+    loop = asyncio.get_running_loop()
     transport, flow = await loop.connect_write_pipe(_WriteFlow, os.fdopen(os.dup(fd), "wb", buffering=0))
     try:
         yield PipeLineWriter(transport, flow)
@@ -155,6 +156,13 @@ async def _writer_on(fd: int) -> AsyncIterator[LineWriter]:
         transport.close()  # writes what is still buffered first, then closes
         with anyio.move_on_after(DRAIN_SECONDS, shield=True):
             await flow.closed.wait()
+        _restore_blocking(fd)
+
+
+def _restore_blocking(fd: int) -> None:
+    """asyncio made the pipe non-blocking for every descriptor sharing it (fd 0 or 1 once restored)."""
+    with contextlib.suppress(OSError):
+        os.set_blocking(fd, True)
 
 
 class PipeLineReader:
