@@ -433,7 +433,8 @@ class Catalog:
         self._snapshot: CatalogSnapshot | None = None
         self._lock = anyio.Lock()
         self._generation = 0
-        self.on_load: list[Callable[[CatalogSnapshot], None]] = []  # called with each new snapshot
+        self.on_load: list[Callable[[CatalogSnapshot], object]] = []  # called with each new snapshot
+        self.on_load_start: list[Callable[[], None]] = []  # called as each load begins
 
     @property
     def cached(self) -> CatalogSnapshot | None:
@@ -473,6 +474,8 @@ class Catalog:
 
     @observe_catalog_load
     async def _load(self) -> CatalogSnapshot:
+        for listener in self.on_load_start:
+            listener()
         with collection_paused():  # what it allocates survives: collecting meanwhile only walks it
             return await self._load_unpaused()
 
