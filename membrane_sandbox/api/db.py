@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS sandbox_actions (
     archived_at TEXT
 );
 CREATE INDEX IF NOT EXISTS sandbox_actions_connection ON sandbox_actions (connection_id, seq);
+CREATE INDEX IF NOT EXISTS sandbox_actions_integration ON sandbox_actions (integration_key, seq);
 CREATE INDEX IF NOT EXISTS sandbox_actions_state ON sandbox_actions (state);
 CREATE TABLE IF NOT EXISTS sandbox_action_runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
