@@ -98,7 +98,18 @@ def _compile(schema: Any, format_checker: Any) -> QuickCheck:
         checks.append(make(argument, schema, format_checker))
     if len(checks) == 1:
         return checks[0]
-    return lambda value: all(check(value) for check in checks)
+    return _every(checks)
+
+
+def _every(checks: list[QuickCheck]) -> QuickCheck:
+    # Plain loops rather than all(<generator>): these run on every call.
+    def check(value: Any) -> bool:
+        for one in checks:
+            if not one(value):
+                return False
+        return True
+
+    return check
 
 
 def _type(argument: Any, schema: dict[str, Any], format_checker: Any) -> QuickCheck:
@@ -131,7 +142,10 @@ def _properties(argument: Any, schema: dict[str, Any], format_checker: Any) -> Q
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return True
-        return all(child(value[name]) for name, child in children if name in value)
+        for name, child in children:
+            if name in value and not child(value[name]):
+                return False
+        return True
 
     return check
 
@@ -149,7 +163,10 @@ def _additional_properties(argument: Any, schema: dict[str, Any], format_checker
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return True
-        return all(extra(item) for name, item in value.items() if name not in declared)
+        for name, item in value.items():
+            if name not in declared and not extra(item):
+                return False
+        return True
 
     return check
 
@@ -158,7 +175,15 @@ def _required(argument: Any, schema: dict[str, Any], format_checker: Any) -> Qui
     if not isinstance(argument, list):
         raise _Unsupported("required")
     names = tuple(argument)
-    return lambda value: not isinstance(value, dict) or all(name in value for name in names)
+
+    def check(value: Any) -> bool:
+        if isinstance(value, dict):
+            for name in names:
+                if name not in value:
+                    return False
+        return True
+
+    return check
 
 
 def _items(argument: Any, schema: dict[str, Any], format_checker: Any) -> QuickCheck:
@@ -178,8 +203,7 @@ def _any_of(argument: Any, schema: dict[str, Any], format_checker: Any) -> Quick
 def _all_of(argument: Any, schema: dict[str, Any], format_checker: Any) -> QuickCheck:
     if not isinstance(argument, list) or not argument:
         raise _Unsupported("allOf")
-    parts = [_compile(part, format_checker) for part in argument]
-    return lambda value: all(part(value) for part in parts)
+    return _every([_compile(part, format_checker) for part in argument])
 
 
 def _number_bound(keyword: str) -> Callable[[Any, dict[str, Any], Any], QuickCheck]:
