@@ -155,7 +155,6 @@ async def test_the_catalog_loads_only_once_the_first_answer_is_sent(monkeypatch)
     from membrane_mcp.membrane.errors import MembraneError
     from membrane_mcp.server import stdio
 
-    monkeypatch.setattr(stdio, "SETTLE_SECONDS", 0)
     monkeypatch.setattr(stdio, "IDLE_LOAD_SECONDS", 3600)  # the idle fallback stays out of the way
     loads: list[str] = []
 
