@@ -26,7 +26,6 @@ from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from membrane_mcp import __version__
-from membrane_mcp.redaction import scrub_model
 from membrane_mcp.server.capabilities import ToolsChangedServer
 from membrane_mcp.tools.confirm import (
     ConfirmationSeal,
@@ -96,7 +95,13 @@ def confirmer_for(
     ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams, seal: ConfirmationSeal
 ) -> ConfirmFn:
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        return MrtrConfirmer(seal, params, ctx.session.client_capabilities)
+        capabilities = ctx.session.client_capabilities
+
+        async def confirm(message: str) -> bool | None:
+            # Built when a call asks, not for every call: it digests the call's arguments.
+            return await MrtrConfirmer(seal, params, capabilities)(message)
+
+        return confirm
     return LegacyConfirmer(ctx.session, ctx.request_id)
 
 
@@ -147,11 +152,9 @@ def build_server(gateway: Gateway) -> Server[Any]:
             session=session_key(ctx),
         )
         try:
-            result = await gateway.call_tool(params.name, params.arguments, call)
+            return await gateway.call_tool(params.name, params.arguments, call)  # scrubbed by the gateway
         except InputRequired as pending:
             return pending.result  # type: ignore[return-value]  # MRTR: the client retries with the answer
-        scrubbed: types.CallToolResult = scrub_model(result)
-        return scrubbed
 
     server: Server[Any] = ToolsChangedServer(
         "membrane-mcp",

@@ -242,10 +242,10 @@ class SessionLimits:
         chunks: list[bytes] = []
         size = 0
         while True:
-            try:
-                with anyio.fail_after(self.body_timeout):
-                    message = await receive()
-            except TimeoutError:
+            # A cancel scope of our own rather than fail_after: as exact, and far cheaper per request.
+            with anyio.move_on_after(self.body_timeout) as waiting:
+                message = await receive()
+            if waiting.cancelled_caught:
                 logger.warning("request body not received within %g s; answered 408", self.body_timeout)
                 await _respond(
                     send,
@@ -283,7 +283,10 @@ class SessionLimits:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    return next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == name), None)
+    for key, value in scope["headers"]:  # a plain loop: this runs for every request
+        if key == name or key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def _disconnected() -> Message:

@@ -13,7 +13,7 @@ propagates.
 
 Hooks: `call_tool` is the one entry for a call and `_failed` the one exit every ``isError``
 result passes (logging, output caps, audit belong there); `result` shapes every success within the
-same cap.
+same cap. Both exits scrub secrets (redaction.py), so every result the gateway returns is clean.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.redaction import contains_secret, scrub_model
 from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools
 from membrane_mcp.tools.errors import ToolError
@@ -183,7 +184,10 @@ class Gateway:
         """Every isError result passes here: logged once (tool and kind only: no arguments, no secrets)."""
         logger.info("tool %s failed: %s", name, error.kind)
         # Within --max-output-bytes like every success (`result` shapes those): an error may echo a large input.
-        return cap_result(errors.error_result(error), self.config.max_output_bytes)
+        capped: types.CallToolResult = scrub_model(
+            cap_result(errors.error_result(error), self.config.max_output_bytes)
+        )
+        return capped
 
     def result(self, value: Any, entry: ToolEntry | None) -> types.CallToolResult:
         shaped = shape_output(value, self.config.max_output_bytes)
@@ -196,11 +200,17 @@ class Gateway:
             structured_content: dict[str, Any] | None = None
         else:
             structured_content = structured
-        return types.CallToolResult(
+        result = types.CallToolResult(
             content=[types.TextContent(type="text", text=shaped.text)],
             structured_content=structured_content,
             meta=meta,
         )
+        # The text encodes all the result carries (the structured content, and the truncation note moved to
+        # meta): one search of it clears the result, without encoding the structured content again.
+        if not contains_secret(shaped.text):
+            return result
+        scrubbed: types.CallToolResult = scrub_model(result)
+        return scrubbed
 
 
 def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import weakref
 from collections import Counter
 from typing import Any
 
@@ -120,8 +121,9 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     app = args.app or None
     hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
     connections_per_app = Counter(c.app_key for c in snapshot.connections)
+    cards = _cards_of(snapshot)
     results = [
-        discovery.card(
+        cards.card(
             hit.entry,
             view.listed_name(hit.entry),
             full_schema=args.schemas or rank == 0,
@@ -143,6 +145,41 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
         else "No matching action. Try other words, raw_request, or create_action to have one built."
     )
     return out
+
+
+class SearchCards:
+    """The search cards of one catalog snapshot, each built once: a hit renders the same card every time
+    (the top hit's compact input schema costs the most), so a search only copies it."""
+
+    MAX_CARDS = 4096
+
+    def __init__(self) -> None:
+        # Each card is held with its entry, which keeps the entry's id from being reused while it is here.
+        self._cards: dict[tuple[int, str | None, bool, bool], tuple[ToolEntry, dict[str, Any]]] = {}
+
+    def card(
+        self, entry: ToolEntry, tool: str | None, *, full_schema: bool, name_connection: bool
+    ) -> dict[str, Any]:
+        key = (id(entry), tool, full_schema, name_connection)
+        held = self._cards.get(key)
+        if held is None or held[0] is not entry:
+            if len(self._cards) >= self.MAX_CARDS:
+                self._cards.clear()
+            card = discovery.card(entry, tool, full_schema=full_schema, name_connection=name_connection)
+            held = self._cards[key] = (entry, card)
+        return dict(held[1])  # a copy of its own for each result
+
+
+_search_cards: dict[int, SearchCards] = {}
+
+
+def _cards_of(snapshot: CatalogSnapshot) -> SearchCards:
+    """The cards of this snapshot, forgotten with it."""
+    cards = _search_cards.get(id(snapshot))
+    if cards is None:
+        cards = _search_cards[id(snapshot)] = SearchCards()
+        weakref.finalize(snapshot, _search_cards.pop, id(snapshot), None)
+    return cards
 
 
 async def describe_action(deps: ToolDeps, args: DescribeActionArgs, call: CallContext) -> Any:

@@ -15,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from membrane_mcp.tools.quick_check import QuickCheck, compile_quick_check
+
 if TYPE_CHECKING:  # jsonschema is imported at the first validation: a session may never need it
     from jsonschema import FormatChecker
     from jsonschema.exceptions import ValidationError
@@ -27,8 +29,11 @@ MAX_PROBLEMS = 20  # listed per call; the rest are counted
 _MAX_MESSAGE_LENGTH = 300
 _MAX_VALUE_REPR = 80
 
-_cache: OrderedDict[str, Validator | str] = OrderedDict()
-_by_identity: dict[int, tuple[Any, Validator | str]] = {}
+# A schema's validator and its quick check (quick_check.py: a fast yes for plainly valid arguments), or
+# why the schema cannot be used.
+_Compiled = tuple["Validator", QuickCheck | None] | str
+_cache: OrderedDict[str, _Compiled] = OrderedDict()
+_by_identity: dict[int, tuple[Any, _Compiled]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -85,7 +90,7 @@ def _format_checker(base: FormatChecker) -> FormatChecker:
     return checker
 
 
-def _compile(schema: dict[str, Any] | bool) -> Validator | str:
+def _compile(schema: dict[str, Any] | bool) -> _Compiled:
     from jsonschema import validators
     from jsonschema.exceptions import SchemaError
 
@@ -98,10 +103,11 @@ def _compile(schema: dict[str, Any] | bool) -> Validator | str:
             f"the tool's input schema is invalid ({error.message}"
             f"{f' at `{where}`' if where else ''}), so the arguments could not be validated"
         )
-    return cls(schema, format_checker=_format_checker(cls.FORMAT_CHECKER))
+    validator = cls(schema, format_checker=_format_checker(cls.FORMAT_CHECKER))
+    return validator, compile_quick_check(schema, validator)
 
 
-def _validator(schema: dict[str, Any] | bool) -> Validator | str:
+def _validator(schema: dict[str, Any] | bool) -> _Compiled:
     # Catalog schemas are shared, read-only objects: the same object again skips the fingerprint (a
     # canonical JSON dump and a hash of the schema, on every call otherwise).
     seen = _by_identity.get(id(schema))
@@ -217,9 +223,12 @@ def validate_arguments(schema: dict[str, Any], arguments: Any) -> list[str]:
             arguments = {}
         if not isinstance(arguments, dict):
             return [f"arguments must be a JSON object, got {type(arguments).__name__} {_short(arguments)}"]
-    validator = _validator(schema)
-    if isinstance(validator, str):
-        return [validator]
+    compiled = _validator(schema)
+    if isinstance(compiled, str):
+        return [compiled]
+    validator, quick = compiled
+    if quick is not None and quick(arguments):
+        return []  # plainly valid: jsonschema would find nothing (it runs when the quick check is unsure)
     try:
         pairs = {pair for error in validator.iter_errors(arguments) for pair in _messages(error)}
     except Exception as error:  # unresolvable $ref, bad regex in the schema, ...
