@@ -434,7 +434,6 @@ class Catalog:
         self._lock = anyio.Lock()
         self._generation = 0
         self.on_load: list[Callable[[CatalogSnapshot], object]] = []  # called with each new snapshot
-        self.on_load_start: list[Callable[[], None]] = []  # called as each load begins
 
     @property
     def cached(self) -> CatalogSnapshot | None:
@@ -474,8 +473,6 @@ class Catalog:
 
     @observe_catalog_load
     async def _load(self) -> CatalogSnapshot:
-        for listener in self.on_load_start:
-            listener()
         with collection_paused():  # what it allocates survives: collecting meanwhile only walks it
             return await self._load_unpaused()
 

@@ -147,10 +147,12 @@ class CatalogService:
         self._views: dict[frozenset[PinKey], CatalogView] = {}
         self._views_of: CatalogSnapshot | None = None
         self.search_indexes = SearchIndexCache(lambda snapshot: self.view(snapshot, None).allowed)
-        catalog.on_load.append(self.search_indexes.prepare)  # built in the background after each load
-        # jsonschema (the first call validates with it) imported while the load mostly waits for
-        # Membrane; imported after it, it shared the interpreter with the index the first search awaits.
-        catalog.on_load_start.append(preload_in_background)
+        catalog.on_load.append(self._prepare_search)
+
+    def _prepare_search(self, snapshot: CatalogSnapshot) -> None:
+        """After each load, the search index in the background, then jsonschema: most calls are checked
+        without it (quick_check.py), so its import waits until it cannot delay the first search."""
+        self.search_indexes.prepare(snapshot).add_done_callback(lambda _: preload_in_background())
 
     # -- snapshots -------------------------------------------------------------------------------
 
