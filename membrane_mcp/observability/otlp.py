@@ -113,16 +113,29 @@ def _key_value(key: str, value: Any) -> bytes:
 _pairs: dict[tuple[bytes, str, type, Any], bytes] = {}
 
 
+def _items(attributes: Mapping[str, Any]) -> Any:
+    """The attribute pairs; a span's attributes (a read-only view of the SDK's bounded mapping) are
+    copied in one step by its `copy` instead of a Python-level iteration over the view."""
+    copy = getattr(attributes, "copy", None)
+    if copy is not None:
+        copied = copy()
+        if isinstance(copied, dict):
+            return copied.items()
+    return attributes.items()
+
+
 def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     """The repeated `KeyValue` field; an attribute that cannot be encoded is left out (as the SDK does)."""
     if not attributes:
         return b""
     parts = []
-    for key, value in attributes.items():
+    memoised = _pairs.get
+    for key, value in _items(attributes):
         # Repeated pairs are memoised with their field (span, event, link, resource and scope attributes
-        # differ); the type is part of the key (True == 1). Not floats: -0.0 == 0.0.
-        memo = (field_key, key, type(value), value) if isinstance(value, str | int) else None
-        encoded = _pairs.get(memo) if memo is not None else None
+        # differ); the type is part of the key (True == 1). Only exact str and int: not floats (-0.0 == 0.0).
+        kind = value.__class__
+        memo = (field_key, key, kind, value) if kind is str or kind is int else None
+        encoded = memoised(memo) if memo is not None else None
         if encoded is None:
             try:
                 encoded = _length_delimited(field_key, _key_value(key, value))
@@ -141,15 +154,51 @@ def _flags(parent: SpanContext | None) -> bytes:
     )
 
 
+_TRACE_ID_HEAD = _SPAN_TRACE_ID + b"\x10"
+_SPAN_ID_HEAD = _SPAN_SPAN_ID + b"\x08"
+_PARENT_HEAD = _SPAN_PARENT + b"\x08"
+_pack_times = struct.Struct("<cQcQ").pack
+_FLAGS_LOCAL = _SPAN_FLAGS + _flags(None)
+_FLAGS_REMOTE_PARENT = _SPAN_FLAGS + _pack_fixed32(_HAS_IS_REMOTE | _IS_REMOTE)
+_NAME_CACHE_LIMIT = 1024
+_names: dict[tuple[str, SpanKind], bytes] = {}
+_statuses: dict[tuple[str | None, int], bytes] = {}
+
+
+def _name_and_kind(name: str, kind: SpanKind) -> bytes:
+    """The name and kind fields (span names are a small set: methods, tools and route templates)."""
+    encoded = _names.get((name, kind))
+    if encoded is None:
+        encoded = (_length_delimited(_SPAN_NAME, name.encode()) if name else b"") + (
+            _SPAN_KIND + _SMALL_VARINTS[_KIND[kind]]
+        )
+        if len(_names) < _NAME_CACHE_LIMIT:
+            _names[(name, kind)] = encoded
+    return encoded
+
+
+def _status(status: Any) -> bytes:
+    key = (status.description, status.status_code.value)
+    encoded = _statuses.get(key)
+    if encoded is None:
+        parts = b""
+        if status.description:
+            parts += _length_delimited(_STATUS_MESSAGE, status.description.encode())
+        if status.status_code.value:
+            parts += _STATUS_CODE + _varint(status.status_code.value)
+        encoded = _length_delimited(_SPAN_STATUS, parts)
+        if len(_statuses) < _NAME_CACHE_LIMIT:
+            _statuses[key] = encoded
+    return encoded
+
+
 def _span(span: ReadableSpan) -> bytes:
     context = span.get_span_context()
     assert context is not None
     parts = [
-        _SPAN_TRACE_ID,
-        b"\x10",
+        _TRACE_ID_HEAD,
         context.trace_id.to_bytes(16, "big"),
-        _SPAN_SPAN_ID,
-        b"\x08",
+        _SPAN_ID_HEAD,
         context.span_id.to_bytes(8, "big"),
     ]
     trace_state = context.trace_state
@@ -157,14 +206,16 @@ def _span(span: ReadableSpan) -> bytes:
         parts.append(_length_delimited(_SPAN_TRACE_STATE, trace_state.to_header().encode()))
     parent = span.parent
     if parent:
-        parts += (_SPAN_PARENT, b"\x08", parent.span_id.to_bytes(8, "big"))
-    if span.name:
-        parts.append(_length_delimited(_SPAN_NAME, span.name.encode()))
-    parts += (_SPAN_KIND, _SMALL_VARINTS[_KIND[span.kind]])
-    if span.start_time:
-        parts += (_SPAN_START, _pack_fixed64(span.start_time))
-    if span.end_time:
-        parts += (_SPAN_END, _pack_fixed64(span.end_time))
+        parts += (_PARENT_HEAD, parent.span_id.to_bytes(8, "big"))
+    parts.append(_name_and_kind(span.name, span.kind))
+    start, end = span.start_time, span.end_time
+    if start and end:
+        parts.append(_pack_times(_SPAN_START, start, _SPAN_END, end))
+    else:
+        if start:
+            parts += (_SPAN_START, _pack_fixed64(start))
+        if end:
+            parts += (_SPAN_END, _pack_fixed64(end))
     parts.append(_attributes(_SPAN_ATTRIBUTES, span.attributes))
     if span.dropped_attributes:
         parts += (_SPAN_DROPPED_ATTRIBUTES, _varint(span.dropped_attributes))
@@ -194,13 +245,10 @@ def _span(span: ReadableSpan) -> bytes:
         parts.append(_length_delimited(_SPAN_LINKS, b"".join(link_parts)))
     if span.dropped_links:
         parts += (_SPAN_DROPPED_LINKS, _varint(span.dropped_links))
-    status = span.status
-    status_parts = b""
-    if status.description:
-        status_parts += _length_delimited(_STATUS_MESSAGE, status.description.encode())
-    if status.status_code.value:
-        status_parts += _STATUS_CODE + _varint(status.status_code.value)
-    parts += (_length_delimited(_SPAN_STATUS, status_parts), _SPAN_FLAGS, _flags(parent))
+    parts += (
+        _status(span.status),
+        _FLAGS_REMOTE_PARENT if parent is not None and parent.is_remote else _FLAGS_LOCAL,
+    )
     return _length_delimited(_SS_SPANS, b"".join(parts))
 
 
