@@ -111,6 +111,7 @@ def _key_value(key: str, value: Any) -> bytes:
 
 
 _pairs: dict[tuple[bytes, str, type, Any], bytes] = {}
+_UNIQUE_KEYS = frozenset({"membrane_mcp.call.id", "membrane.action_run_id"})
 
 
 def _items(attributes: Mapping[str, Any]) -> Any:
@@ -132,18 +133,25 @@ def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes
     memoised = _pairs.get
     for key, value in _items(attributes):
         # Repeated pairs are memoised with their field (span, event, link, resource and scope attributes
-        # differ); the type is part of the key (True == 1). Only exact str and int: not floats (-0.0 == 0.0).
+        # differ); the type is part of the key (True == 1). Only exact str and int (not floats: -0.0 ==
+        # 0.0), and not the values unique to one call.
         kind = value.__class__
-        memo = (field_key, key, kind, value) if kind is str or kind is int else None
-        encoded = memoised(memo) if memo is not None else None
-        if encoded is None:
-            try:
-                encoded = _length_delimited(field_key, _key_value(key, value))
-            except Exception as exc:
-                logger.exception("Failed to encode key %s: %s", key, exc)
+        memo: tuple[bytes, str, type, Any] | None = None
+        if (kind is str or kind is int) and key not in _UNIQUE_KEYS:
+            memo = (field_key, key, kind, value)
+            encoded = memoised(memo)
+            if encoded is not None:
+                parts.append(encoded)
                 continue
-            if memo is not None and len(_pairs) < _PAIR_CACHE_LIMIT:
-                _pairs[memo] = encoded
+        try:
+            encoded = _length_delimited(field_key, _key_value(key, value))
+        except Exception as exc:
+            logger.exception("Failed to encode key %s: %s", key, exc)
+            continue
+        if memo is not None:
+            if len(_pairs) >= _PAIR_CACHE_LIMIT:
+                _pairs.clear()  # the pairs still in use come back within a batch
+            _pairs[memo] = encoded
         parts.append(encoded)
     return b"".join(parts)
 
@@ -291,13 +299,18 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
     scopes: list[Any] = []
     seen_resources: dict[int, Any] = {}
     seen_scopes: dict[int, Any] = {}
+    lists: dict[tuple[int, int], list[bytes]] = {}  # by the identities of a span's resource and scope
     for span in spans:
-        resource = _group_key(resources, seen_resources, span.resource)
-        scope = span.instrumentation_scope or None
-        if scope is not None:
-            scope = _group_key(scopes, seen_scopes, scope)
-        by_scope = tree.setdefault(id(resource), (resource, {}))[1]
-        by_scope.setdefault(id(scope), (scope, []))[1].append(_span(span))
+        key = (id(span.resource), id(span.instrumentation_scope))
+        encoded = lists.get(key)
+        if encoded is None:
+            resource = _group_key(resources, seen_resources, span.resource)
+            scope = span.instrumentation_scope or None
+            if scope is not None:
+                scope = _group_key(scopes, seen_scopes, scope)
+            by_scope = tree.setdefault(id(resource), (resource, {}))[1]
+            encoded = lists[key] = by_scope.setdefault(id(scope), (scope, []))[1]
+        encoded.append(_span(span))
     request = []
     for resource, by_scope in tree.values():
         scope_spans = [
