@@ -7,7 +7,11 @@ structured content, the way our results are shaped. Served exactly as `membrane-
 (low-level `Server`, stdio or streamable HTTP under uvicorn with a /healthz route), so the difference to
 ours is our own work.
 
-    python -m bench.echo_server [--transport stdio|http] [--port N] [--tools N | --tools-file PATH]
+    python -m bench.echo_server [--transport stdio|http] [--port N] [--tools N | --tools-file PATH] [--our-stdio]
+
+`--our-stdio` serves stdio over membrane-mcp's own transport (membrane_mcp/server/stdio_wire.py, asyncio
+pipes) instead of the SDK's `stdio_server` (a worker thread per read and per write): the floor of our
+transport, reported beside the SDK's in figure 3.
 """
 
 from __future__ import annotations
@@ -56,11 +60,20 @@ def build(tools: int, tools_file: Path | None = None) -> Any:
     return Server("echo", version="0", on_list_tools=on_list_tools, on_call_tool=on_call_tool)
 
 
-async def serve_stdio(tools: int, tools_file: Path | None = None) -> None:
+async def serve_stdio(tools: int, tools_file: Path | None = None, our_stdio: bool = False) -> None:
     from mcp.server.lowlevel.server import NotificationOptions
     from mcp.server.stdio import stdio_server
 
     server = build(tools, tools_file)
+    if our_stdio:
+        from membrane_mcp.server.stdio import StdinMessages, StdoutMessages
+        from membrane_mcp.server.stdio_wire import stdio_lines
+
+        async with stdio_lines() as (stdin, stdout):
+            answers = StdoutMessages(stdout)
+            options = server.create_initialization_options(NotificationOptions())
+            await server.run(StdinMessages(stdin, answers), answers, options)
+        return
     async with stdio_server() as (read_stream, write_stream):
         await server.run(
             read_stream, write_stream, server.create_initialization_options(NotificationOptions())
@@ -91,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tools-file", type=Path, default=None, help="JSON list of tool definitions to list instead"
     )
+    parser.add_argument("--our-stdio", action="store_true", help="stdio over membrane-mcp's own transport")
     args = parser.parse_args(argv)
     if args.transport == "stdio":
-        anyio.run(serve_stdio, args.tools, args.tools_file)
+        anyio.run(serve_stdio, args.tools, args.tools_file, args.our_stdio)
     else:
         anyio.run(serve_http, args.tools, args.port, args.tools_file)
     return 0

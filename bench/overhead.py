@@ -41,12 +41,15 @@ def vtiger_connection(url: str, token: str) -> str:
 
 
 async def _triples(
-    client: Any, echo: Any, url: str, token: str, calls: int
-) -> tuple[list[float], list[float], list[float]]:
+    client: Any, echo: Any, url: str, token: str, calls: int, echo2: Any = None
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Times of our call, the direct httpx call and the echo call, interleaved; with `echo2` (the echo
+    server on our own stdio transport) its call too, in the same rounds."""
     connection = vtiger_connection(url, token)
     mcp_times: list[float] = []
     direct_times: list[float] = []
     echo_times: list[float] = []
+    echo2_times: list[float] = []
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
 
         async def direct() -> None:
@@ -65,30 +68,42 @@ async def _triples(
             if result.is_error:
                 raise RuntimeError(f"echo failed: {result.content}")
 
+        async def through_echo2() -> None:
+            result = await echo2.call_tool("echo_0", QUERY)
+            if result.is_error:
+                raise RuntimeError(f"echo (our stdio) failed: {result.content}")
+
         timings = {direct: direct_times, through_mcp: mcp_times, through_echo: echo_times}
+        orders = [(direct, through_mcp, through_echo), (through_echo, through_mcp, direct)]
+        if echo2 is not None:
+            timings[through_echo2] = echo2_times
+            orders = [(*order, through_echo2) for order in orders]
         for _ in range(min(20, calls)):  # warm-up: connections, caches, the catalog
             for fn in timings:
                 await fn()
-        orders = [(direct, through_mcp, through_echo), (through_echo, through_mcp, direct)]
         for i in range(calls):
             for fn in orders[i % 2]:
                 started = time.perf_counter()
                 await fn()
                 timings[fn].append(time.perf_counter() - started)
-    return mcp_times, direct_times, echo_times
+    return mcp_times, direct_times, echo_times, echo2_times
 
 
-async def _stdio(sandbox: Any, calls: int) -> tuple[list[float], list[float], list[float]]:
+async def _stdio(sandbox: Any, calls: int) -> tuple[list[float], list[float], list[float], list[float]]:
     from mcp import Client
 
     ours = stdio_params(sandbox, "--tool-mode", "direct", "--apps", "vtiger")
-    async with Client(ours) as client, Client(echo_stdio_params()) as echo:
-        return await _triples(client, echo, sandbox.url, sandbox.token, calls)
+    async with (
+        Client(ours) as client,
+        Client(echo_stdio_params()) as echo,
+        Client(echo_stdio_params("--our-stdio")) as echo2,
+    ):
+        return await _triples(client, echo, sandbox.url, sandbox.token, calls, echo2)
 
 
 async def _http(
     url: str, echo_url: str, sandbox: Any, calls: int
-) -> tuple[list[float], list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float], list[float]]:
     from mcp import Client
 
     async with Client(url) as client, Client(echo_url) as echo:
@@ -97,7 +112,7 @@ async def _http(
 
 def run(cfg: BenchConfig) -> list[Result]:
     calls = cfg.pick(500, 10)
-    measured: dict[str, tuple[list[float], list[float], list[float]]] = {}
+    measured: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {}
     with sandbox_process() as sandbox:
         measured["stdio"] = anyio.run(_stdio, sandbox, calls)
         with (
@@ -106,7 +121,7 @@ def run(cfg: BenchConfig) -> list[Result]:
         ):
             measured["http"] = anyio.run(_http, server.url, echo.url, sandbox, calls)
     results = []
-    for transport, (mcp_times, direct_times, echo_times) in measured.items():
+    for transport, (mcp_times, direct_times, echo_times, echo2_times) in measured.items():
         added = (median(mcp_times) - median(direct_times)) * 1000
         echo_ms = median(echo_times) * 1000
         paired = median([(m - d) * 1000 for m, d in zip(mcp_times, direct_times, strict=True)])
@@ -123,4 +138,11 @@ def run(cfg: BenchConfig) -> list[Result]:
                 direct_median_ms=round(median(direct_times) * 1000, 3), paired_median_ms=round(paired, 3),
             )
         )  # fmt: skip
+        if echo2_times:
+            echo2_ms = median(echo2_times) * 1000
+            results.append(
+                Result(FIGURE, f"added latency over {transport} / echo round trip on our own stdio transport "
+                       "(stdio_wire; the SDK's is the floor above)", round(added / echo2_ms, 3), "x",
+                       details={"echo_median_ms": round(echo2_ms, 3)})
+            )  # fmt: skip
     return results

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         default_factory=list, description="glob patterns on action-key or app:action-key"
     )
     catalog_ttl: float = Field(300.0, ge=0, description="seconds a loaded catalog stays fresh")
-    catalog_concurrency: int = Field(8, ge=1, le=64, description="connections whose actions load at once")
+    catalog_concurrency: int = Field(16, ge=1, le=64, description="connections whose actions load at once")
 
     # Calls.
     max_output_bytes: int = Field(65536, ge=1024, description="larger outputs are cut at a record boundary")

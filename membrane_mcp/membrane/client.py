@@ -30,7 +30,7 @@ import anyio
 import httpx
 from pydantic import BaseModel
 
-from membrane_mcp import __version__
+from membrane_mcp import __version__, json_codec
 from membrane_mcp.membrane.auth import TokenProvider
 from membrane_mcp.membrane.bodies import cut_json, cut_note, read_limited
 from membrane_mcp.membrane.deferred_transport import default_transport_later
@@ -389,7 +389,7 @@ class MembraneClient:
         if not response.content:
             return None
         try:
-            return response.json()
+            return json_codec.loads(response.content)
         except ValueError as exc:
             if CUT_EXTENSION in response.extensions:
                 raise InvalidAnswer(

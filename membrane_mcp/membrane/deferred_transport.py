@@ -1,7 +1,7 @@
 """The Membrane client's transport, made at the first request instead of when the client is built.
 
-Making it loads the CA certificates into an SSL context and imports the connection pool (transport.py):
-tens of milliseconds of CPU that a stdio server would otherwise spend before answering `initialize`,
+Making it loads the CA certificates into an SSL context and imports the connection pool (transport.py,
+aiohttp): 100-200 ms of CPU that a stdio server would otherwise spend before answering `initialize`,
 whose answer needs no Membrane request. This module imports neither.
 """
 

@@ -6,8 +6,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from membrane_mcp import __version__
+from membrane_mcp.gc_tuning import tune_for_serving
 from membrane_mcp.membrane.errors import MembraneError
-from membrane_mcp.server.gc_tuning import freeze_loaded_heap, tune_for_serving
 from membrane_mcp.tools.gateway import Gateway
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ async def log_banner_when_loaded(
         return
     if readiness is not None:
         readiness.loaded()
-    freeze_loaded_heap()
     tools = await gateway.list_tools()
     apps = ", ".join(sorted({f"{c.app_key}:{c.state}" for c in snapshot.connections})) or "none"
     logger.info(

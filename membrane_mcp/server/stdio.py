@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator
-from io import TextIOWrapper
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import mcp_types
 from mcp.server.lowlevel.server import NotificationOptions
-from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
@@ -21,6 +18,7 @@ from membrane_mcp.server.app import build_server
 from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.banner import log_banner_when_loaded, log_serving
 from membrane_mcp.server.request_ids import has_invalid_id
+from membrane_mcp.server.stdio_wire import LineReader, LineWriter, stdio_lines
 from membrane_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,29 +27,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 IDLE_LOAD_SECONDS = 2.0
-SETTLE_SECONDS = 0.05
 
 
 async def run_stdio(settings: Settings) -> None:
     async with open_gateway(settings) as gateway:
         server = observe_server(build_server(gateway), gateway, settings)
         options = server.create_initialization_options(NotificationOptions(tools_changed=True))
-        rejected_writer, rejected = anyio.create_memory_object_stream[mcp_types.JSONRPCError](64)
-        stdin = RequestsWithValidIds(_stdin_lines(), rejected_writer)
-        async with (
-            stdio_server(stdin=cast(Any, stdin)) as (raw_read_stream, write_stream),
-            anyio.create_task_group() as group,
-        ):
-            # A stray print() must not reach the wire: the SDK has claimed fd 1, point sys.stdout at stderr too.
+        async with stdio_lines() as (stdin, stdout), anyio.create_task_group() as group:
+            # A stray print() must not reach the wire: fd 1 is claimed, point sys.stdout at stderr too.
             real_stdout, sys.stdout = sys.stdout, sys.stderr
             try:
                 log_serving(gateway, "stdio")
-                answers = FirstSendSignal(write_stream)
+                wire = StdoutMessages(stdout)
+                answers = FirstSendSignal(wire)
                 group.start_soon(_load_after_first_answer, answers.sent, gateway)
-                group.start_soon(_answer_rejected, rejected, write_stream)
-                read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-                group.start_soon(answer_unreadable_lines, raw_read_stream, read_writer, write_stream)
-                await server.run(read_stream, cast(Any, answers), options)
+                await server.run(StdinMessages(stdin, wire), cast(Any, answers), options)
                 group.cancel_scope.cancel()
             finally:
                 sys.stdout = real_stdout
@@ -62,12 +52,11 @@ async def _load_after_first_answer(first_answer: anyio.Event, gateway: Gateway) 
 
     Loading it sooner (and, with --sandbox, starting the sandbox, which the first request does) competes
     with the handshake for the interpreter, and a client's first tools/list loads it anyway if it comes
-    first. The SDK's writer writes the answer from worker threads after taking it: `SETTLE_SECONDS` lets
-    it finish. Without any request for `IDLE_LOAD_SECONDS` (a person at a terminal), it loads anyway.
+    first. The answer is written by the time its send returns. Without any request for
+    `IDLE_LOAD_SECONDS` (a person at a terminal), it loads anyway.
     """
     with anyio.move_on_after(IDLE_LOAD_SECONDS):
         await first_answer.wait()
-        await anyio.sleep(SETTLE_SECONDS)
     await log_banner_when_loaded(gateway, "stdio", announce=False)
 
 
@@ -92,76 +81,107 @@ class FirstSendSignal:
         await self.aclose()
 
 
-class _StdinText(TextIOWrapper):
-    """stdin as UTF-8 text; closing it leaves sys.stdin's buffer alone."""
+class StdoutMessages:
+    """The server's write stream: each message as one line of JSON on stdout."""
 
-    def close(self) -> None:
-        try:
-            self.detach()
-        except ValueError:
-            pass
+    def __init__(self, lines: LineWriter) -> None:
+        self._lines = lines
+        self._closed = False
+
+    async def send(self, item: SessionMessage) -> None:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        text = item.message.model_dump_json(by_alias=True, exclude_unset=True)
+        await self._lines.write(text.encode() + b"\n")
+
+    async def aclose(self) -> None:
+        self._closed = True
+
+    async def __aenter__(self) -> StdoutMessages:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
-def _stdin_lines() -> Any:
-    return anyio.wrap_file(_StdinText(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+class StdinMessages:
+    """The server's read stream: the JSON-RPC messages on stdin's lines.
 
-
-class RequestsWithValidIds:
-    """The lines of stdin, minus requests whose ``id`` is neither a string nor an integer.
-
-    The SDK reads such a request as a notification and answers nothing, so the client would wait until
-    its timeout; each is answered here with -32600 and a null id instead.
+    A line that is not a JSON-RPC message, and a request whose id is neither a string nor an integer, is
+    answered here with a JSON-RPC error and skipped: the SDK alone logs the first and reads the second as
+    a notification, answering nothing, so the client would wait until its timeout.
     """
 
-    def __init__(self, lines: Any, rejected: Any) -> None:
-        self.lines = lines
-        self.rejected = rejected
+    def __init__(self, lines: LineReader, answers: StdoutMessages) -> None:
+        self._lines = lines
+        self._answers = answers
+        self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[str]:
-        async with self.rejected:
-            async for line in self.lines:
-                if '"id"' in line and _has_invalid_id(line):
-                    logger.warning(
-                        "request with an invalid id type on stdin: answered with JSON-RPC error -32600"
-                    )
-                    error = mcp_types.ErrorData(
-                        code=mcp_types.INVALID_REQUEST,
-                        message="Invalid request: 'id' must be a string or an integer",
-                    )
-                    await self.rejected.send(mcp_types.JSONRPCError(jsonrpc="2.0", id=None, error=error))
-                    continue
-                yield line
+    async def receive(self) -> SessionMessage:
+        while True:
+            if self._closed:
+                raise anyio.ClosedResourceError
+            line = await self._lines.readline()
+            if not line:
+                raise anyio.EndOfStream
+            read = read_line(line.decode("utf-8", errors="replace"))
+            if isinstance(read, SessionMessage):
+                return read
+            await self._answers.send(SessionMessage(read))
+
+    async def aclose(self) -> None:
+        self._closed = True
+
+    def __aiter__(self) -> StdinMessages:
+        return self
+
+    async def __anext__(self) -> SessionMessage:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> StdinMessages:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+INVALID_ID = mcp_types.ErrorData(
+    code=mcp_types.INVALID_REQUEST, message="Invalid request: 'id' must be a string or an integer"
+)
+
+
+def read_line(text: str) -> SessionMessage | mcp_types.JSONRPCError:
+    """The message on a line of stdin, read as the SDK reads it, or the error that answers the line."""
+    try:
+        # Strictly first: a float or boolean id then fails the request shape, so a well-formed request
+        # (nearly every line) needs no second parse to check its id.
+        message = mcp_types.jsonrpc_message_adapter.validate_json(text, by_name=False, strict=True)
+    except Exception:
+        message = None
+    if message is not None and not (isinstance(message, mcp_types.JSONRPCNotification) and '"id"' in text):
+        return SessionMessage(message)
+    if '"id"' in text and _has_invalid_id(text):
+        logger.warning("request with an invalid id type on stdin: answered with JSON-RPC error -32600")
+        return mcp_types.JSONRPCError(jsonrpc="2.0", id=None, error=INVALID_ID)
+    try:
+        return SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(text, by_name=False))
+    except Exception as exc:  # as the SDK's reader: whatever fails to read is an unreadable line
+        code, message_text, request_id = _describe_unreadable(exc)
+        logger.warning(
+            "unreadable message on stdin (%s): answered with JSON-RPC error %d", message_text, code
+        )
+        error = mcp_types.ErrorData(code=code, message=message_text)
+        return mcp_types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
 
 
 def _has_invalid_id(line: str) -> bool:
     try:
         return has_invalid_id(json.loads(line))
     except (ValueError, RecursionError):
-        return False  # the SDK answers a parse error
-
-
-async def _answer_rejected(rejected: Any, write_stream: Any) -> None:
-    async with rejected:
-        async for error in rejected:
-            await write_stream.send(SessionMessage(error))
-
-
-async def answer_unreadable_lines(source: Any, sink: Any, write_stream: Any) -> None:
-    """Pass messages on; answer a line that is not a JSON-RPC message with a JSON-RPC error.
-
-    The SDK only logs such a line, so a client waiting on that request id would hang until its timeout.
-    """
-    async with sink:
-        async for item in source:
-            if not isinstance(item, Exception):
-                await sink.send(item)
-                continue
-            code, message, request_id = _describe_unreadable(item)
-            logger.warning("unreadable message on stdin (%s): answered with JSON-RPC error %d", message, code)
-            error = mcp_types.JSONRPCError(
-                jsonrpc="2.0", id=request_id, error=mcp_types.ErrorData(code=code, message=message)
-            )
-            await write_stream.send(SessionMessage(error))
+        return False  # unreadable: answered as such
 
 
 def _describe_unreadable(exc: Exception) -> tuple[int, str, str | int | None]:

@@ -82,7 +82,7 @@ class SearchActionsArgs(Arguments):
     app: str | None = Field(None, description="Only this app (key, e.g. 'vtiger').")
     connection: str | None = Field(None, description="Only this connection (id).")
     limit: int = Field(5, ge=1, le=50)
-    schemas: bool = Field(False, description="Full input schema for every hit, not just the top one.")
+    schemas: bool = Field(False, description="Full input schema for every hit.")
 
 
 class DescribeActionArgs(Arguments):
@@ -117,7 +117,7 @@ class RawRequestArgs(Arguments):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
     path: str = Field(
         min_length=1,
-        description="Path relative to the app's API base, e.g. '/me'; may contain {name} placeholders.",
+        description="Path relative to the app's API base, e.g. '/me'.",
     )
     query: dict[str, Scalar] | None = None
     headers: dict[str, str] | None = None
@@ -126,7 +126,7 @@ class RawRequestArgs(Arguments):
         WithJsonSchema(
             {
                 "anyOf": [{"type": "object"}, {"type": "array"}, {"type": "string"}],
-                "description": "JSON body (object or array), or a string sent as-is.",
+                "description": "JSON body, or a string sent as-is.",
             }
         ),
     ] = None

@@ -19,6 +19,8 @@ from typing import Any
 import anyio
 from mcp import types
 
+from membrane_mcp import json_codec
+from membrane_mcp.gc_tuning import collection_paused
 from membrane_mcp.membrane.client import MembraneClient
 from membrane_mcp.membrane.errors import MembraneError
 from membrane_mcp.membrane.models import Action, Connection, IntegrationRef
@@ -216,21 +218,18 @@ class SchemaMemo:
     """
 
     def __init__(self) -> None:
-        self._sanitized: dict[str, SanitizedSchema] = {}
-        self._resolved: dict[str, dict[str, Any]] = {}
-        self._interned: dict[str, Any] = {}
-        self._key_of: dict[int, str] = {}  # id of an interned schema (kept alive here) -> its key
+        self._sanitized: dict[bytes, SanitizedSchema] = {}
+        self._resolved: dict[bytes, dict[str, Any]] = {}
+        self._interned: dict[bytes, Any] = {}
+        self._key_of: dict[int, bytes] = {}  # id of an interned schema (kept alive here) -> its key
 
-    def _key(self, schema: Any) -> str | None:
+    def _key(self, schema: Any) -> bytes | None:
         known = self._key_of.get(id(schema))
         if known is not None:
             return known
-        try:
-            # Key order as received (one API serialises alike): equal schemas in another order are only
-            # not shared, and sorting doubled the cost of this key, the largest CPU item of a cold load.
-            return json.dumps(schema, separators=(",", ":"))
-        except (TypeError, ValueError):
-            return None
+        # Key order as received (one API serialises alike): equal schemas in another order are only
+        # not shared, and sorting doubled the cost of this key, the largest CPU item of a cold load.
+        return json_codec.identity_key(schema)
 
     def intern(self, schema: Any) -> Any:
         """One shared instance per distinct schema, so duplicates are garbage as soon as a list arrives."""
@@ -316,19 +315,23 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
     The title is sent once (top level) and only when it reads differently from the name, hints only
     where they differ from the spec's defaults and mean something for the tool's kind, the
     connection named in a description only when its app has several connections in the list, and
-    schemas without descriptions that repeat a property's name or its enum (see `compact_schema`).
+    schemas without descriptions that repeat a property's name (with the action's, which the tool's
+    name says) or its enum (see `compact_schema`).
     No outputSchema: it was half the bytes, hosts do not show it to the model, and results describe
     themselves (structuredContent is still returned; describe_action gives the output schema).
     """
     connections: dict[str, set[str]] = {}
     for entry in entries:
         connections.setdefault(entry.app_key, set()).add(entry.connection_id)
-    compacted: dict[int, Any] = {}  # entries of one app share schema objects: compact each once
+    # Entries of one app (and synthetic apps of one object) share schema objects and action names:
+    # compact each pair once.
+    compacted: dict[tuple[int, str], Any] = {}
 
-    def compact(schema: dict[str, Any]) -> Any:
-        if id(schema) not in compacted:
-            compacted[id(schema)] = compact_schema(schema)
-        return compacted[id(schema)]
+    def compact(schema: dict[str, Any], action_name: str) -> Any:
+        key = (id(schema), action_name)
+        if key not in compacted:
+            compacted[key] = compact_schema(schema, action_name)
+        return compacted[key]
 
     tools = []
     for entry in entries:
@@ -344,7 +347,7 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
                 name=entry.name,
                 title=title if isinstance(title, str) else None,
                 description=description,
-                input_schema=compact(entry.input_schema),
+                input_schema=compact(entry.input_schema, entry.action_name),
                 annotations=types.ToolAnnotations.model_validate(hints) if hints else None,
             )
         )
@@ -418,7 +421,7 @@ class Catalog:
         client: MembraneClient,
         *,
         ttl: float = 300.0,
-        concurrency: int = 8,
+        concurrency: int = 16,
         catalog_filter: CatalogFilter | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -470,6 +473,10 @@ class Catalog:
 
     @observe_catalog_load
     async def _load(self) -> CatalogSnapshot:
+        with collection_paused():  # what it allocates survives: collecting meanwhile only walks it
+            return await self._load_unpaused()
+
+    async def _load_unpaused(self) -> CatalogSnapshot:
         started = time.perf_counter()
         connections = await connection_infos(self._client, await self._client.list_connections())
         connections = [c for c in connections if self._filter.keeps_connection(c)]

@@ -147,7 +147,7 @@ META_TOOLS = Registry(
         MetaTool(
             name=RUN_ACTION,
             title="Run read action",
-            description="Run a read action (list, get, search, count) by key or id on a connection.",
+            description="Run a read action (list, get, search, count).",
             arguments=RunActionArgs,
             annotations=READ_ONLY,
             policy_class="read",
@@ -157,7 +157,7 @@ META_TOOLS = Registry(
         MetaTool(
             name=RUN_WRITE_ACTION,
             title="Run write action",
-            description="Run an action that changes data (create, update, delete, send) by key or id.",
+            description="Run an action that changes data (create, update, delete, send).",
             arguments=RunWriteActionArgs,
             annotations=types.ToolAnnotations(
                 read_only_hint=False, destructive_hint=True, idempotent_hint=False
@@ -187,7 +187,7 @@ META_TOOLS = Registry(
             name=RAW_WRITE_REQUEST,
             title="Raw API write",
             description=(
-                "POST, PUT, PATCH or DELETE to the app's own API through Membrane. Use only when no action fits."
+                "Write to the app's own API through Membrane (auth added for you). Use only when no action fits."
             ),
             arguments=RawWriteRequestArgs,
             annotations=RAW_WRITE_ANNOTATIONS,
@@ -220,7 +220,7 @@ META_TOOLS = Registry(
             title="Connect app",
             description=(
                 "Connect an app (or reconnect a broken connection) through Membrane: the user signs in at a link; "
-                "follow agent_instructions first. wait_s waits for the user to finish."
+                "follow agent_instructions first."
             ),
             arguments=ConnectAppArgs,
             annotations=types.ToolAnnotations(
@@ -234,8 +234,7 @@ META_TOOLS = Registry(
             name=GET_RUN_LOG,
             title="Get run log",
             description=(
-                "Why did a run fail? Membrane's log of one action run by its actionRunId: status, input, "
-                "output, error; details adds the raw request/response with the app."
+                "Why did a run fail? Membrane's log of one action run: status, input, output, error."
             ),
             arguments=GetRunLogArgs,
             annotations=READ_ONLY,

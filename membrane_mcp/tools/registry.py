@@ -26,6 +26,7 @@ from membrane_mcp.tools.annotations import listed_hints
 from membrane_mcp.tools.arguments import input_schema
 from membrane_mcp.tools.errors import Operation
 from membrane_mcp.tools.policy import Policy
+from membrane_mcp.tools.schema import plain_words
 from membrane_mcp.tools.services import CallContext, GatewayConfig, ToolDeps
 
 PolicyClass = Literal["read", "write", "meta-write"]
@@ -108,7 +109,8 @@ class MetaTool(Generic[ArgsT]):
         hints = listed_hints(annotations.model_dump(by_alias=True, exclude_none=True))
         return types.Tool(
             name=self.name,
-            title=self.title,
+            # As for action tools: no title that reads like the name ("Get run log", get_run_log).
+            title=None if plain_words(self.title) == plain_words(self.name) else self.title,
             description=description,
             input_schema=schema,
             annotations=types.ToolAnnotations.model_validate(hints) if hints else None,

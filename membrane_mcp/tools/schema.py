@@ -505,13 +505,18 @@ _FILTER_LABEL = re.compile(r"^Only records whose (.+) equals this value\.$")
 _ENUM_LEAD = re.compile(r"\s*\b(one of|values?|allowed|possible)\b[^:]*:", re.IGNORECASE)
 
 
-def compact_schema(schema: Any) -> Any:
+def compact_schema(schema: Any, action_name: str = "") -> Any:
     """The schema without descriptions that only repeat their property's name or the enum beside them,
     and without keywords that only restate the spec's default (`required: []`, `additionalProperties:
     true`).
 
+    With `action_name` (what the tool's name says: 'Delete Asset'), a top-level property's description
+    made only of its own name's words, the action's words and connectives ('Id of the Assets record to
+    delete.' for `id`) goes too: the tool's name sits beside it.
+
     Everything else (enums, formats, defaults, required, constraints, other descriptions) is kept; only
-    keyword positions are walked, so enum/const/default/examples data is never touched.
+    keyword positions are walked, so enum/const/default/examples data is never touched. The result
+    accepts exactly the instances the schema accepts (only annotations and default-valued keywords go).
     """
     # `additionalProperties: true` marks properties as evaluated for an `unevaluatedProperties` around it;
     # looked for (once) only when there is one to drop.
@@ -522,7 +527,7 @@ def compact_schema(schema: Any) -> Any:
             unevaluated.append(_has_key(schema, "unevaluatedProperties"))
         return not unevaluated[0]
 
-    return _compact(schema, may_drop_open)
+    return _compact(schema, may_drop_open, _singular_words(action_name) if action_name else frozenset())
 
 
 def _has_key(node: Any, key: str) -> bool:
@@ -533,7 +538,8 @@ def _has_key(node: Any, key: str) -> bool:
     return False
 
 
-def _compact(schema: Any, may_drop_open: Callable[[], bool]) -> Any:
+def _compact(schema: Any, may_drop_open: Callable[[], bool], context: frozenset[str] = frozenset()) -> Any:
+    """`context`: words the tool's name adds, for the properties of this (root) schema only."""
     if not isinstance(schema, dict):
         return schema
     out = _map_subschemas(schema, lambda sub: _compact(sub, may_drop_open))
@@ -541,7 +547,7 @@ def _compact(schema: Any, may_drop_open: Callable[[], bool]) -> Any:
         del out["additionalProperties"]  # the same as no `additionalProperties`
     if isinstance(out.get("properties"), dict):
         out["properties"] = {
-            name: _without_name_repeat(name, prop) for name, prop in out["properties"].items()
+            name: _without_name_repeat(name, prop, context) for name, prop in out["properties"].items()
         }
     if out.get("required") == []:
         del out["required"]  # the same as no `required`
@@ -553,27 +559,59 @@ def _compact(schema: Any, may_drop_open: Callable[[], bool]) -> Any:
     return out
 
 
-def _without_name_repeat(name: str, prop: Any) -> Any:
-    """A property's description that says no more than its name goes; a filter's keeps only its label."""
+def _without_name_repeat(name: str, prop: Any, context: frozenset[str] = frozenset()) -> Any:
+    """A property's description that says no more than its name (and `context`) goes; a filter's keeps
+    only its label."""
     if not isinstance(prop, dict) or not isinstance(prop.get("description"), str):
         return prop
     description = prop["description"]
     label = _FILTER_LABEL.match(description)
     if label:
         description = label.group(1)
-    if _only_names(description, name):
+    if _only_names(description, name, context):
         return {key: value for key, value in prop.items() if key != "description"}
     return {**prop, "description": description}
 
 
-def _only_names(description: str, name: str) -> bool:
+@functools.lru_cache(maxsize=16384)  # labels, names and actions repeat across apps and listings
+def _only_names(description: str, name: str, context: frozenset[str] = frozenset()) -> bool:
     """True when a description is a label made of its property name's words ('Billing Street' for
-    billing_address_street, 'New Office Phone' for phone_office in an update): it tells a model nothing
-    the name doesn't."""
+    billing_address_street, 'New Office Phone' for phone_office in an update, 'Account (id of a Account
+    record)' for account_id), with connectives and, given as `context`, the words of the tool's action
+    ('Id of the Assets record to delete.' for `id` of Delete Asset): it tells a model nothing the names
+    don't. Plurals count as their singular."""
     words = plain_words(description).split()
     if words[:1] == ["new"] and len(words) > 1:
         words = words[1:]
-    return bool(words) and set(words) <= set(plain_words(name).split())
+    own = _singular_words(name)
+    singular = [_singular(word) for word in words]
+    # At least one word of its own name: a label that only echoes the action ('Note' for `description`
+    # of Create Note) names the field differently, which can tell a model something.
+    return any(word in own for word in singular) and all(
+        word in _CONNECTIVES or singular_word in own or singular_word in context
+        for word, singular_word in zip(words, singular, strict=True)
+    )
+
+
+# Words that only join names: 'Id of the Assets record to delete', 'Field to sort by'.
+_CONNECTIVES = frozenset({"a", "an", "the", "of", "to", "by", "for", "record", "field"})
+
+
+@functools.lru_cache(maxsize=16384)
+def _singular_words(text: str) -> frozenset[str]:
+    return frozenset(_singular(word) for word in plain_words(text).split())
+
+
+def _singular(word: str) -> str:
+    """'assets' -> 'asset', 'opportunities' -> 'opportunity', 'addresses' -> 'address': enough to match
+    a label's plural with a name's singular (both sides go through it)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 _CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")

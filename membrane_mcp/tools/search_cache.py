@@ -28,9 +28,9 @@ class SearchIndexCache:
         self._build_lock = threading.Lock()  # one build at a time: they share the memo
         self._latest: tuple[CatalogSnapshot, Future[SearchIndex]] | None = None
 
-    def prepare(self, snapshot: CatalogSnapshot) -> None:
+    def prepare(self, snapshot: CatalogSnapshot) -> Future[SearchIndex]:
         """Start building the index of `snapshot` in the background, unless it is built or being built."""
-        self._future(snapshot)
+        return self._future(snapshot)
 
     async def get(self, snapshot: CatalogSnapshot) -> SearchIndex:
         """The index of `snapshot`; waits (off the event loop) only if it is not ready yet."""

@@ -147,8 +147,12 @@ class CatalogService:
         self._views: dict[frozenset[PinKey], CatalogView] = {}
         self._views_of: CatalogSnapshot | None = None
         self.search_indexes = SearchIndexCache(lambda snapshot: self.view(snapshot, None).allowed)
-        catalog.on_load.append(self.search_indexes.prepare)  # built in the background after each load
-        catalog.on_load.append(lambda _: preload_in_background())  # jsonschema, before the first call
+        catalog.on_load.append(self._prepare_search)
+
+    def _prepare_search(self, snapshot: CatalogSnapshot) -> None:
+        """After each load, the search index in the background; then jsonschema (the first call validates
+        with it), whose import would otherwise share the interpreter with the build the first search awaits."""
+        self.search_indexes.prepare(snapshot).add_done_callback(lambda _: preload_in_background())
 
     # -- snapshots -------------------------------------------------------------------------------
 

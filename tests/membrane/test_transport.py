@@ -1,9 +1,14 @@
-"""The Membrane client's own transport (httpx over httpcore2's pool) against a real socket."""
+"""The Membrane client's own transport (httpx over aiohttp's pool) against real sockets."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import socket
+import threading
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -15,8 +20,15 @@ from membrane_sandbox.config import SandboxConfig
 from tests.sandboxes import seeded_sandbox
 
 from .helpers import RecordingSleep
+from .raw_server import Received, answer, raw_server
 
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+pytestmark = pytest.mark.anyio
+
+
+def _client(url: str, **config: int) -> MembraneClient:
+    retry = RetryPolicy(sleep=RecordingSleep(), jitter=0.0)
+    return MembraneClient(MembraneConfig(url, retry_policy=retry, **config), StaticToken("pat-x"))
 
 
 def test_default_is_pooled_without_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,20 +42,126 @@ def test_a_proxy_in_the_environment_keeps_httpx_transport(monkeypatch: pytest.Mo
     assert default_transport_later(LIMITS) is None
 
 
-@pytest.mark.anyio
-async def test_requests_go_through_the_pool_and_keep_their_connection() -> None:
+async def test_the_client_reads_the_sandbox_through_the_pool() -> None:
     with seeded_sandbox(SandboxConfig()) as sandbox:
+        async with MembraneClient(MembraneConfig(sandbox.url), StaticToken(sandbox.token)) as client:
+            first = await client.list_connections()
+            second = await client.list_connections()
+    assert first and [c.id for c in first] == [c.id for c in second]
+
+
+async def test_requests_keep_their_connection_and_send_only_the_headers_httpx_built() -> None:
+    with raw_server(lambda _: answer(b'{"ok":true}', ("Content-Type", "application/json"))) as server:
+        async with _client(server.url) as client:
+            for _ in range(3):
+                answered = await client.proxy("conn-1", "GET", "/me")
+                assert answered.body == b'{"ok":true}'
+    assert server.connections == 1 and len(server.received) == 3
+    sent = server.received[0]
+    assert sent.target == "/connections/conn-1/proxy/me"
+    assert sent.header("authorization") == ["Bearer pat-x"]
+    # The proxy passes no default headers of ours to the app, and the transport adds none of its own.
+    assert sent.header("user-agent") == [] and sent.header("accept") == []
+
+
+async def test_a_body_and_a_quoted_path_arrive_as_sent() -> None:
+    with raw_server(lambda _: answer(b"{}")) as server:
+        async with _client(server.url) as client:
+            await client.proxy(
+                "conn-1",
+                "POST",
+                "/records/a%2Fb",
+                query={"q": "x y"},
+                headers={"Content-Type": "text/plain"},
+                body=b"hello",
+            )
+    (sent,) = server.received
+    assert sent.target == "/connections/conn-1/proxy/records/a%2Fb?q=x+y"
+    assert sent.body == b"hello"
+    assert sent.header("content-length") == ["5"] and sent.header("content-type") == ["text/plain"]
+
+
+async def test_a_gzip_answer_is_decoded() -> None:
+    payload = json.dumps({"items": [{"id": str(i)} for i in range(500)]}).encode()
+    reply = answer(gzip.compress(payload), ("Content-Encoding", "gzip"))
+    with raw_server(lambda _: reply) as server:
+        async with _client(server.url) as client:
+            answered = await client.proxy("conn-1", "GET", "/records")
+    assert answered.body == payload
+
+
+async def test_an_answer_over_the_cap_is_cut_and_its_connection_not_reused() -> None:
+    big = json.dumps({"items": [{"id": str(i), "pad": "x" * 100} for i in range(2000)]}).encode()
+
+    def script(request: Received) -> bytes:
+        return answer(big if request.target.endswith("/big") else b"{}")
+
+    with raw_server(script) as server:
+        async with _client(server.url, max_response_bytes=10_000) as client:
+            cut = await client.proxy("conn-1", "GET", "/big")
+            after = await client.proxy("conn-1", "GET", "/small")
+    assert cut.cut and len(cut.body) <= 10_000
+    assert after.body == b"{}"
+    # The unread rest of the big answer must not be taken for the next answer.
+    assert server.received[1].connection != server.received[0].connection
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "POST", "PATCH"])
+async def test_a_write_whose_connection_drops_is_sent_once_and_reported_unknown(method: str) -> None:
+    # The first request opens a kept-alive connection; the write arrives on it and the server drops it
+    # unanswered. aiohttp would send a PUT or DELETE again on its own; for us it stays one write.
+    with raw_server(lambda r: answer(b"{}") if r.method == "GET" else None) as server:
+        async with _client(server.url) as client:
+            await client.proxy("conn-1", "GET", "/me")
+            with pytest.raises(MembraneError) as caught:
+                await client.proxy("conn-1", method, "/records/1", body=b"{}")
+    assert [r.method for r in server.received] == ["GET", method]
+    assert caught.value.outcome_unknown
+
+
+async def test_a_read_whose_connection_drops_is_retried() -> None:
+    dropped: list[Received] = []
+
+    def script(request: Received) -> bytes | None:
+        if not dropped:
+            dropped.append(request)
+            return None
+        return answer(b'{"ok":1}')
+
+    with raw_server(script) as server:
+        async with _client(server.url) as client:
+            answered = await client.proxy("conn-1", "GET", "/me")
+    assert answered.body == b'{"ok":1}' and len(server.received) == 2
+
+
+async def test_no_answer_within_the_read_timeout_is_httpx_read_timeout() -> None:
+    with raw_server(lambda _: "hang") as server:
         transport = PooledTransport(LIMITS)
-        async with httpx.AsyncClient(base_url=sandbox.url, transport=transport) as http:
-            headers = {"Authorization": f"Bearer {sandbox.token}"}
-            first = await http.get("/connections", headers=headers)
-            second = await http.get("/connections", headers=headers)
-        assert first.status_code == second.status_code == 200
-        assert first.json()["items"] == second.json()["items"]
-        assert first.extensions["network_stream"] is second.extensions["network_stream"]
+        async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0, read=0.05)) as http:
+            with pytest.raises(httpx.ReadTimeout):
+                await http.get(f"{server.url}/slow")
 
 
-@pytest.mark.anyio
+async def test_waiting_for_a_connection_of_a_full_pool_is_bounded_and_not_sent() -> None:
+    arrived = threading.Event()
+
+    def hold(_: Received) -> str:
+        arrived.set()
+        return "hang"
+
+    with raw_server(hold) as server:
+        transport = PooledTransport(httpx.Limits(max_connections=1))
+        timeout = httpx.Timeout(5.0, pool=0.05, connect=0.05)
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
+            async with anyio.create_task_group() as group:
+                group.start_soon(http.get, f"{server.url}/first")  # holds the only connection
+                assert await anyio.to_thread.run_sync(arrived.wait, 30)
+                with pytest.raises(httpx.ConnectTimeout):  # retry.py: not sent
+                    await http.get(f"{server.url}/second")
+                group.cancel_scope.cancel()
+    assert [r.target for r in server.received] == ["/first"]
+
+
 async def test_a_refused_connection_is_httpx_connect_error_and_retried_as_not_sent() -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -51,9 +169,7 @@ async def test_a_refused_connection_is_httpx_connect_error_and_retried_as_not_se
     async with httpx.AsyncClient(transport=PooledTransport(LIMITS)) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://127.0.0.1:{port}/")
-    sleep = RecordingSleep()
-    config = MembraneConfig(f"http://127.0.0.1:{port}", retry_policy=RetryPolicy(sleep=sleep, jitter=0.0))
-    async with MembraneClient(config, StaticToken("pat-x")) as client:
+    async with _client(f"http://127.0.0.1:{port}") as client:
         with pytest.raises(MembraneError) as caught:
             await client.create_action("list leads", "conn-1")  # a write: retried only because never sent
     assert caught.value.attempts > 1

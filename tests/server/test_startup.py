@@ -23,6 +23,7 @@ DEFERRED = (
     "referencing",
     "httpcore",  # the Membrane client's transport (membrane/transport.py): made at the first request
     "httpcore2",
+    "aiohttp",
     "membrane_mcp.membrane.transport",
     "h11",
     "yaml",
@@ -155,7 +156,6 @@ async def test_the_catalog_loads_only_once_the_first_answer_is_sent(monkeypatch)
     from membrane_mcp.membrane.errors import MembraneError
     from membrane_mcp.server import stdio
 
-    monkeypatch.setattr(stdio, "SETTLE_SECONDS", 0)
     monkeypatch.setattr(stdio, "IDLE_LOAD_SECONDS", 3600)  # the idle fallback stays out of the way
     loads: list[str] = []
 

@@ -351,7 +351,9 @@ _SAMPLE_STRINGS = ["", "a@b.co", "not an email", "2024-01-31", "2024-13-40", "1.
 
 
 def _leaf() -> st.SearchStrategy[Schema]:
-    annotations = st.fixed_dictionaries({}, optional={"description": st.sampled_from(["d", "Some text"])})
+    # Some labels that compacting drops for some property names ("Email" for email) or actions.
+    labels = st.sampled_from(["d", "Some text", "Email", "Id of the record to delete.", "New Status"])
+    annotations = st.fixed_dictionaries({}, optional={"description": labels})
     string = st.fixed_dictionaries(
         {"type": st.just("string")},
         optional={
@@ -503,3 +505,61 @@ def test_compacting_drops_additional_properties_true_unless_an_unevaluated_prope
     assert compact_schema(guarded) == guarded
     jsonschema.validate({"b": 1}, compact_schema(guarded))
     assert compact_schema({"additionalProperties": False}) == {"additionalProperties": False}
+
+
+@settings(_SETTINGS, max_examples=40)
+@given(st.data())
+def test_compacted_schema_accepts_the_same_instances(data: st.DataObject) -> None:
+    schema = sanitize_input_schema(data.draw(schemas(shapes=("object", "untyped")))).schema
+    action = data.draw(st.sampled_from(["", "Delete Record", "Get Email"]))
+    validators = [_validator(s) for s in (schema, compact_schema(schema, action))]
+    instances = _instances(schema)
+    for _ in range(5):
+        instance = data.draw(instances)
+        verdicts = {v.is_valid(instance) for v in validators}
+        assert len(verdicts) == 1, instance
+
+
+def _described(description: str, name: str = "id") -> Schema:
+    return {"type": "object", "properties": {name: {"type": "string", "description": description}}}
+
+
+@pytest.mark.parametrize(
+    ("description", "name", "action"),
+    [
+        ("Id of the Assets record to delete.", "id", "Delete Asset"),
+        ("Id of the Opportunities record to get.", "id", "Get Opportunity"),
+        ("New Assigned User (id of a User record)", "assigned_user_id", ""),
+        ("Field to sort by.", "sortBy", ""),
+        ("Billing Street", "billing_address_street", ""),
+    ],
+)
+def test_compacting_drops_a_label_of_names_and_connectives(description: str, name: str, action: str) -> None:
+    assert compact_schema(_described(description, name), action)["properties"][name] == {"type": "string"}
+
+
+@pytest.mark.parametrize(
+    ("description", "name", "action"),
+    [
+        ("Id of the parent record.", "id", "List Related Records"),  # 'parent' says which record
+        ("Id of the Assets record to delete.", "id", ""),  # no action: the asset is news
+        ("Note", "description", "Create Note"),  # no word of its own name: another name for the field
+        ("Owner (id of a User record)", "owner_id", ""),  # the record's kind
+        ("Records per page (1-100).", "limit", "List Assets"),
+        ("Sort direction.", "sortOrder", ""),
+    ],
+)
+def test_compacting_keeps_a_description_that_says_more_than_the_names(
+    description: str, name: str, action: str
+) -> None:
+    kept = compact_schema(_described(description, name), action)["properties"][name]
+    assert kept["description"] == description
+
+
+def test_compacting_with_an_action_leaves_nested_properties_to_their_own_names() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"filters": {"type": "object", "properties": {"id": {"type": "string",
+                       "description": "Id of the Assets record to delete."}}}},
+    }  # fmt: skip
+    assert compact_schema(schema, "Delete Asset") == schema
