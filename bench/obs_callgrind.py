@@ -85,7 +85,14 @@ def measure(calls: int, phases: int) -> dict[str, list[float]]:
         try:
             for side in SIDES:
                 port = free_port()
-                env = base_env(MEMBRANE_API_URL=sandbox.url, MEMBRANE_TOKEN=sandbox.token, PYTHONHASHSEED="0")
+                env = base_env(
+                    MEMBRANE_API_URL=sandbox.url,
+                    MEMBRANE_TOKEN=sandbox.token,
+                    PYTHONHASHSEED="0",
+                    MEMBRANE_MCP_CALL_TIMEOUT="900",  # the first search builds the index, ~50x slower here
+                    # A catalog reload (every 5 minutes by default) would land in a random phase: not per call.
+                    MEMBRANE_MCP_CATALOG_TTL="86400",
+                )
                 args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/{side}.out"]
                 args += ["--dump-instr=no", sys.executable, "-m", "membrane_mcp", "serve"]
                 args += ["--transport", "http", "--port", str(port)]

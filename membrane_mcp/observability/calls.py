@@ -23,7 +23,7 @@ from opentelemetry import trace
 
 from membrane_mcp.observability import metrics
 from membrane_mcp.observability.audit import AuditLog, AuditWriteError
-from membrane_mcp.observability.logs import log_call
+from membrane_mcp.observability.logs import call_logging, log_call
 from membrane_mcp.observability.membrane import CURRENT_CALL, RUN_ROUTE, CallRecorder, MembraneExchange
 from membrane_mcp.observability.tracing import current_ids
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
@@ -263,7 +263,6 @@ class ToolCallObserver:
         tool_label = name if known else UNKNOWN_TOOL_LABEL
         run_ids = [e.action_run_id for e in recorder.exchanges if e.action_run_id]
         run_id = run_ids[-1] if run_ids else None
-        trace_id, span_id = current_ids()
         if span.is_recording():
             attributes: dict[str, Any] = {
                 "membrane_mcp.call.id": call_id,
@@ -277,6 +276,10 @@ class ToolCallObserver:
                 attributes["membrane.action_run_id"] = run_id
             span.set_attributes(attributes)
         metrics.record_tool_call(tool_label, target.kind, outcome, seconds, self.config.tenant)
+        audited = target.kind == "write" and outcome not in ("input_required", "rejected")
+        if not audited and not call_logging():
+            return result  # nothing else to record: no log line is written and no audit record is due
+        trace_id, span_id = current_ids()
         fields: dict[str, Any] = {
             "event": "tool_call",
             "call_id": call_id,
@@ -292,7 +295,7 @@ class ToolCallObserver:
             "duration_ms": round(seconds * 1000, 1),
         }
         audit_fields = None
-        if target.kind == "write" and outcome not in ("input_required", "rejected"):
+        if audited:
             audit_fields = self._audit_record(fields, name, arguments, target, result, outcome, recorder)
             fields["audit"] = audit_fields["outcome"]
         log_call({k: v for k, v in fields.items() if v is not None})

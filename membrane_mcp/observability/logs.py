@@ -43,8 +43,13 @@ def use_json_format(root: logging.Logger | None = None) -> None:
         handler.setFormatter(JsonFormatter())
 
 
+def call_logging() -> bool:
+    """Whether the per-call line is written (the logger's level and handlers allow INFO)."""
+    return CALL_LOGGER.isEnabledFor(logging.INFO)
+
+
 def log_call(fields: dict[str, Any]) -> None:
-    if not CALL_LOGGER.isEnabledFor(logging.INFO):
+    if not call_logging():
         return
     summary = " ".join(
         f"{key}={fields[key]}"

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import unquote
 
 import httpx
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import Span, StatusCode
 
 from membrane_mcp.observability import metrics
-from membrane_mcp.observability.tracing import client_span, with_traceparent
+from membrane_mcp.observability.tracing import start_client_span, with_traceparent
 
 if TYPE_CHECKING:
     from membrane_mcp.membrane import errors as membrane_errors
@@ -46,6 +46,19 @@ _RUN_ID_KEY = b'"actionRunId"'
 _RUN_ID = re.compile(rb'"actionRunId"\s*:\s*"([^"\\]{1,200})"')
 # Nothing left the machine when these are raised (the same split the retry rules use).
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+_span_names: dict[tuple[str, str], str] = {}
+
+
+def _span_name(method: str, route: str) -> str:
+    """`membrane <METHOD> <route template>` (a bounded set: methods times templates)."""
+    name = _span_names.get((method, route))
+    if name is None:
+        name = f"membrane {method} {route}"
+        if len(_span_names) < 256:
+            _span_names[(method, route)] = name
+    return name
 
 
 def route_template(path: str) -> tuple[str, str | None]:
@@ -113,37 +126,37 @@ def observe_request(request: F) -> F:
         attempts = _Attempts()
         token = _ATTEMPTS.set(attempts)
         started = time.perf_counter()
-        attributes = {"http.request.method": method, "url.template": route}
+        span: Span | None = None
+        response: httpx.Response | None = None
+        error: BaseException | None = None
         try:
-            with client_span(f"membrane {method} {route}", attributes) as span:
-                kwargs["headers"] = with_traceparent(kwargs.get("headers"))
-                response: httpx.Response | None = None
-                error: BaseException | None = None
-                try:
-                    response = await request(client, method, path, *args, **kwargs)
-                    return response
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    params = kwargs.get("params")
-                    connection_id = params.get("connectionId") if isinstance(params, dict) else None
-                    if route == PROXY_ROUTE:
-                        connection_id = target_id
-                    _finish(
-                        span,
-                        method,
-                        route,
-                        safe,
-                        target_id,
-                        connection_id,
-                        attempts,
-                        response,
-                        error,
-                        time.perf_counter() - started,
-                    )
+            span = start_client_span(
+                _span_name(method, route), {"http.request.method": method, "url.template": route}
+            )
+            kwargs["headers"] = with_traceparent(kwargs.get("headers"), span)
+            response = await request(client, method, path, *args, **kwargs)
+            return response
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
             _ATTEMPTS.reset(token)
+            params = kwargs.get("params")
+            connection_id = params.get("connectionId") if isinstance(params, dict) else None
+            if route == PROXY_ROUTE:
+                connection_id = target_id
+            _finish(
+                span,
+                method,
+                route,
+                safe,
+                target_id,
+                connection_id,
+                attempts,
+                response,
+                error,
+                time.perf_counter() - started,
+            )
 
     return cast(F, observed)
 
@@ -226,7 +239,7 @@ def _status_label(response: httpx.Response | None, error: BaseException | None) 
 
 
 def _finish(
-    span: Any,
+    span: Span | None,
     method: str,
     route: str,
     safe: bool,
@@ -240,18 +253,20 @@ def _finish(
     status, label = _status_label(response, error)
     retries = max(0, attempts.count - 1)
     run_id = _action_run_id(route, response, error)
-    if span.is_recording():
-        attributes: dict[str, Any] = {"membrane.retry_count": retries}
-        if status is not None:
-            attributes["http.response.status_code"] = status
-        if run_id:
-            attributes["membrane.action_run_id"] = run_id
-        failed = error is not None or (status is not None and status >= 400)
-        if failed:
-            attributes["error.type"] = type(error).__name__ if error is not None else str(status)
-        span.set_attributes(attributes)
-        if failed:
-            span.set_status(StatusCode.ERROR)
+    if span is not None:
+        if span.is_recording():  # not when sampled out
+            attributes: dict[str, Any] = {"membrane.retry_count": retries}
+            if status is not None:
+                attributes["http.response.status_code"] = status
+            if run_id:
+                attributes["membrane.action_run_id"] = run_id
+            failed = error is not None or (status is not None and status >= 400)
+            if failed:
+                attributes["error.type"] = type(error).__name__ if error is not None else str(status)
+            span.set_attributes(attributes)
+            if failed:
+                span.set_status(StatusCode.ERROR)
+        span.end()
     metrics.record_membrane_request(method, route, label, seconds, retries, attempts.rate_limit_waits)
     call = CURRENT_CALL.get()
     if call is not None:

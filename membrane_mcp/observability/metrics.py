@@ -96,6 +96,10 @@ class Metrics:
             "membrane_mcp_audit_write_failures", "Audit records that could not be written", registry=r
         )
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        # Per label tuple, the bound `inc` and `observe` of its children: one lookup per recording.
+        # Bounded like the labels (tools of the catalog, fixed kinds and outcomes, route templates).
+        self._tool_call_sites: dict[tuple[str, str, str, str | None], tuple[Any, Any]] = {}
+        self._request_sites: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._clock = clock
         self._sessions: dict[str, float] = {}  # Mcp-Session-Id -> last request
         self.open_sessions = Gauge(
@@ -117,15 +121,33 @@ class Metrics:
         self._sessions[session_id] = self._clock()
 
     def tool_call(self, tool: str, kind: str, outcome: str, seconds: float, tenant: str | None) -> None:
-        extra = (tenant or "",) if self.tenant_label else ()
-        self.child(self.tool_calls, tool, kind, outcome, *extra).inc()
-        self.child(self.tool_call_seconds, tool, kind, *extra).observe(seconds)
+        key = (tool, kind, outcome, tenant)
+        found = self._tool_call_sites.get(key)
+        if found is None:
+            extra = (tenant or "",) if self.tenant_label else ()
+            found = (
+                self.child(self.tool_calls, tool, kind, outcome, *extra).inc,
+                self.child(self.tool_call_seconds, tool, kind, *extra).observe,
+            )
+            self._tool_call_sites[key] = found
+        count, observe = found
+        count()
+        observe(seconds)
 
     def membrane_request(
         self, method: str, route: str, status: str, seconds: float, retries: int, rate_limit_waits: int
     ) -> None:
-        self.child(self.membrane_requests, method, route, status).inc()
-        self.child(self.membrane_request_seconds, method, route).observe(seconds)
+        key = (method, route, status)
+        found = self._request_sites.get(key)
+        if found is None:
+            found = (
+                self.child(self.membrane_requests, method, route, status).inc,
+                self.child(self.membrane_request_seconds, method, route).observe,
+            )
+            self._request_sites[key] = found
+        count, observe = found
+        count()
+        observe(seconds)
         if retries:
             self.child(self.membrane_retries, route).inc(retries)
         if rate_limit_waits:

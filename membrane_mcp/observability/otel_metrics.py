@@ -90,6 +90,9 @@ class OtelMetrics:
         )
         self._clock = clock
         self._sessions: dict[str, float] = {}
+        # The attribute dicts per label tuple, built once (bounded like the labels; never mutated).
+        self._tool_call_attributes: dict[tuple[str, str, str, str | None], tuple[dict[str, str], ...]] = {}
+        self._request_attributes: dict[tuple[str, str, str], tuple[dict[str, str], ...]] = {}
 
         def open_sessions(options: CallbackOptions) -> Iterable[Observation]:
             cutoff = self._clock() - metrics.SESSION_IDLE_SECONDS
@@ -105,22 +108,33 @@ class OtelMetrics:
         )
 
     def tool_call(self, tool: str, kind: str, outcome: str, seconds: float, tenant: str | None) -> None:
-        attributes = {"tool": tool, "kind": kind}
-        if self.tenant_label:
-            attributes["tenant"] = tenant or ""
-        self.tool_call_seconds.record(seconds, attributes)
-        attributes["outcome"] = outcome
-        self.tool_calls.add(1, attributes)
+        key = (tool, kind, outcome, tenant)
+        found = self._tool_call_attributes.get(key)
+        if found is None:
+            duration: dict[str, str] = {"tool": tool, "kind": kind}
+            if self.tenant_label:
+                duration["tenant"] = tenant or ""
+            found = self._tool_call_attributes[key] = (duration, {**duration, "outcome": outcome})
+        self.tool_call_seconds.record(seconds, found[0])
+        self.tool_calls.add(1, found[1])
 
     def membrane_request(
         self, method: str, route: str, status: str, seconds: float, retries: int, rate_limit_waits: int
     ) -> None:
-        self.membrane_requests.add(1, {"method": method, "route": route, "status": status})
-        self.membrane_request_seconds.record(seconds, {"method": method, "route": route})
+        key = (method, route, status)
+        found = self._request_attributes.get(key)
+        if found is None:
+            found = self._request_attributes[key] = (
+                {"method": method, "route": route, "status": status},
+                {"method": method, "route": route},
+                {"route": route},
+            )
+        self.membrane_requests.add(1, found[0])
+        self.membrane_request_seconds.record(seconds, found[1])
         if retries:
-            self.membrane_retries.add(retries, {"route": route})
+            self.membrane_retries.add(retries, found[2])
         if rate_limit_waits:
-            self.rate_limit_waits.add(rate_limit_waits, {"route": route})
+            self.rate_limit_waits.add(rate_limit_waits, found[2])
 
     def catalog_loaded(self, seconds: float, tools: int, connections: int) -> None:
         self.catalog_load_seconds.record(seconds)

@@ -111,6 +111,18 @@ def _key_value(key: str, value: Any) -> bytes:
 
 
 _pairs: dict[tuple[bytes, str, type, Any], bytes] = {}
+_UNIQUE_KEYS = frozenset({"membrane_mcp.call.id", "membrane.action_run_id"})
+
+
+def _items(attributes: Mapping[str, Any]) -> Any:
+    """The attribute pairs; a span's attributes (a read-only view of the SDK's bounded mapping) are
+    copied in one step by its `copy` instead of a Python-level iteration over the view."""
+    copy = getattr(attributes, "copy", None)
+    if copy is not None:
+        copied = copy()
+        if isinstance(copied, dict):
+            return copied.items()
+    return attributes.items()
 
 
 def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes:
@@ -118,19 +130,28 @@ def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes
     if not attributes:
         return b""
     parts = []
-    for key, value in attributes.items():
+    memoised = _pairs.get
+    for key, value in _items(attributes):
         # Repeated pairs are memoised with their field (span, event, link, resource and scope attributes
-        # differ); the type is part of the key (True == 1). Not floats: -0.0 == 0.0.
-        memo = (field_key, key, type(value), value) if isinstance(value, str | int) else None
-        encoded = _pairs.get(memo) if memo is not None else None
-        if encoded is None:
-            try:
-                encoded = _length_delimited(field_key, _key_value(key, value))
-            except Exception as exc:
-                logger.exception("Failed to encode key %s: %s", key, exc)
+        # differ); the type is part of the key (True == 1). Only exact str and int (not floats: -0.0 ==
+        # 0.0), and not the values unique to one call.
+        kind = value.__class__
+        memo: tuple[bytes, str, type, Any] | None = None
+        if (kind is str or kind is int) and key not in _UNIQUE_KEYS:
+            memo = (field_key, key, kind, value)
+            encoded = memoised(memo)
+            if encoded is not None:
+                parts.append(encoded)
                 continue
-            if memo is not None and len(_pairs) < _PAIR_CACHE_LIMIT:
-                _pairs[memo] = encoded
+        try:
+            encoded = _length_delimited(field_key, _key_value(key, value))
+        except Exception as exc:
+            logger.exception("Failed to encode key %s: %s", key, exc)
+            continue
+        if memo is not None:
+            if len(_pairs) >= _PAIR_CACHE_LIMIT:
+                _pairs.clear()  # the pairs still in use come back within a batch
+            _pairs[memo] = encoded
         parts.append(encoded)
     return b"".join(parts)
 
@@ -141,15 +162,51 @@ def _flags(parent: SpanContext | None) -> bytes:
     )
 
 
+_TRACE_ID_HEAD = _SPAN_TRACE_ID + b"\x10"
+_SPAN_ID_HEAD = _SPAN_SPAN_ID + b"\x08"
+_PARENT_HEAD = _SPAN_PARENT + b"\x08"
+_pack_times = struct.Struct("<cQcQ").pack
+_FLAGS_LOCAL = _SPAN_FLAGS + _flags(None)
+_FLAGS_REMOTE_PARENT = _SPAN_FLAGS + _pack_fixed32(_HAS_IS_REMOTE | _IS_REMOTE)
+_NAME_CACHE_LIMIT = 1024
+_names: dict[tuple[str, SpanKind], bytes] = {}
+_statuses: dict[tuple[str | None, int], bytes] = {}
+
+
+def _name_and_kind(name: str, kind: SpanKind) -> bytes:
+    """The name and kind fields (span names are a small set: methods, tools and route templates)."""
+    encoded = _names.get((name, kind))
+    if encoded is None:
+        encoded = (_length_delimited(_SPAN_NAME, name.encode()) if name else b"") + (
+            _SPAN_KIND + _SMALL_VARINTS[_KIND[kind]]
+        )
+        if len(_names) < _NAME_CACHE_LIMIT:
+            _names[(name, kind)] = encoded
+    return encoded
+
+
+def _status(status: Any) -> bytes:
+    key = (status.description, status.status_code.value)
+    encoded = _statuses.get(key)
+    if encoded is None:
+        parts = b""
+        if status.description:
+            parts += _length_delimited(_STATUS_MESSAGE, status.description.encode())
+        if status.status_code.value:
+            parts += _STATUS_CODE + _varint(status.status_code.value)
+        encoded = _length_delimited(_SPAN_STATUS, parts)
+        if len(_statuses) < _NAME_CACHE_LIMIT:
+            _statuses[key] = encoded
+    return encoded
+
+
 def _span(span: ReadableSpan) -> bytes:
     context = span.get_span_context()
     assert context is not None
     parts = [
-        _SPAN_TRACE_ID,
-        b"\x10",
+        _TRACE_ID_HEAD,
         context.trace_id.to_bytes(16, "big"),
-        _SPAN_SPAN_ID,
-        b"\x08",
+        _SPAN_ID_HEAD,
         context.span_id.to_bytes(8, "big"),
     ]
     trace_state = context.trace_state
@@ -157,14 +214,16 @@ def _span(span: ReadableSpan) -> bytes:
         parts.append(_length_delimited(_SPAN_TRACE_STATE, trace_state.to_header().encode()))
     parent = span.parent
     if parent:
-        parts += (_SPAN_PARENT, b"\x08", parent.span_id.to_bytes(8, "big"))
-    if span.name:
-        parts.append(_length_delimited(_SPAN_NAME, span.name.encode()))
-    parts += (_SPAN_KIND, _SMALL_VARINTS[_KIND[span.kind]])
-    if span.start_time:
-        parts += (_SPAN_START, _pack_fixed64(span.start_time))
-    if span.end_time:
-        parts += (_SPAN_END, _pack_fixed64(span.end_time))
+        parts += (_PARENT_HEAD, parent.span_id.to_bytes(8, "big"))
+    parts.append(_name_and_kind(span.name, span.kind))
+    start, end = span.start_time, span.end_time
+    if start and end:
+        parts.append(_pack_times(_SPAN_START, start, _SPAN_END, end))
+    else:
+        if start:
+            parts += (_SPAN_START, _pack_fixed64(start))
+        if end:
+            parts += (_SPAN_END, _pack_fixed64(end))
     parts.append(_attributes(_SPAN_ATTRIBUTES, span.attributes))
     if span.dropped_attributes:
         parts += (_SPAN_DROPPED_ATTRIBUTES, _varint(span.dropped_attributes))
@@ -194,13 +253,10 @@ def _span(span: ReadableSpan) -> bytes:
         parts.append(_length_delimited(_SPAN_LINKS, b"".join(link_parts)))
     if span.dropped_links:
         parts += (_SPAN_DROPPED_LINKS, _varint(span.dropped_links))
-    status = span.status
-    status_parts = b""
-    if status.description:
-        status_parts += _length_delimited(_STATUS_MESSAGE, status.description.encode())
-    if status.status_code.value:
-        status_parts += _STATUS_CODE + _varint(status.status_code.value)
-    parts += (_length_delimited(_SPAN_STATUS, status_parts), _SPAN_FLAGS, _flags(parent))
+    parts += (
+        _status(span.status),
+        _FLAGS_REMOTE_PARENT if parent is not None and parent.is_remote else _FLAGS_LOCAL,
+    )
     return _length_delimited(_SS_SPANS, b"".join(parts))
 
 
@@ -243,13 +299,18 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
     scopes: list[Any] = []
     seen_resources: dict[int, Any] = {}
     seen_scopes: dict[int, Any] = {}
+    lists: dict[tuple[int, int], list[bytes]] = {}  # by the identities of a span's resource and scope
     for span in spans:
-        resource = _group_key(resources, seen_resources, span.resource)
-        scope = span.instrumentation_scope or None
-        if scope is not None:
-            scope = _group_key(scopes, seen_scopes, scope)
-        by_scope = tree.setdefault(id(resource), (resource, {}))[1]
-        by_scope.setdefault(id(scope), (scope, []))[1].append(_span(span))
+        key = (id(span.resource), id(span.instrumentation_scope))
+        encoded = lists.get(key)
+        if encoded is None:
+            resource = _group_key(resources, seen_resources, span.resource)
+            scope = span.instrumentation_scope or None
+            if scope is not None:
+                scope = _group_key(scopes, seen_scopes, scope)
+            by_scope = tree.setdefault(id(resource), (resource, {}))[1]
+            encoded = lists[key] = by_scope.setdefault(id(scope), (scope, []))[1]
+        encoded.append(_span(span))
     request = []
     for resource, by_scope in tree.values():
         scope_spans = [

@@ -100,24 +100,22 @@ def tracing_active() -> bool:
     return _active
 
 
-@contextmanager
-def client_span(name: str, attributes: dict[str, Any]) -> Iterator[Span]:
-    """A CLIENT span made current, so the `traceparent` injected inside it names it as the parent.
+def start_client_span(name: str, attributes: dict[str, Any]) -> Span | None:
+    """A CLIENT span for one request to Membrane, or None without a tracer provider. The caller ends it.
 
-    Without a tracer provider no span is made: the call's own context (an inbound `traceparent`,
-    if any) is what gets propagated, as a no-op span would have done, at no cost.
+    It is not made current: nothing under it makes spans, and the `traceparent` sent with the request
+    is written from it (`with_traceparent(headers, span)`), so the context attach and detach (a third
+    of a span's cost) is not paid per request.
     """
     if not tracing_active():
-        yield trace.INVALID_SPAN
-        return
-    with TRACER.start_as_current_span(
+        return None
+    return TRACER.start_span(
         name,
         kind=SpanKind.CLIENT,
         attributes=attributes,
         record_exception=False,
         set_status_on_exception=False,
-    ) as span:
-        yield span
+    )
 
 
 @contextmanager
@@ -137,16 +135,18 @@ def leaf_span(name: str) -> Span | None:
     return TRACER.start_span(name) if tracing_active() else None
 
 
-def with_traceparent(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
-    """The headers plus the current span's W3C trace context (nothing added when there is none)."""
-    context = trace.get_current_span().get_span_context()
+def with_traceparent(headers: Mapping[str, str] | None, span: Span | None = None) -> Mapping[str, str] | None:
+    """The headers plus the W3C trace context of `span` (by default the current span); unchanged when
+    there is none (without a tracer provider, an inbound `traceparent` is still passed on)."""
+    context = (span if span is not None else trace.get_current_span()).get_span_context()
     if not context.is_valid:
         return headers
     # The W3C header written directly: what the default propagator writes, at a fraction of the cost.
-    carrier = {TRACEPARENT: f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"}
+    traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    carrier = {**headers, TRACEPARENT: traceparent} if headers else {TRACEPARENT: traceparent}
     if context.trace_state:
         carrier["tracestate"] = context.trace_state.to_header()
-    return {**(headers or {}), **carrier}
+    return carrier
 
 
 def current_ids() -> tuple[str | None, str | None]:
