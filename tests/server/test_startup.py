@@ -157,6 +157,7 @@ async def test_the_catalog_loads_only_once_the_first_answer_is_sent(monkeypatch)
     from membrane_mcp.server import stdio
 
     monkeypatch.setattr(stdio, "IDLE_LOAD_SECONDS", 3600)  # the idle fallback stays out of the way
+    monkeypatch.setattr(stdio, "SETTLE_SECONDS", 0)
     loads: list[str] = []
 
     async def snapshot() -> None:
