@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,30 @@ def spawn_server(port: int, env: dict[str, str], args: list[str]) -> subprocess.
         time.sleep(0.1)  # the poll interval while the server is not answering /healthz yet
 
 
+@contextmanager
+def deployed(
+    auth: LoopbackAuthorizationServer, port: int, args: list[str], env: dict[str, str] | None = None
+) -> Iterator[Deployment]:
+    """`serve --transport http` on `port` behind the started `auth` (its issuer and the public URL set,
+    `env` added); the server and `auth` are stopped afterwards."""
+    url = f"http://127.0.0.1:{port}"
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "MEMBRANE_MCP_OAUTH_ISSUER": auth.issuer,
+        "MEMBRANE_MCP_PUBLIC_URL": url,
+        **(env or {}),
+    }
+    try:
+        process = spawn_server(port, environment, args)
+        try:
+            yield Deployment(auth, url, process)
+        finally:
+            stop_process(process)
+    finally:
+        auth.stop()
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     port = free_port()
@@ -82,13 +107,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     auth.add_public_client("public-app", REDIRECT_URI)
     auth.start()
     db: Path = tmp_path_factory.mktemp("oauth") / "sandbox.sqlite3"
-    import os
-
     env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "MEMBRANE_MCP_OAUTH_ISSUER": auth.issuer,
-        "MEMBRANE_MCP_PUBLIC_URL": url,
         "MEMBRANE_MCP_OAUTH_INTROSPECTION_URL": f"{auth.issuer}/introspect",
         "MEMBRANE_MCP_OAUTH_CLIENT_ID": "resource-server",
         "MEMBRANE_MCP_OAUTH_CLIENT_SECRET": "rs-secret",
@@ -96,12 +115,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     }
     args = ["--sandbox", "--sandbox-db", str(db), "--sandbox-build-seconds", "0.2", "--tool-mode", "direct"]
     args += ["--apps", "vtiger"]
-    process = spawn_server(port, env, args)
-    try:
-        yield Deployment(auth, url, process)
-    finally:
-        stop_process(process)
-        auth.stop()
+    with deployed(auth, port, args, env) as running:
+        yield running
 
 
 class MemoryStorage(TokenStorage):

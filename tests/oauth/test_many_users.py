@@ -10,7 +10,6 @@ A small run is the default; `-m heavy` runs 20 users through 5 tenant slots.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,8 @@ import pytest
 from mcp import Client
 
 from tests.oauth.authserver import LoopbackAuthorizationServer
-from tests.oauth.conftest import Deployment, oauth_client, spawn_server
-from tests.processes import free_port, stop_process
+from tests.oauth.conftest import Deployment, deployed, oauth_client
+from tests.processes import free_port
 
 
 def deploy(tmp_path: Path, users: int, max_tenants: int) -> Iterator[Deployment]:
@@ -32,20 +31,10 @@ def deploy(tmp_path: Path, users: int, max_tenants: int) -> Iterator[Deployment]
     for index in range(users):
         auth.add_client(f"user{index}", f"secret{index}")
     auth.start()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "MEMBRANE_MCP_OAUTH_ISSUER": auth.issuer,
-        "MEMBRANE_MCP_PUBLIC_URL": url,
-    }
     args = ["--sandbox", "--sandbox-db", str(tmp_path / "sandbox.sqlite3"), "--tool-mode", "direct"]
     args += ["--apps", "vtiger", "--max-tenants", str(max_tenants), "--tenant-rate", "0"]
-    process = spawn_server(port, env, args)
-    try:
-        yield Deployment(auth, url, process)
-    finally:
-        stop_process(process)
-        auth.stop()
+    with deployed(auth, port, args) as running:
+        yield running
 
 
 async def run_users(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +9,9 @@ import httpx
 import pytest
 
 from tests.oauth.authserver import SCOPES, LoopbackAuthorizationServer
-from tests.oauth.conftest import Deployment, bearer_client, spawn_server
+from tests.oauth.conftest import Deployment, bearer_client, deployed
 from tests.observability.test_metrics import samples, value
-from tests.processes import free_port, stop_process
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -30,22 +29,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     auth.add_client("bob", "bob-secret")
     auth.add_client("prometheus", "prometheus-secret", scope=METRICS_SCOPE)
     auth.start()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "MEMBRANE_MCP_OAUTH_ISSUER": auth.issuer,
-        "MEMBRANE_MCP_PUBLIC_URL": url,
-        "MEMBRANE_MCP_AUTH_TOKENS": f"{STATIC_USER}=carol",
-    }
     db: Path = tmp_path_factory.mktemp("metrics") / "sandbox.sqlite3"
     args = ["--sandbox", "--sandbox-db", str(db), "--sandbox-build-seconds", "0.2", "--tool-mode", "direct"]
     args += ["--apps", "vtiger", "--tenant-rate", "0", "--metrics"]
-    process = spawn_server(port, env, args)
-    try:
-        yield Deployment(auth, url, process)
-    finally:
-        stop_process(process)
-        auth.stop()
+    with deployed(auth, port, args, {"MEMBRANE_MCP_AUTH_TOKENS": f"{STATIC_USER}=carol"}) as running:
+        yield running
 
 
 async def query_leads(deployment: Deployment, token: str, times: int) -> None:
