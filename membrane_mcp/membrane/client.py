@@ -22,9 +22,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import anyio
 import httpx
@@ -82,6 +83,14 @@ CUT_EXTENSION = "membrane_mcp.cut"  # on a response whose body was cut: the note
 DEADLINE_MARGIN = 0.5
 
 ProgressCallback = Callable[[float, Action], Awaitable[None] | None]
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: Membrane's API is authenticated by bearer token, and httpx would
+    otherwise parse every answer's headers for cookies to store and send back."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
 
 
 def _segment(value: str) -> str:
@@ -185,7 +194,13 @@ class MembraneClient:
                 "membrane-api-version": API_VERSION,
             },
             follow_redirects=False,
+            cookies=_NoCookies(),
         )
+        encoding = self._http.headers.encoding
+        self._default_headers = [(k.decode(encoding), v.decode(encoding)) for k, v in self._http.headers.raw]
+        self._proxy_default_headers = [
+            (name, value) for name, value in self._default_headers if name.lower() not in _OWN_HEADERS
+        ]
 
     def __repr__(self) -> str:
         return f"MembraneClient(base_url={self.base_url!r}, credentials={self._credentials!r})"
@@ -318,19 +333,9 @@ class MembraneClient:
         # httpx timeouts are per phase (a slow trickle of bytes never trips `read`): bound the whole exchange.
         try:
             with anyio.fail_after(left) if left is not None else nullcontext():
-                request = self._http.build_request(
-                    method,
-                    path,
-                    params=query or None,  # type: ignore[arg-type]  # str values are a subset of what httpx takes
-                    content=content,
-                    headers=headers,
-                    timeout=self._timeout(read_timeout or self.timeout, left),
+                request = self._build_request(
+                    method, path, query, content, headers, read_timeout or self.timeout, left, passthrough
                 )
-                if passthrough:
-                    given = {name.lower() for name in headers}
-                    for own in _OWN_HEADERS:
-                        if own not in given:
-                            del request.headers[own]
                 response = await self._read_limited(await self._http.send(request, stream=True))
         except TimeoutError as exc:
             raise DeadlineExceeded(
@@ -338,6 +343,41 @@ class MembraneClient:
             ) from exc
         logger.debug("%s %s -> %d in %.3fs", method, path, response.status_code, time.monotonic() - started)
         return response
+
+    def _build_request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | list[tuple[str, str]],
+        content: bytes | None,
+        headers: dict[str, str],
+        read_timeout: float,
+        left: float | None,
+        passthrough: bool,
+    ) -> httpx.Request:
+        """The request `httpx.AsyncClient.build_request` would build, for a fraction of its CPU.
+
+        It parses the URL three times (the path, the path merged with the base URL, the query merged
+        in) and merges the client's headers and cookies into new objects on every request: ~5 % of the
+        HTTP server's CPU per call on figure 4's load. Here the whole URL is written out (base URL,
+        path, the query as httpx encodes it: urllib's `urlencode`) and parsed once; the client's default
+        headers are listed once (`_default_headers`), those of ours dropped for the proxy unless the
+        caller gave them (they would reach the app). The client keeps no cookies (`_NoCookies`).
+        """
+        url = self.base_url + path
+        if query:
+            url += "?" + urlencode(query if isinstance(query, list) else list(query.items()))
+        given = {name.lower() for name in headers}
+        defaults = self._proxy_default_headers if passthrough else self._default_headers
+        merged = [(name, value) for name, value in defaults if name.lower() not in given]
+        merged.extend(headers.items())
+        return httpx.Request(
+            method,
+            url,
+            content=content,
+            headers=merged,
+            extensions={"timeout": self._timeout(read_timeout, left).as_dict()},
+        )
 
     async def _read_limited(self, streamed: httpx.Response) -> httpx.Response:
         """The response with its body read up to `max_response_bytes`; past that cut (JSON at a record

@@ -327,3 +327,54 @@ async def test_a_compressed_answer_is_capped_by_its_decoded_size(mock: respx.Moc
     async with _client_with_limit(2_000) as client:
         connections = await client.list_connections()
     assert 0 < len(connections) < 200  # cut at a record boundary, within the limit
+
+
+@pytest.mark.anyio
+async def test_requests_are_built_as_httpx_builds_them(mock: respx.MockRouter) -> None:
+    # The client writes its URLs and headers itself (one URL parse per request); they must be what
+    # httpx.AsyncClient.build_request makes of the same path, query and headers.
+    route = mock.route(url__regex=r".*").respond(200, json={"items": []})
+    query = {"q": "ä/&=?# +%41", "n": "1"}
+    async with make_client() as client:
+        await client.proxy("c 1", "GET", "/records/a%2Fb/ü x?x=y z&e=", query=query, headers={"X-A": "1"})
+        await client.run_action("key with/slash", "conn 1", {"a": 1})
+        await client.search("find: contacts & leads?", limit=3)
+        reference = httpx.AsyncClient(base_url=BASE, headers=client._http.headers)
+    expected = [
+        reference.build_request(
+            "GET",
+            "/connections/c%201/proxy/records/a%2Fb/%C3%BC%20x",
+            params=[("x", "y z"), ("e", ""), *query.items()],
+            headers={"X-A": "1", "Authorization": f"Bearer {TOKEN}"},
+        ),
+        reference.build_request(
+            "POST",
+            "/actions/key%20with%2Fslash/run",
+            params={"connectionId": "conn 1"},
+            content=b'{"input": {"a": 1}}',
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        ),
+        reference.build_request(
+            "GET",
+            "/search",
+            params={"q": "find: contacts & leads?", "elementType": "connector", "limit": "3"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ),
+    ]
+    for own in ("user-agent", "accept", "membrane-api-version"):  # not passed through the proxy
+        del expected[0].headers[own]
+    for call, built in zip(route.calls, expected, strict=True):
+        assert str(call.request.url) == str(built.url)
+        assert sorted(call.request.headers.raw) == sorted(built.headers.raw)
+        assert call.request.content == built.content
+
+
+@pytest.mark.anyio
+async def test_cookies_set_by_membrane_are_not_sent_back(mock: respx.MockRouter) -> None:
+    route = mock.get("/connections/c1").respond(
+        200, json={"id": "c1"}, headers={"set-cookie": "session=abc; Path=/"}
+    )
+    async with make_client() as client:
+        await client.get_connection("c1")
+        await client.get_connection("c1")
+    assert [call.request.headers.get("cookie") for call in route.calls] == [None, None]
