@@ -98,7 +98,7 @@ async def run_load(url: str, clients: int, duration: float, operations: list[Ope
     errors: dict[str, int] = {name: 0 for name, _, _ in operations}
     samples: list[str] = []
     ready = anyio.Event()
-    state = {"connected": 0, "deadline": 0.0, "started": 0.0}
+    state = {"connected": 0, "deadline": 0.0, "started": 0.0, "cpu_started": 0.0}
     connector = aiohttp.TCPConnector(limit=clients, limit_per_host=0)
     async with aiohttp.ClientSession(
         connector=connector,
@@ -120,6 +120,7 @@ async def run_load(url: str, clients: int, duration: float, operations: list[Ope
             state["connected"] += 1
             if state["connected"] == clients:  # the clock starts once every client is connected
                 state["started"] = time.monotonic()
+                state["cpu_started"] = time.process_time()
                 state["deadline"] = state["started"] + duration
                 ready.set()
             await ready.wait()
@@ -144,4 +145,11 @@ async def run_load(url: str, clients: int, duration: float, operations: list[Ope
             for index in range(clients):
                 group.start_soon(one_client, index)
     elapsed = time.monotonic() - state["started"]
-    return {"latencies": latencies, "errors": errors, "samples": samples, "elapsed": elapsed}
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "samples": samples,
+        "elapsed": elapsed,
+        # CPU of this process over the clock, in cores: near 1.0, the load generator is the bottleneck
+        "load_generator_core_share": (time.process_time() - state["cpu_started"]) / elapsed,
+    }

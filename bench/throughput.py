@@ -6,7 +6,10 @@ sandbox, so calls/s is a floor for what the server alone would do. Peak RSS of t
 sampled every 100 ms. The floor: the echo server on the same SDK (bench/echo_server.py) under the same
 load (tools/list and echo calls in the same 1:3 mix), in rounds alternating with ours so the machine's
 other load falls on both alike; the figure is ours / echo. Server CPU per call (psutil, user + system)
-is reported beside it, as is the load generator's own CPU per call.
+is reported beside it, as is the load generator's own CPU per call and its CPU over the clock in
+cores (near 1.0: the load generator, not the server, bounds calls/s). Info rows give the same mix from
+bench/lean_load.py (the SDK client's exact requests over aiohttp, a fraction of its CPU per call),
+in rounds alternating the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bench.common import (
     sandbox_process,
     upper_bound,
 )
+from bench.lean_load import run_load
 
 FIGURE = "4. Throughput"
 RSS_LIMIT_MB = 200.0
@@ -93,7 +97,7 @@ async def _load(
     errors: dict[str, int] = {op: 0 for op, _, _ in operations}
     samples: list[str] = []
     ready = anyio.Event()
-    state = {"connected": 0, "deadline": 0.0, "started": 0.0}
+    state = {"connected": 0, "deadline": 0.0, "started": 0.0, "cpu_started": 0.0}
 
     async def one_client(index: int) -> None:
         async with Client(url) as client:
@@ -101,6 +105,7 @@ async def _load(
             state["connected"] += 1
             if state["connected"] == clients:  # the clock starts once every client is connected
                 state["started"] = time.monotonic()
+                state["cpu_started"] = time.process_time()
                 state["deadline"] = state["started"] + duration
                 ready.set()
             await ready.wait()
@@ -122,7 +127,13 @@ async def _load(
         for i in range(clients):
             group.start_soon(one_client, i)
     elapsed = time.monotonic() - state["started"]
-    return {"latencies": latencies, "errors": errors, "samples": samples, "elapsed": elapsed}
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "samples": samples,
+        "elapsed": elapsed,
+        "load_generator_core_share": (time.process_time() - state["cpu_started"]) / elapsed,
+    }
 
 
 def _cpu_seconds(pid: int | None) -> float:
@@ -133,9 +144,12 @@ def _cpu_seconds(pid: int | None) -> float:
     return float(times.user + times.system)
 
 
-def _round(url: str, pid: int, clients: int, seconds: float, operations: list[Any]) -> dict[str, Any]:
+def _round(
+    url: str, pid: int, clients: int, seconds: float, operations: list[Any], load: Any = _load
+) -> dict[str, Any]:
+    """One timed run of `load` (the SDK clients, or bench/lean_load.py's `run_load`) with CPU per call."""
     server_before, client_before = _cpu_seconds(pid), _cpu_seconds(None)
-    measured = anyio.run(_load, url, clients, seconds, operations)
+    measured = anyio.run(load, url, clients, seconds, operations)
     calls = sum(len(v) for v in measured["latencies"].values())
     measured["server_cpu_ms_per_call"] = (_cpu_seconds(pid) - server_before) / max(calls, 1) * 1000
     measured["client_cpu_ms_per_call"] = (_cpu_seconds(None) - client_before) / max(calls, 1) * 1000
@@ -157,6 +171,7 @@ def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "elapsed": sum(one["elapsed"] for one in rounds),
         "server_cpu_ms_per_call": median([one["server_cpu_ms_per_call"] for one in rounds]),
         "client_cpu_ms_per_call": median([one["client_cpu_ms_per_call"] for one in rounds]),
+        "load_generator_core_share": median([one["load_generator_core_share"] for one in rounds]),
     }
 
 
@@ -196,8 +211,34 @@ async def _upstream_floor(url: str, token: str, requests: int, in_flight: int = 
         return (_cpu_seconds(None) - before) / requests * 1000
 
 
+def lean_rows(ours: list[dict[str, Any]], echoes: list[dict[str, Any]], clients: int) -> list[Result]:
+    """Info rows: the same mix sent by bench/lean_load.py (the SDK client's requests over aiohttp)."""
+    measured, floor = _merge(ours), _merge(echoes)
+
+    def summary(one: dict[str, Any]) -> dict[str, Any]:
+        values = [x for v in one["latencies"].values() for x in v]
+        return {
+            "calls_per_s": round(len(values) / one["elapsed"], 1),
+            "p99_ms": round(percentile(values, 99) * 1000, 2),
+            "errors": sum(one["errors"].values()),
+            "server_cpu_ms_per_call": round(one["server_cpu_ms_per_call"], 3),
+            "load_generator_cpu_ms_per_call": round(one["client_cpu_ms_per_call"], 3),
+            "load_generator_cores": round(one["load_generator_core_share"], 2),
+        }
+
+    mine, echo = summary(measured), summary(floor)
+    ratio = mine["calls_per_s"] / echo["calls_per_s"]
+    return [
+        Result(FIGURE, f"info: lean load ({clients} clients, the SDK client's requests over aiohttp, "
+               "bench/lean_load.py): calls/s ours / echo", round(ratio, 3), "x",
+               details={"ours": mine, "echo": echo, "samples": measured["samples"]}),
+        Result(FIGURE, "info: lean load, calls/s (ours)", mine["calls_per_s"], "calls/s",
+               details={"p99_ms": mine["p99_ms"], "errors": mine["errors"]}),
+    ]  # fmt: skip
+
+
 def run(cfg: BenchConfig) -> list[Result]:
-    clients, seconds, rounds = cfg.pick((32, 10.0, 3), (2, 1.0, 1))
+    clients, seconds, rounds, lean_rounds = cfg.pick((32, 10.0, 3, 2), (2, 1.0, 1, 1))
     ours: list[dict[str, Any]] = []
     echoes: list[dict[str, Any]] = []
     # Both servers stay up; rounds alternate ours/echo, echo/ours, ... so the machine's other load
@@ -218,6 +259,11 @@ def run(cfg: BenchConfig) -> list[Result]:
         for index in range(rounds):
             for into, url, pid, operations in sides if index % 2 == 0 else sides[::-1]:
                 into.append(_round(url, pid, clients, seconds, operations))
+        # The same mix from the lean load generator (info only: the target row is the SDK clients').
+        lean_sides = [([], *side[1:]) for side in sides]
+        for index in range(lean_rounds):
+            for into, url, pid, operations in lean_sides if index % 2 == 0 else lean_sides[::-1]:
+                into.append(_round(url, pid, clients, seconds, operations, load=run_load))
         upstream_ms = anyio.run(_upstream_floor, sandbox.url, sandbox.token, cfg.pick(2000, 40))
     measured, floor = _merge(ours), _merge(echoes)
     upstream_per_call = sum(1 for _, tool, _ in OPERATIONS if tool in UPSTREAM_TOOLS) / len(OPERATIONS)
@@ -255,6 +301,11 @@ def run(cfg: BenchConfig) -> list[Result]:
                "" if ratio >= TARGET_RATIO else f"{ratio / TARGET_RATIO:.2f}x the target",
                {**common, "calls": total_calls, "calls_per_s": round(rate, 1)}),
         Result(FIGURE, "calls/s (ours)", round(rate, 1), "calls/s"),
+        Result(FIGURE, "load generator (SDK clients) CPU over the clock, cores (ours; echo in details)",
+               round(measured["load_generator_core_share"], 2), "cores",
+               details={"echo_cores": round(floor["load_generator_core_share"], 2),
+                        "note": "near 1.0: the load generator, not the server, bounds calls/s"}),
+        *lean_rows(lean_sides[0][0], lean_sides[1][0], clients),
         Result(FIGURE, "floor: echo server, calls/s (same clients, list + echo calls)", round(floor_rate, 1),
                "calls/s", details={"p50_ms": round(median(floor_all) * 1000, 2), "p99_ms": round(floor_p99, 2),
                                    "errors": sum(floor["errors"].values())}),
