@@ -17,7 +17,6 @@ transport, reported beside the SDK's in figure 3.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -110,10 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.transport == "stdio":
         anyio.run(serve_stdio, args.tools, args.tools_file, args.our_stdio)
     else:
-        # The event loop and HTTP parser membrane-mcp's HTTP server runs on (uvloop, httptools: uvicorn
-        # picks httptools itself when installed), so the floor is like for like.
-        options = {"use_uvloop": True} if importlib.util.find_spec("uvloop") else {}
-        anyio.run(serve_http, args.tools, args.port, args.tools_file, backend_options=options)
+        anyio.run(serve_http, args.tools, args.port, args.tools_file)
     return 0
 
 

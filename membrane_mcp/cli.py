@@ -274,11 +274,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop_observability = observability.start(settings)
     try:
         if settings.transport == "http":
-            from membrane_mcp.server.http import http_backend_options, run_http
+            from membrane_mcp.server.http import run_http
             from membrane_mcp.server.workers import WorkerExited
 
             try:
-                anyio.run(run_http, settings, backend_options=http_backend_options())
+                anyio.run(run_http, settings)
             except WorkerExited as exc:
                 return _fail(str(exc), 1)
         else:

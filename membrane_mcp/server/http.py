@@ -80,19 +80,6 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-def http_backend_options() -> dict[str, Any]:
-    """anyio's options for the HTTP server's event loop: uvloop (libuv, in C) when it is installed.
-
-    On figure 4's load (bench/throughput.py) the asyncio loop's own scheduling and socket work was
-    13 % of the server's CPU; uvloop does it in C. The bench's echo server runs on the same loop.
-    """
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return {}
-    return {"use_uvloop": True}
-
-
 def build_http_app(
     server: Server[Any],
     settings: Settings,

@@ -9,7 +9,7 @@ injectable clock. It also answers a request whose ``id`` has an invalid type wit
 it as a notification and would answer nothing), and gives up on a body that trickles in slower than
 ``body_timeout`` per chunk (408).
 
-`SlowHeaderTimeoutHttpTools` is uvicorn's httptools protocol with one more timer: a connection that has not sent
+`SlowHeaderTimeoutH11` is uvicorn's h11 protocol with one more timer: a connection that has not sent
 complete request headers within ``header_timeout`` seconds is closed.
 """
 
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from membrane_mcp.server.request_ids import has_invalid_id
 
@@ -312,37 +313,22 @@ async def _respond(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class SlowHeaderTimeoutHttpTools(HttpToolsProtocol):
-    """Closes a connection whose request headers are not complete within `header_timeout` seconds.
-
-    uvicorn's httptools protocol (HTTP parsed in C: 0.3-0.4 ms less server CPU per request than h11
-    on figure 4's load, bench/throughput.py) with one more timer. The timer is armed when a connection
-    opens and whenever a request's headers have begun but not ended by the time its bytes are parsed;
-    a request whose headers arrive in one read never arms one.
-    """
+class SlowHeaderTimeoutH11(H11Protocol):
+    """Closes a connection whose request headers are not complete within `header_timeout` seconds."""
 
     header_timeout: float = 10.0
     _header_timer: asyncio.TimerHandle | None = None
-    _awaiting_headers: bool = True
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
 
-    def on_message_begin(self) -> None:
-        self._awaiting_headers = True
-        super().on_message_begin()
-
-    def on_headers_complete(self) -> None:
-        self._awaiting_headers = False
-        super().on_headers_complete()
-
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._awaiting_headers:
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
-        elif self._header_timer is not None:
+        waiting = self.conn.their_state is h11.IDLE and self.conn.our_state is h11.IDLE
+        if waiting and self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+        elif not waiting and self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
@@ -354,12 +340,12 @@ class SlowHeaderTimeoutHttpTools(HttpToolsProtocol):
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
-        if self._awaiting_headers and not self.transport.is_closing():
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             logger.info(
                 "closed a connection that sent no complete request headers in %g s", self.header_timeout
             )
             self.transport.close()
 
 
-def header_timeout_protocol(seconds: float) -> type[SlowHeaderTimeoutHttpTools]:
-    return type("HeaderTimeoutHttpTools", (SlowHeaderTimeoutHttpTools,), {"header_timeout": seconds})
+def header_timeout_protocol(seconds: float) -> type[SlowHeaderTimeoutH11]:
+    return type("HeaderTimeoutH11", (SlowHeaderTimeoutH11,), {"header_timeout": seconds})

@@ -120,14 +120,14 @@ def worker_main(settings: Settings, worker: int, workers: int) -> None:
     """One worker (in a spawned process): the single-process server on its own SO_REUSEPORT socket."""
     from membrane_mcp import observability
     from membrane_mcp.cli import configure_logging
-    from membrane_mcp.server.http import http_backend_options, run_http
+    from membrane_mcp.server.http import run_http
 
     configure_logging(settings.log_level)
     stop_observability = observability.start(settings)
     sock = reuseport_socket(settings.host, settings.port)
     logger.info("worker %d of %d (pid %d) accepting on port %d", worker, workers, os.getpid(), settings.port)
     try:
-        anyio.run(run_http, settings, [sock], worker, backend_options=http_backend_options())
+        anyio.run(run_http, settings, [sock], worker)
     except KeyboardInterrupt:
         pass
     finally:
