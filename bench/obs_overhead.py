@@ -6,13 +6,18 @@ every 5 s, plus every request traced and exported over OTLP/HTTP to a loopback s
 them, so span creation, batching, encoding and export are all paid); and on with traces sampled
 (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, ratio 0.1: the documented lever; an info row).
 In each round all four are driven AT THE SAME TIME, each by its own figure 4 clients and mix
-(list/search/run/raw), so the machine's other load falls on all of them in the same seconds. The
-primary figure is each server's CPU time per call (user + system, psutil on its pid) over the round,
-the ratio on/off taken per round, then the median over rounds; calls/s is reported beside it.
+(list/search/run/raw) from a load process of its own, so the machine's other load falls on all of
+them in the same seconds. The primary figure is each server's CPU time per call (user + system,
+psutil on its pid) over the round, the ratio on/off taken per round, then the median over rounds;
+calls/s is reported beside it.
 
 Why concurrent rounds: with the servers driven one after another (the earlier form of this figure),
 a round's CPU per call moved by +-15 % with the neighbours' load on 2 shared cores and on/off pairs
-ranged 0.8-1.2x in one run; driven together, the A/A control stays within a few per cent.
+ranged 0.80-1.10x in one run (2026-11-30 17:10 UTC, load ~4); driven together (17:25 UTC, load ~7) the
+A/A control stayed within 0.94-1.05x (median 1.00) while on/off read 1.02-1.18x (median 1.12). The
+price: four servers share the cores, so each serves fewer calls per second, and the on-server's fixed
+costs per second (a /metrics render is ~3 ms every 5 s; the batch processor's 5 s timer sends smaller
+batches) fall on fewer calls than at full speed.
 
 Beside the ratio: the absolute CPU per call on each side and their difference; the part of it spent in
 the on-server's other threads (the batch span processor's worker: encoding and OTLP/HTTP export) and in
@@ -37,8 +42,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from multiprocessing import get_context
 from typing import Any
 
 import anyio
@@ -148,14 +154,19 @@ def _calls(measured: dict[str, Any]) -> int:
     return sum(len(values) for values in measured["latencies"].values())
 
 
-def _drive_all(servers: dict[str, HttpServer], clients: int, seconds: float) -> dict[str, dict[str, Any]]:
-    """Every server driven at the same time, each by its own `clients` (one event loop per server)."""
-    with ThreadPoolExecutor(len(servers)) as pool:
-        futures = {
-            side: pool.submit(anyio.run, _load, server.url, clients, seconds, OPERATIONS)
-            for side, server in servers.items()
-        }
-        return {side: future.result() for side, future in futures.items()}
+def _load_round(url: str, clients: int, seconds: float) -> dict[str, Any]:
+    return anyio.run(_load, url, clients, seconds, OPERATIONS)
+
+
+def _drive_all(
+    pool: ProcessPoolExecutor, servers: dict[str, HttpServer], clients: int, seconds: float
+) -> dict[str, dict[str, Any]]:
+    """Every server driven at the same time, each by its own `clients` in a load process of its own (in
+    one process the load generators would share one GIL and leave the servers half idle)."""
+    futures = {
+        side: pool.submit(_load_round, server.url, clients, seconds) for side, server in servers.items()
+    }
+    return {side: future.result() for side, future in futures.items()}
 
 
 def measure(clients: int, seconds: float, rounds: int, warm_up: float = 1.0) -> dict[str, Any]:
@@ -163,6 +174,7 @@ def measure(clients: int, seconds: float, rounds: int, warm_up: float = 1.0) -> 
     results: dict[str, Any] = {side: [] for side in SIDES}
     results["pairs"] = []
     with (
+        ExitStack() as st,
         sandbox_process() as sandbox,
         otlp_sink() as sink,
         observed_server(sandbox, False, sink) as off,
@@ -171,8 +183,9 @@ def measure(clients: int, seconds: float, rounds: int, warm_up: float = 1.0) -> 
         observed_server(sandbox, True, sink, sampled=True) as sampled,
     ):
         servers = {"off": off, "control": control, "on": on, "sampled": sampled}
+        pool = st.enter_context(ProcessPoolExecutor(len(servers), mp_context=get_context("spawn")))
         # Catalog load, search index and lazy imports (the exporter's) are paid before any CPU is read.
-        _drive_all(servers, clients, warm_up)
+        _drive_all(pool, servers, clients, warm_up)
         stop_event = threading.Event()
         for scraped in (on, sampled):
             metrics_url = scraped.url.removesuffix("/mcp") + "/metrics"
@@ -180,7 +193,7 @@ def measure(clients: int, seconds: float, rounds: int, warm_up: float = 1.0) -> 
         try:
             cpu = {side: _cpu_seconds(server.process.pid) for side, server in servers.items()}
             for index in range(rounds):
-                measured = _drive_all(servers, clients, seconds)
+                measured = _drive_all(pool, servers, clients, seconds)
                 if index == rounds - 1:
                     # The on-server's last spans are exported within its schedule delay: wait it out.
                     time.sleep(EXPORT_DELAY_SECONDS + 1)
