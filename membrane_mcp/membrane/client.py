@@ -525,6 +525,15 @@ class MembraneClient:
             self._integrations[id] = cached
         return cached
 
+    async def list_integrations(self) -> list[IntegrationRef]:
+        """`GET /integrations` (SDK `IntegrationsAccessor.findAll`, docs/membrane-api.md 5.10), every page;
+        each one found is cached as `get_integration` would have."""
+        listed = await self._find_all("/integrations", {}, IntegrationRef)
+        for ref in listed:
+            if ref.id and ref.key:
+                self._integrations.setdefault(ref.id, ref)
+        return listed
+
     async def get_connector(self, id: str) -> IntegrationRef:
         """`GET /connectors/{id}` (SDK `ConnectorAccessor`): the last resort for naming a connection's app."""
         key = f"connector:{id}"

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,17 +168,59 @@ async def app_of(client: MembraneClient, connection: Connection) -> IntegrationR
 
 
 async def connection_infos(client: MembraneClient, connections: Iterable[Connection]) -> list[ConnectionInfo]:
-    """`connection_info` for each, naming apps concurrently (each integration fetched once)."""
+    """`connection_info` for each, naming apps concurrently (see `AppNamer`)."""
     listed = list(connections)
+    namer = AppNamer(client, listed)
     apps: dict[str, IntegrationRef | None] = {}
 
     async def name_one(connection: Connection) -> None:
-        apps[connection.id] = await app_of(client, connection)
+        apps[connection.id] = await namer.app_of(connection)
 
     async with anyio.create_task_group() as group:
         for connection in listed:
             group.start_soon(name_one, connection)
     return [connection_info(c, apps.get(c.id)) for c in listed]
+
+
+BULK_NAMING_MIN = 2
+"""From this many connections without an embedded integration, one `GET /integrations` names their apps."""
+
+
+class AppNamer:
+    """`app_of` for the connections of one catalog load, with one `GET /integrations` (SDK
+    `IntegrationsAccessor`, docs/membrane-api.md 5.10) instead of one `GET /integrations/{id}` per
+    integration when `BULK_NAMING_MIN` or more connections need their app looked up. An integration the
+    list does not hold, or a list that fails, falls back to `app_of`'s lookups one by one."""
+
+    def __init__(self, client: MembraneClient, connections: Sequence[Connection]) -> None:
+        self._client = client
+        self._bulk = sum(1 for c in connections if _needs_lookup(c)) >= BULK_NAMING_MIN
+        self._listed: dict[str, IntegrationRef] | None = None
+        self._lock = anyio.Lock()
+
+    async def app_of(self, connection: Connection) -> IntegrationRef | None:
+        if self._bulk and _needs_lookup(connection) and connection.integration_id:
+            found = (await self._integrations()).get(connection.integration_id)
+            if found is not None and found.key:
+                return found
+        return await app_of(self._client, connection)
+
+    async def _integrations(self) -> dict[str, IntegrationRef]:
+        async with self._lock:
+            if self._listed is None:
+                try:
+                    listed = await self._client.list_integrations()
+                except MembraneError as exc:
+                    logger.info("could not list integrations (%s): naming apps one by one", exc)
+                    listed = []
+                self._listed = {ref.id: ref for ref in listed if ref.id}
+            return self._listed
+
+
+def _needs_lookup(connection: Connection) -> bool:
+    return not (connection.integration is not None and connection.integration.key) and bool(
+        connection.integration_id
+    )
 
 
 def merge_layers(*layers: Iterable[Action]) -> list[Action]:
@@ -477,39 +519,43 @@ class Catalog:
             return await self._load_unpaused()
 
     async def _load_unpaused(self) -> CatalogSnapshot:
+        """Each connection goes its own way as soon as the connection list is in: its app named (when
+        not embedded), then its own and its integration's actions listed at once. No step waits for
+        every connection to finish the one before (a load is mostly waiting on Membrane)."""
         started = time.perf_counter()
-        connections = await connection_infos(self._client, await self._client.list_connections())
-        connections = [c for c in connections if self._filter.keeps_connection(c)]
-        connections.sort(key=lambda c: (c.app_key, c.id))
+        listed_connections = await self._client.list_connections()
+        namer = AppNamer(self._client, listed_connections)
+        connections: list[ConnectionInfo] = []
         actions: dict[str, list[Action]] = {}
         errors: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(self._concurrency)
         schemas = SchemaMemo()
         shared = _SharedLayers(self._client, limiter)
 
-        async def load_one(info: ConnectionInfo) -> None:
+        async def load_one(connection: Connection) -> None:
+            info = connection_info(connection, await namer.app_of(connection))
+            if not self._filter.keeps_connection(info):
+                return
+            connections.append(info)
             if info.state != "READY":
                 return
-            try:
-                async with limiter:
-                    own = await self._client.list_actions(connection_id=info.id)
-            except MembraneError as exc:
-                errors[info.id] = load_error_text(exc)
-                logger.warning("could not list actions of connection %s: %s", info.id, exc)
+            layers = await self._layers(info, shared, limiter)
+            own = layers["own"]
+            if isinstance(own, MembraneError):
+                errors[info.id] = load_error_text(own)
+                logger.warning("could not list actions of connection %s: %s", info.id, own)
                 return
             # The other layers add to the connection's own actions; when they cannot be listed, the
             # connection keeps what it has (an integration failure is shown, a universal one logged).
-            integration: list[Action] = []
-            universal: list[Action] = []
-            try:
-                integration = await shared.integration(info.integration_id)
-            except MembraneError as exc:
-                errors[info.id] = load_error_text(exc)
-                logger.warning("could not list the integration actions of %s: %s", info.id, exc)
-            try:
-                universal = await shared.universal()
-            except MembraneError as exc:
-                logger.warning("could not list universal actions: %s", exc)
+            integration = layers["integration"]
+            if isinstance(integration, MembraneError):
+                errors[info.id] = load_error_text(integration)
+                logger.warning("could not list the integration actions of %s: %s", info.id, integration)
+                integration = []
+            universal = layers["universal"]
+            if isinstance(universal, MembraneError):
+                logger.warning("could not list universal actions: %s", universal)
+                universal = []
             listed = merge_layers(own, integration, universal)
             kept = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
             for action in kept:
@@ -518,8 +564,9 @@ class Catalog:
             actions[info.id] = kept
 
         async with anyio.create_task_group() as group:
-            for info in connections:
-                group.start_soon(load_one, info)
+            for connection in listed_connections:
+                group.start_soon(load_one, connection)
+        connections.sort(key=lambda c: (c.app_key, c.id))
         entries = build_entries(connections, actions, schemas)
         logger.info(
             "catalog loaded: %d connections, %d actions in %.0f ms",
@@ -530,3 +577,26 @@ class Catalog:
         return CatalogSnapshot(
             connections=connections, entries=entries, load_errors=errors, loaded_at=self._clock()
         )
+
+    async def _layers(
+        self, info: ConnectionInfo, shared: _SharedLayers, limiter: anyio.CapacityLimiter
+    ) -> dict[str, list[Action] | MembraneError]:
+        """The connection's own, integration and universal actions, listed concurrently; each an error
+        when it could not be listed."""
+        layers: dict[str, list[Action] | MembraneError] = {}
+
+        async def own() -> list[Action]:
+            async with limiter:
+                return await self._client.list_actions(connection_id=info.id)
+
+        async def one(name: str, fetch: Callable[[], Awaitable[list[Action]]]) -> None:
+            try:
+                layers[name] = await fetch()
+            except MembraneError as exc:
+                layers[name] = exc
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(one, "own", own)
+            group.start_soon(one, "integration", lambda: shared.integration(info.integration_id))
+            group.start_soon(one, "universal", shared.universal)
+        return layers
