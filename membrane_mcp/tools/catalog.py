@@ -422,11 +422,18 @@ class _SharedLayers:
     """The integration-level and universal action lists of one catalog load, each fetched once however
     many connections share them (single-flight per list)."""
 
-    def __init__(self, client: MembraneClient, limiter: anyio.CapacityLimiter) -> None:
+    def __init__(
+        self, client: MembraneClient, limiter: anyio.CapacityLimiter, schemas: json_codec.SchemaCache
+    ) -> None:
         self._client = client
         self._limiter = limiter
+        self._schemas = schemas
         self._lists: dict[str, list[Action] | MembraneError] = {}
         self._locks: dict[str, anyio.Lock] = {}
+
+    @property
+    def schemas(self) -> json_codec.SchemaCache:
+        return self._schemas
 
     async def integration(self, integration_id: str | None) -> list[Action]:
         if not integration_id:
@@ -442,10 +449,10 @@ class _SharedLayers:
                 try:
                     async with self._limiter:
                         if integration_id is None:
-                            found = await self._client.list_actions(layer="universal")
+                            found = await self._client.list_actions(layer="universal", schemas=self._schemas)
                         else:
                             found = await self._client.list_actions(
-                                integration_id=integration_id, layer="integration"
+                                integration_id=integration_id, layer="integration", schemas=self._schemas
                             )
                     self._lists[name] = found
                 except MembraneError as exc:
@@ -530,7 +537,8 @@ class Catalog:
         errors: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(self._concurrency)
         schemas = SchemaMemo()
-        shared = _SharedLayers(self._client, limiter)
+        decoded: json_codec.SchemaCache = {}  # equal schemas decoded once, one object (then interned)
+        shared = _SharedLayers(self._client, limiter, decoded)
 
         async def load_one(connection: Connection) -> None:
             info = connection_info(connection, await namer.app_of(connection))
@@ -587,7 +595,7 @@ class Catalog:
 
         async def own() -> list[Action]:
             async with limiter:
-                return await self._client.list_actions(connection_id=info.id)
+                return await self._client.list_actions(connection_id=info.id, schemas=shared.schemas)
 
         async def one(name: str, fetch: Callable[[], Awaitable[list[Action]]]) -> None:
             try:
