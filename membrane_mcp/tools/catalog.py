@@ -431,10 +431,6 @@ class _SharedLayers:
         self._lists: dict[str, list[Action] | MembraneError] = {}
         self._locks: dict[str, anyio.Lock] = {}
 
-    @property
-    def schemas(self) -> json_codec.SchemaCache:
-        return self._schemas
-
     async def integration(self, integration_id: str | None) -> list[Action]:
         if not integration_id:
             return []
@@ -462,6 +458,64 @@ class _SharedLayers:
             raise listed
         # Shared, not copied: the loader only swaps in interned schemas, equal for every connection.
         return listed
+
+
+BULK_OWN_MIN = 8
+"""From this many connections to load, one list of every connection-level action replaces one list each."""
+
+
+class _OwnLayers:
+    """Each connection's own (connection-level) actions in one catalog load.
+
+    With `bulk`, one `GET /actions?layer=connection` (SDK `FindActionsQuery`: `layer` without a
+    `connectionId`) lists them for every connection, each instance naming its `connectionId`
+    (docs/membrane-api.md 4.3), instead of one request per connection. When that list fails, or an item
+    in it names no connection (a server that did not apply the filter), each connection is listed on
+    its own as without `bulk`.
+    """
+
+    def __init__(
+        self,
+        client: MembraneClient,
+        limiter: anyio.CapacityLimiter,
+        schemas: json_codec.SchemaCache,
+        *,
+        bulk: bool,
+    ) -> None:
+        self._client = client
+        self._limiter = limiter
+        self._schemas = schemas
+        self._bulk = bulk
+        self._grouped: dict[str, list[Action]] | None = None
+        self._lock = anyio.Lock()
+
+    async def of(self, connection_id: str) -> list[Action]:
+        if self._bulk:
+            grouped = await self._all()
+            if grouped is not None:
+                return grouped.get(connection_id, [])
+        async with self._limiter:
+            return await self._client.list_actions(connection_id=connection_id, schemas=self._schemas)
+
+    async def _all(self) -> dict[str, list[Action]] | None:
+        async with self._lock:
+            if self._bulk and self._grouped is None:
+                try:
+                    async with self._limiter:
+                        listed = await self._client.list_actions(layer="connection", schemas=self._schemas)
+                except MembraneError as exc:
+                    logger.info("could not list connection-level actions at once (%s): one list each", exc)
+                    listed = []
+                    self._bulk = False
+                grouped: dict[str, list[Action]] = {}
+                for action in listed:
+                    if not action.connection_id:
+                        logger.info("a connection-level action names no connection: one list each")
+                        self._bulk = False
+                        break
+                    grouped.setdefault(action.connection_id, []).append(action)
+                self._grouped = grouped if self._bulk else None
+            return self._grouped
 
 
 class Catalog:
@@ -539,6 +593,9 @@ class Catalog:
         schemas = SchemaMemo()
         decoded: json_codec.SchemaCache = {}  # equal schemas decoded once, one object (then interned)
         shared = _SharedLayers(self._client, limiter, decoded)
+        own_layers = _OwnLayers(
+            self._client, limiter, decoded, bulk=self._may_load(listed_connections) >= BULK_OWN_MIN
+        )
 
         async def load_one(connection: Connection) -> None:
             info = connection_info(connection, await namer.app_of(connection))
@@ -547,7 +604,7 @@ class Catalog:
             connections.append(info)
             if info.state != "READY":
                 return
-            layers = await self._layers(info, shared, limiter)
+            layers = await self._layers(info, shared, own_layers)
             own = layers["own"]
             if isinstance(own, MembraneError):
                 errors[info.id] = load_error_text(own)
@@ -586,16 +643,25 @@ class Catalog:
             connections=connections, entries=entries, load_errors=errors, loaded_at=self._clock()
         )
 
+    def _may_load(self, connections: Sequence[Connection]) -> int:
+        """How many of these connections may have their actions loaded: ready, and kept by the filter
+        (or with an app that is not named yet)."""
+        return sum(
+            1
+            for c in connections
+            if c.effective_state == "READY"
+            and (_needs_lookup(c) or self._filter.keeps_connection(connection_info(c)))
+        )
+
     async def _layers(
-        self, info: ConnectionInfo, shared: _SharedLayers, limiter: anyio.CapacityLimiter
+        self, info: ConnectionInfo, shared: _SharedLayers, own_layers: _OwnLayers
     ) -> dict[str, list[Action] | MembraneError]:
         """The connection's own, integration and universal actions, listed concurrently; each an error
         when it could not be listed."""
         layers: dict[str, list[Action] | MembraneError] = {}
 
         async def own() -> list[Action]:
-            async with limiter:
-                return await self._client.list_actions(connection_id=info.id, schemas=shared.schemas)
+            return await own_layers.of(info.id)
 
         async def one(name: str, fetch: Callable[[], Awaitable[list[Action]]]) -> None:
             try:
