@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
-import anyio.to_thread
 import mcp_types
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.shared.message import SessionMessage
@@ -62,26 +60,8 @@ async def _load_after_first_answer(first_answer: anyio.Event, gateway: Gateway) 
     """
     with anyio.move_on_after(IDLE_LOAD_SECONDS):
         await first_answer.wait()
-        async with anyio.create_task_group() as group:
-            group.start_soon(partial(anyio.to_thread.run_sync, warm_first_request, abandon_on_cancel=True))
-            await anyio.sleep(SETTLE_SECONDS)
-            group.cancel_scope.cancel()  # the warm-up goes on in its thread; the load does not wait for it
+        await anyio.sleep(SETTLE_SECONDS)
     await log_banner_when_loaded(gateway, "stdio", announce=False)
-
-
-def warm_first_request() -> None:
-    """Import what the catalog load's first request needs (the transport: aiohttp and its SSL contexts,
-    ~0.25 s of CPU; retries; msgspec), in the settle time after the handshake's answer instead of after
-    it. The load's first request then finds them imported (or waits on the import lock meanwhile)."""
-    import tenacity  # noqa: F401
-
-    from membrane_mcp import json_codec
-    from membrane_mcp.membrane.deferred_transport import proxy_in_environment
-
-    json_codec.loads(b"{}")
-    json_codec.action_page(b"{}", {})
-    if not proxy_in_environment():  # with a proxy, httpx's own transport serves (deferred_transport.py)
-        import membrane_mcp.membrane.transport  # noqa: F401
 
 
 class FirstSendSignal:
