@@ -251,6 +251,9 @@ def build_entries(
     return entries
 
 
+_REF_WORDS = (b'"$ref"', b'"$defs"', b'"definitions"')
+
+
 class SchemaMemo:
     """Schema work done once per distinct schema within one catalog load.
 
@@ -298,7 +301,10 @@ class SchemaMemo:
             resolved: dict[str, Any] = resolve_refs(schema)
             return resolved
         if key not in self._resolved:
-            self._resolved[key] = resolve_refs(schema)
+            # Without a $ref or definitions anywhere in its text, a schema resolves to an equal copy of
+            # itself: share it instead (most schemas; a deep copy each was a tenth of a cold load).
+            plain = not any(word in key for word in _REF_WORDS)
+            self._resolved[key] = schema if plain else resolve_refs(schema)
         return self._resolved[key]
 
 
