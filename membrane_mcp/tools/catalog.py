@@ -7,6 +7,7 @@ The catalog belongs to one Membrane client, so it is per credential by construct
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import logging
@@ -238,15 +239,24 @@ def build_entries(
     connections: Sequence[ConnectionInfo], actions: dict[str, list[Action]], schemas: SchemaMemo | None = None
 ) -> list[ToolEntry]:
     """Name, sanitise and annotate every (connection, action) pair; sorted by tool name."""
-    pairs: list[tuple[ConnectionInfo, Action, NameRequest]] = []
-    for info in connections:
-        for action in actions.get(info.id, []):
-            if action.state not in (None, "READY"):
-                continue
-            pairs.append((info, action, NameRequest(info.app_key, info.id, action.key or action.id)))
-    names = assign_tool_names(request for _, _, request in pairs)
     schemas = schemas or SchemaMemo()
-    entries = [_entry(names[request], info, action, schemas) for info, action, request in pairs]
+    return name_entries(
+        entry for info in connections for entry in unnamed_entries(info, actions.get(info.id, []), schemas)
+    )
+
+
+def unnamed_entries(info: ConnectionInfo, actions: Iterable[Action], schemas: SchemaMemo) -> list[ToolEntry]:
+    """The entries of one connection's ready actions, sanitised and annotated, not named yet (a name
+    depends on every other connection's actions: `name_entries`). The catalog load makes them as each
+    connection's actions arrive, while it waits for the others'."""
+    return [_entry("", info, action, schemas) for action in actions if action.state in (None, "READY")]
+
+
+def name_entries(unnamed: Iterable[ToolEntry]) -> list[ToolEntry]:
+    """`unnamed_entries` of every connection, each given its tool name; sorted by tool name."""
+    pairs = [(entry, NameRequest(entry.app_key, entry.connection_id, entry.action_key)) for entry in unnamed]
+    names = assign_tool_names(request for _, request in pairs)
+    entries = [dataclasses.replace(entry, name=names[request]) for entry, request in pairs]
     entries.sort(key=lambda entry: entry.name)
     return entries
 
@@ -593,7 +603,7 @@ class Catalog:
         listed_connections = await self._client.list_connections()
         namer = AppNamer(self._client, listed_connections)
         connections: list[ConnectionInfo] = []
-        actions: dict[str, list[Action]] = {}
+        unnamed: dict[str, list[ToolEntry]] = {}
         errors: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(self._concurrency)
         schemas = SchemaMemo()
@@ -632,13 +642,13 @@ class Catalog:
             for action in kept:
                 action.input_schema = schemas.intern(action.input_schema)
                 action.output_schema = schemas.intern(action.output_schema)
-            actions[info.id] = kept
+            unnamed[info.id] = unnamed_entries(info, kept, schemas)
 
         async with anyio.create_task_group() as group:
             for connection in listed_connections:
                 group.start_soon(load_one, connection)
         connections.sort(key=lambda c: (c.app_key, c.id))
-        entries = build_entries(connections, actions, schemas)
+        entries = name_entries(entry for info in connections for entry in unnamed.get(info.id, []))
         logger.info(
             "catalog loaded: %d connections, %d actions in %.0f ms",
             len(connections),
