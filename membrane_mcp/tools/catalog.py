@@ -553,6 +553,9 @@ class Catalog:
         self._lock = anyio.Lock()
         self._generation = 0
         self.on_load: list[Callable[[CatalogSnapshot], object]] = []  # called with each new snapshot
+        # Called during a load with each connection's entries (not named yet) as they are made: work that
+        # can start before the whole catalog is in (the search index's tokenising) fills the waits.
+        self.on_entries: list[Callable[[Sequence[ToolEntry]], object]] = []
 
     @property
     def cached(self) -> CatalogSnapshot | None:
@@ -642,7 +645,9 @@ class Catalog:
             for action in kept:
                 action.input_schema = schemas.intern(action.input_schema)
                 action.output_schema = schemas.intern(action.output_schema)
-            unnamed[info.id] = unnamed_entries(info, kept, schemas)
+            unnamed[info.id] = made = unnamed_entries(info, kept, schemas)
+            for listener in self.on_entries:
+                listener(made)
 
         async with anyio.create_task_group() as group:
             for connection in listed_connections:
