@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 from mcp import types
+from pydantic import ValidationError
 
 from membrane_mcp import json_codec
 from membrane_mcp.gc_tuning import collection_paused
@@ -210,7 +211,7 @@ class AppNamer:
             if self._listed is None:
                 try:
                     listed = await self._client.list_integrations()
-                except MembraneError as exc:
+                except (MembraneError, ValidationError) as exc:  # an optional shortcut: never fatal
                     logger.info("could not list integrations (%s): naming apps one by one", exc)
                     listed = []
                 self._listed = {ref.id: ref for ref in listed if ref.id}
@@ -523,7 +524,7 @@ class _OwnLayers:
                 try:
                     async with self._limiter:
                         listed = await self._client.list_actions(layer="connection", schemas=self._schemas)
-                except MembraneError as exc:
+                except (MembraneError, ValidationError) as exc:  # an optional shortcut: never fatal
                     logger.info("could not list connection-level actions at once (%s): one list each", exc)
                     listed = []
                     self._bulk = False

@@ -79,8 +79,8 @@ def _connections(count: int) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("bulk_answer", ["refused", "unfiltered"])
-async def test_a_server_that_refuses_or_ignores_the_layer_filter_gets_one_list_per_connection(
+@pytest.mark.parametrize("bulk_answer", ["refused", "unfiltered", "malformed"])
+async def test_a_server_that_refuses_ignores_or_garbles_the_layer_filter_gets_one_list_per_connection(
     bulk_answer: str,
 ) -> None:
     requests: list[httpx.Request] = []
@@ -93,6 +93,8 @@ async def test_a_server_that_refuses_or_ignores_the_layer_filter_gets_one_list_p
         if query.get("layer") == "connection":
             if bulk_answer == "refused":
                 return httpx.Response(400, json={"type": "bad_request", "message": "unknown filter layer"})
+            if bulk_answer == "malformed":
+                return httpx.Response(200, json={"items": "not a list"})
             # The filter not applied: an integration-level action (no connectionId) among instances.
             return httpx.Response(
                 200, json={"items": [{"id": "x", "key": "x", "connectionId": "c0"}, {"id": "y"}]}
