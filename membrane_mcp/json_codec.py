@@ -40,3 +40,78 @@ def identity_key(value: Any) -> bytes | None:
         return _msgspec()[1].encode(value)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+SchemaCache = dict[bytes, Any]
+"""Decoded schemas by their JSON text: equal schemas of different actions become one shared object."""
+
+
+@cache
+def _action_page_decoder() -> msgspec.json.Decoder[Any]:
+    import msgspec
+
+    # The fields `Action` reads, schemas left undecoded (Raw); other fields (config, integration,
+    # layer...) are skipped unread. `error` is kept for `Action.error_message`. Any: `Action` checks types.
+    listed_action = msgspec.defstruct(
+        "ListedAction",
+        [
+            ("id", Any),
+            *((field, Any, None) for field, _ in _ACTION_FIELDS[1:]),
+            ("input_schema", msgspec.Raw, msgspec.Raw()),
+            ("output_schema", msgspec.Raw, msgspec.Raw()),
+        ],
+        rename="camel",
+    )
+    page = msgspec.defstruct("ActionPage", [("items", list[listed_action], []), ("cursor", Any, None)])  # type: ignore[valid-type]
+    return msgspec.json.Decoder(page)
+
+
+_ACTION_FIELDS = (
+    ("id", "id"),
+    ("key", "key"),
+    ("name", "name"),
+    ("description", "description"),
+    ("type", "type"),
+    ("integration_id", "integrationId"),
+    ("integration_key", "integrationKey"),
+    ("connection_id", "connectionId"),
+    ("state", "state"),
+    ("errors", "errors"),
+    ("error", "error"),
+    ("agent_session_id", "agentSessionId"),
+    ("revision", "revision"),
+    ("created_at", "createdAt"),
+    ("updated_at", "updatedAt"),
+)
+
+
+def action_page(data: bytes, schemas: SchemaCache) -> dict[str, Any] | None:
+    """A page of actions (`{items, cursor}`) decoded into the dicts `Page[Action]` validates, reading only
+    the fields an `Action` has and decoding each distinct schema text once (`schemas` keeps them).
+
+    None when the page has another shape (not an object, items not objects, no `id`...): the caller then
+    reads it the general way, which accepts or rejects it as before.
+    """
+    import msgspec
+
+    try:
+        page = _action_page_decoder().decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    items = []
+    for action in page.items:
+        item = {
+            alias: value for field, alias in _ACTION_FIELDS if (value := getattr(action, field)) is not None
+        }
+        for field, alias in (("input_schema", "inputSchema"), ("output_schema", "outputSchema")):
+            raw = getattr(action, field)
+            if raw:
+                text = bytes(raw)
+                if text not in schemas:
+                    schemas[text] = loads(text)
+                item[alias] = schemas[text]
+        items.append(item)
+    decoded: dict[str, Any] = {"items": items}
+    if page.cursor is not None:
+        decoded["cursor"] = page.cursor
+    return decoded

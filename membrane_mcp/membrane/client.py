@@ -446,12 +446,20 @@ class MembraneClient:
             ) from exc
 
     async def _find_all(
-        self, path: str, params: Mapping[str, Any], item: type[M], *, limit: int | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        item: type[M],
+        *,
+        limit: int | None = None,
+        schemas: json_codec.SchemaCache | None = None,
     ) -> list[M]:
         """Follow cursors like the SDK's findAll: cursor "0", limit 1000, loop while a cursor comes back.
 
         Each page is validated into `item` models in one pass over its decoded JSON (a page of 50 actions
-        is ~100 KB; dicts first and a second validation per item took twice as long).
+        is ~100 KB; dicts first and a second validation per item took twice as long). With `schemas`, a
+        page of actions is read for the fields an `Action` declares only, each distinct schema once
+        (`_page_data`).
         """
         items: list[M] = []
         cursor: str | None = "0"
@@ -461,7 +469,8 @@ class MembraneClient:
             response = await self._request(
                 "GET", path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor}
             )
-            page = page_type.model_validate(self._json(response) or {})
+            data = self._page_data(response, schemas) if item is Action and schemas is not None else None
+            page = page_type.model_validate(data if data is not None else self._json(response) or {})
             items.extend(page.items)
             if limit is not None and len(items) >= limit:
                 return items[:limit]
@@ -470,6 +479,14 @@ class MembraneClient:
             seen.add(page.cursor)
             cursor = page.cursor
         return items
+
+    @staticmethod
+    def _page_data(response: httpx.Response, schemas: json_codec.SchemaCache) -> dict[str, Any] | None:
+        """A page of actions the fast way (`json_codec.action_page`), or None to read it the general way
+        (a cut answer, an empty body or an unexpected shape: the general way accepts or explains it)."""
+        if not response.content or CUT_EXTENSION in response.extensions:
+            return None
+        return json_codec.action_page(response.content, schemas)
 
     def _long_poll(self, wait: bool, timeout: float | None) -> tuple[dict[str, Any], float | None]:
         """Query and read timeout for `?wait=true&timeout=`, never past the deadline (then a plain GET)."""
@@ -565,6 +582,15 @@ class MembraneClient:
             self._integrations[id] = cached
         return cached
 
+    async def list_integrations(self) -> list[IntegrationRef]:
+        """`GET /integrations` (SDK `IntegrationsAccessor.findAll`, docs/membrane-api.md 5.10), every page;
+        each one found is cached as `get_integration` would have."""
+        listed = await self._find_all("/integrations", {}, IntegrationRef)
+        for ref in listed:
+            if ref.id and ref.key:
+                self._integrations.setdefault(ref.id, ref)
+        return listed
+
     async def get_connector(self, id: str) -> IntegrationRef:
         """`GET /connectors/{id}` (SDK `ConnectorAccessor`): the last resort for naming a connection's app."""
         key = f"connector:{id}"
@@ -585,11 +611,14 @@ class MembraneClient:
         *,
         integration_id: str | None = None,
         layer: str | None = None,
+        schemas: json_codec.SchemaCache | None = None,
     ) -> list[Action]:
         """With `intent`: one ranked request (`limit` default 10; ranking needs a connection).
 
         Without: every page, `limit` capping the total. `layer` is the SDK `FindActionsQuery` filter
-        (`universal`, `integration`, `connection`).
+        (`universal`, `integration`, `connection`). `schemas` (a catalog load): decoded schemas by their
+        text, shared between calls, so equal schemas are decoded once and are one object; the actions
+        then keep only the fields `Action` declares (and `error`), not the others the answer carries.
         """
         params = {
             "connectionId": connection_id,
@@ -603,7 +632,7 @@ class MembraneClient:
                 params={**params, "intent": intent[:200], "limit": 10 if limit is None else limit},
             )
             return [Action.model_validate(item) for item in (data or {}).get("items", [])]
-        return await self._find_all("/actions", params, Action, limit=limit)
+        return await self._find_all("/actions", params, Action, limit=limit, schemas=schemas)
 
     async def get_action(
         self,

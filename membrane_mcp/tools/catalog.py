@@ -12,12 +12,13 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from mcp import types
+from pydantic import ValidationError
 
 from membrane_mcp import json_codec
 from membrane_mcp.gc_tuning import collection_paused
@@ -168,17 +169,59 @@ async def app_of(client: MembraneClient, connection: Connection) -> IntegrationR
 
 
 async def connection_infos(client: MembraneClient, connections: Iterable[Connection]) -> list[ConnectionInfo]:
-    """`connection_info` for each, naming apps concurrently (each integration fetched once)."""
+    """`connection_info` for each, naming apps concurrently (see `AppNamer`)."""
     listed = list(connections)
+    namer = AppNamer(client, listed)
     apps: dict[str, IntegrationRef | None] = {}
 
     async def name_one(connection: Connection) -> None:
-        apps[connection.id] = await app_of(client, connection)
+        apps[connection.id] = await namer.app_of(connection)
 
     async with anyio.create_task_group() as group:
         for connection in listed:
             group.start_soon(name_one, connection)
     return [connection_info(c, apps.get(c.id)) for c in listed]
+
+
+BULK_NAMING_MIN = 2
+"""From this many connections without an embedded integration, one `GET /integrations` names their apps."""
+
+
+class AppNamer:
+    """`app_of` for the connections of one catalog load, with one `GET /integrations` (SDK
+    `IntegrationsAccessor`, docs/membrane-api.md 5.10) instead of one `GET /integrations/{id}` per
+    integration when `BULK_NAMING_MIN` or more connections need their app looked up. An integration the
+    list does not hold, or a list that fails, falls back to `app_of`'s lookups one by one."""
+
+    def __init__(self, client: MembraneClient, connections: Sequence[Connection]) -> None:
+        self._client = client
+        self._bulk = sum(1 for c in connections if _needs_lookup(c)) >= BULK_NAMING_MIN
+        self._listed: dict[str, IntegrationRef] | None = None
+        self._lock = anyio.Lock()
+
+    async def app_of(self, connection: Connection) -> IntegrationRef | None:
+        if self._bulk and _needs_lookup(connection) and connection.integration_id:
+            found = (await self._integrations()).get(connection.integration_id)
+            if found is not None and found.key:
+                return found
+        return await app_of(self._client, connection)
+
+    async def _integrations(self) -> dict[str, IntegrationRef]:
+        async with self._lock:
+            if self._listed is None:
+                try:
+                    listed = await self._client.list_integrations()
+                except (MembraneError, ValidationError) as exc:  # an optional shortcut: never fatal
+                    logger.info("could not list integrations (%s): naming apps one by one", exc)
+                    listed = []
+                self._listed = {ref.id: ref for ref in listed if ref.id}
+            return self._listed
+
+
+def _needs_lookup(connection: Connection) -> bool:
+    return not (connection.integration is not None and connection.integration.key) and bool(
+        connection.integration_id
+    )
 
 
 def merge_layers(*layers: Iterable[Action]) -> list[Action]:
@@ -196,17 +239,34 @@ def build_entries(
     connections: Sequence[ConnectionInfo], actions: dict[str, list[Action]], schemas: SchemaMemo | None = None
 ) -> list[ToolEntry]:
     """Name, sanitise and annotate every (connection, action) pair; sorted by tool name."""
-    pairs: list[tuple[ConnectionInfo, Action, NameRequest]] = []
-    for info in connections:
-        for action in actions.get(info.id, []):
-            if action.state not in (None, "READY"):
-                continue
-            pairs.append((info, action, NameRequest(info.app_key, info.id, action.key or action.id)))
-    names = assign_tool_names(request for _, _, request in pairs)
     schemas = schemas or SchemaMemo()
-    entries = [_entry(names[request], info, action, schemas) for info, action, request in pairs]
+    return name_entries(
+        entry for info in connections for entry in unnamed_entries(info, actions.get(info.id, []), schemas)
+    )
+
+
+def unnamed_entries(info: ConnectionInfo, actions: Iterable[Action], schemas: SchemaMemo) -> list[ToolEntry]:
+    """The entries of one connection's ready actions, sanitised and annotated, not named yet (a name
+    depends on every other connection's actions: `name_entries`). The catalog load makes them as each
+    connection's actions arrive, while it waits for the others'."""
+    return [_entry("", info, action, schemas) for action in actions if action.state in (None, "READY")]
+
+
+def name_entries(unnamed: Iterable[ToolEntry]) -> list[ToolEntry]:
+    """`unnamed_entries` of every connection, each given its tool name (in place); sorted by tool name."""
+    pairs = [(entry, NameRequest(entry.app_key, entry.connection_id, entry.action_key)) for entry in unnamed]
+    names = assign_tool_names(request for _, request in pairs)
+    for entry, request in pairs:
+        # An unnamed entry is its load's own until named here, and is neither hashed nor kept by anyone
+        # before: naming it in place spares a copy (`dataclasses.replace` re-ran the frozen 18-field
+        # __init__ per entry, most of the naming's CPU).
+        object.__setattr__(entry, "name", names[request])
+    entries = [entry for entry, _ in pairs]
     entries.sort(key=lambda entry: entry.name)
     return entries
+
+
+_REF_WORDS = (b'"$ref"', b'"$defs"', b'"definitions"')
 
 
 class SchemaMemo:
@@ -256,7 +316,10 @@ class SchemaMemo:
             resolved: dict[str, Any] = resolve_refs(schema)
             return resolved
         if key not in self._resolved:
-            self._resolved[key] = resolve_refs(schema)
+            # Without a $ref or definitions anywhere in its text, a schema resolves to an equal copy of
+            # itself: share it instead (most schemas; a deep copy each was a tenth of a cold load).
+            plain = not any(word in key for word in _REF_WORDS)
+            self._resolved[key] = schema if plain else resolve_refs(schema)
         return self._resolved[key]
 
 
@@ -380,9 +443,12 @@ class _SharedLayers:
     """The integration-level and universal action lists of one catalog load, each fetched once however
     many connections share them (single-flight per list)."""
 
-    def __init__(self, client: MembraneClient, limiter: anyio.CapacityLimiter) -> None:
+    def __init__(
+        self, client: MembraneClient, limiter: anyio.CapacityLimiter, schemas: json_codec.SchemaCache
+    ) -> None:
         self._client = client
         self._limiter = limiter
+        self._schemas = schemas
         self._lists: dict[str, list[Action] | MembraneError] = {}
         self._locks: dict[str, anyio.Lock] = {}
 
@@ -400,10 +466,10 @@ class _SharedLayers:
                 try:
                     async with self._limiter:
                         if integration_id is None:
-                            found = await self._client.list_actions(layer="universal")
+                            found = await self._client.list_actions(layer="universal", schemas=self._schemas)
                         else:
                             found = await self._client.list_actions(
-                                integration_id=integration_id, layer="integration"
+                                integration_id=integration_id, layer="integration", schemas=self._schemas
                             )
                     self._lists[name] = found
                 except MembraneError as exc:
@@ -413,6 +479,64 @@ class _SharedLayers:
             raise listed
         # Shared, not copied: the loader only swaps in interned schemas, equal for every connection.
         return listed
+
+
+BULK_OWN_MIN = 8
+"""From this many connections to load, one list of every connection-level action replaces one list each."""
+
+
+class _OwnLayers:
+    """Each connection's own (connection-level) actions in one catalog load.
+
+    With `bulk`, one `GET /actions?layer=connection` (SDK `FindActionsQuery`: `layer` without a
+    `connectionId`) lists them for every connection, each instance naming its `connectionId`
+    (docs/membrane-api.md 4.3), instead of one request per connection. When that list fails, or an item
+    in it names no connection (a server that did not apply the filter), each connection is listed on
+    its own as without `bulk`.
+    """
+
+    def __init__(
+        self,
+        client: MembraneClient,
+        limiter: anyio.CapacityLimiter,
+        schemas: json_codec.SchemaCache,
+        *,
+        bulk: bool,
+    ) -> None:
+        self._client = client
+        self._limiter = limiter
+        self._schemas = schemas
+        self._bulk = bulk
+        self._grouped: dict[str, list[Action]] | None = None
+        self._lock = anyio.Lock()
+
+    async def of(self, connection_id: str) -> list[Action]:
+        if self._bulk:
+            grouped = await self._all()
+            if grouped is not None:
+                return grouped.get(connection_id, [])
+        async with self._limiter:
+            return await self._client.list_actions(connection_id=connection_id, schemas=self._schemas)
+
+    async def _all(self) -> dict[str, list[Action]] | None:
+        async with self._lock:
+            if self._bulk and self._grouped is None:
+                try:
+                    async with self._limiter:
+                        listed = await self._client.list_actions(layer="connection", schemas=self._schemas)
+                except (MembraneError, ValidationError) as exc:  # an optional shortcut: never fatal
+                    logger.info("could not list connection-level actions at once (%s): one list each", exc)
+                    listed = []
+                    self._bulk = False
+                grouped: dict[str, list[Action]] = {}
+                for action in listed:
+                    if not action.connection_id:
+                        logger.info("a connection-level action names no connection: one list each")
+                        self._bulk = False
+                        break
+                    grouped.setdefault(action.connection_id, []).append(action)
+                self._grouped = grouped if self._bulk else None
+            return self._grouped
 
 
 class Catalog:
@@ -434,6 +558,9 @@ class Catalog:
         self._lock = anyio.Lock()
         self._generation = 0
         self.on_load: list[Callable[[CatalogSnapshot], object]] = []  # called with each new snapshot
+        # Called during a load with each connection's entries (not named yet) as they are made: work that
+        # can start before the whole catalog is in (the search index's tokenising) fills the waits.
+        self.on_entries: list[Callable[[Sequence[ToolEntry]], object]] = []
 
     @property
     def cached(self) -> CatalogSnapshot | None:
@@ -477,50 +604,61 @@ class Catalog:
             return await self._load_unpaused()
 
     async def _load_unpaused(self) -> CatalogSnapshot:
+        """Each connection goes its own way as soon as the connection list is in: its app named (when
+        not embedded), then its own and its integration's actions listed at once. No step waits for
+        every connection to finish the one before (a load is mostly waiting on Membrane)."""
         started = time.perf_counter()
-        connections = await connection_infos(self._client, await self._client.list_connections())
-        connections = [c for c in connections if self._filter.keeps_connection(c)]
-        connections.sort(key=lambda c: (c.app_key, c.id))
-        actions: dict[str, list[Action]] = {}
+        listed_connections = await self._client.list_connections()
+        namer = AppNamer(self._client, listed_connections)
+        connections: list[ConnectionInfo] = []
+        unnamed: dict[str, list[ToolEntry]] = {}
         errors: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(self._concurrency)
         schemas = SchemaMemo()
-        shared = _SharedLayers(self._client, limiter)
+        decoded: json_codec.SchemaCache = {}  # equal schemas decoded once, one object (then interned)
+        shared = _SharedLayers(self._client, limiter, decoded)
+        own_layers = _OwnLayers(
+            self._client, limiter, decoded, bulk=self._may_load(listed_connections) >= BULK_OWN_MIN
+        )
 
-        async def load_one(info: ConnectionInfo) -> None:
+        async def load_one(connection: Connection) -> None:
+            info = connection_info(connection, await namer.app_of(connection))
+            if not self._filter.keeps_connection(info):
+                return
+            connections.append(info)
             if info.state != "READY":
                 return
-            try:
-                async with limiter:
-                    own = await self._client.list_actions(connection_id=info.id)
-            except MembraneError as exc:
-                errors[info.id] = load_error_text(exc)
-                logger.warning("could not list actions of connection %s: %s", info.id, exc)
+            layers = await self._layers(info, shared, own_layers)
+            own = layers["own"]
+            if isinstance(own, MembraneError):
+                errors[info.id] = load_error_text(own)
+                logger.warning("could not list actions of connection %s: %s", info.id, own)
                 return
             # The other layers add to the connection's own actions; when they cannot be listed, the
             # connection keeps what it has (an integration failure is shown, a universal one logged).
-            integration: list[Action] = []
-            universal: list[Action] = []
-            try:
-                integration = await shared.integration(info.integration_id)
-            except MembraneError as exc:
-                errors[info.id] = load_error_text(exc)
-                logger.warning("could not list the integration actions of %s: %s", info.id, exc)
-            try:
-                universal = await shared.universal()
-            except MembraneError as exc:
-                logger.warning("could not list universal actions: %s", exc)
+            integration = layers["integration"]
+            if isinstance(integration, MembraneError):
+                errors[info.id] = load_error_text(integration)
+                logger.warning("could not list the integration actions of %s: %s", info.id, integration)
+                integration = []
+            universal = layers["universal"]
+            if isinstance(universal, MembraneError):
+                logger.warning("could not list universal actions: %s", universal)
+                universal = []
             listed = merge_layers(own, integration, universal)
             kept = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
             for action in kept:
                 action.input_schema = schemas.intern(action.input_schema)
                 action.output_schema = schemas.intern(action.output_schema)
-            actions[info.id] = kept
+            unnamed[info.id] = made = unnamed_entries(info, kept, schemas)
+            for listener in self.on_entries:
+                listener(made)
 
         async with anyio.create_task_group() as group:
-            for info in connections:
-                group.start_soon(load_one, info)
-        entries = build_entries(connections, actions, schemas)
+            for connection in listed_connections:
+                group.start_soon(load_one, connection)
+        connections.sort(key=lambda c: (c.app_key, c.id))
+        entries = name_entries(entry for info in connections for entry in unnamed.get(info.id, []))
         logger.info(
             "catalog loaded: %d connections, %d actions in %.0f ms",
             len(connections),
@@ -530,3 +668,36 @@ class Catalog:
         return CatalogSnapshot(
             connections=connections, entries=entries, load_errors=errors, loaded_at=self._clock()
         )
+
+    def _may_load(self, connections: Sequence[Connection]) -> int:
+        """How many of these connections may have their actions loaded: ready, and kept by the filter
+        (or with an app that is not named yet)."""
+        return sum(
+            1
+            for c in connections
+            if c.effective_state == "READY"
+            and (_needs_lookup(c) or self._filter.keeps_connection(connection_info(c)))
+        )
+
+    async def _layers(
+        self, info: ConnectionInfo, shared: _SharedLayers, own_layers: _OwnLayers
+    ) -> dict[str, list[Action] | MembraneError]:
+        """The connection's own, integration and universal actions, listed concurrently; each an error
+        when it could not be listed."""
+        layers: dict[str, list[Action] | MembraneError] = {}
+
+        async def own() -> list[Action]:
+            return await own_layers.of(info.id)
+
+        async def one(name: str, fetch: Callable[[], Awaitable[list[Action]]]) -> None:
+            try:
+                layers[name] = await fetch()
+            except MembraneError as exc:
+                layers[name] = exc
+
+        async with anyio.create_task_group() as group:
+            # One task more, not three: the own and universal lists are mostly shared and in already.
+            group.start_soon(one, "integration", lambda: shared.integration(info.integration_id))
+            await one("own", own)
+            await one("universal", shared.universal)
+        return layers

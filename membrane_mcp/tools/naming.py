@@ -18,6 +18,7 @@ Rules, in order:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -36,6 +37,7 @@ _MAX_IDENTITY_HASH_LENGTH = 32
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def slug(text: str) -> str:
     """Lowercase ``text`` and collapse every run of characters outside ``[a-z0-9]`` into ``_``."""
     return _NON_ALNUM.sub("_", text.lower()).strip("_")

@@ -28,6 +28,18 @@ class SearchIndexCache:
         self._build_lock = threading.Lock()  # one build at a time: they share the memo
         self._latest: tuple[CatalogSnapshot, Future[SearchIndex]] | None = None
 
+    def warm(self, entries: Sequence[ToolEntry]) -> None:
+        """Tokenise these entries' texts now (a catalog load calls it with each connection's entries as they
+        arrive), so the index build after the load finds them in the memo. Skipped while a build runs: the
+        memo is the build's then."""
+        if not self._build_lock.acquire(blocking=False):
+            return
+        try:
+            for entry in entries:
+                self._memo.fields(entry)
+        finally:
+            self._build_lock.release()
+
     def prepare(self, snapshot: CatalogSnapshot) -> Future[SearchIndex]:
         """Start building the index of `snapshot` in the background, unless it is built or being built."""
         return self._future(snapshot)

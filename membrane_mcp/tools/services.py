@@ -148,6 +148,7 @@ class CatalogService:
         self._views_of: CatalogSnapshot | None = None
         self.search_indexes = SearchIndexCache(lambda snapshot: self.view(snapshot, None).allowed)
         catalog.on_load.append(self._prepare_search)
+        catalog.on_entries.append(self.search_indexes.warm)
 
     def _prepare_search(self, snapshot: CatalogSnapshot) -> None:
         """After each load, the search index in the background, then jsonschema: most calls are checked

@@ -188,8 +188,9 @@ async def list_actions(request: Request) -> Response:
     elif connection is not None and layer != "integration":
         clauses.append("connection_id = ?")
         params.append(connection["id"])
-    elif layer == "connection":
-        clauses.append("connection_id IS NOT NULL")
+    elif layer == "connection":  # every connection-level instance of this tenant's connections
+        clauses.append("connection_id IS NOT NULL AND tenant_key = ?")
+        params.append(tenant["key"])
     else:
         clauses.append("connection_id IS NULL")
     if integration_key:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,6 +26,19 @@ def reader() -> Iterator[InMemoryMetricReader]:
     yield reader
     metrics.remove_recorder(recorder)
     provider.shutdown()
+
+
+@contextmanager
+def configured_reader(env: dict[str, str]) -> Iterator[InMemoryMetricReader]:
+    """A reader on the meter provider `setup_otel_metrics` makes for `env`."""
+    reader = InMemoryMetricReader()
+    provider = otel_metrics.meter_provider([reader], env)
+    recorder = otel_metrics.install(provider)
+    try:
+        yield reader
+    finally:
+        metrics.remove_recorder(recorder)
+        provider.shutdown()
 
 
 @pytest.fixture
@@ -70,6 +84,22 @@ async def test_a_tool_call_is_counted_and_timed_through_opentelemetry(sandbox, r
     assert total(points(reader, "membrane_mcp.catalog.connections")) == 3
     label_values = {str(v) for p in calls + requests for v in p.attributes.values()}
     assert not any("no-such-action" in v or "SELECT" in v for v in label_values)
+
+
+async def test_traced_calls_leave_no_exemplars_unless_the_exemplar_filter_is_set(sandbox, spans):
+    for env, expected in (({}, False), ({"OTEL_METRICS_EXEMPLAR_FILTER": "trace_based"}, True)):
+        with configured_reader(env) as reader:
+            async with observed_client(sandbox) as client:
+                assert not (await client.call_tool("run_action", QUERY)).is_error
+            (call,) = [
+                p for p in points(reader, "membrane_mcp.tool.calls") if p.attributes["tool"] == "run_action"
+            ]
+            assert call.value == 1
+            assert bool(call.exemplars) is expected, env
+            if expected:
+                trace_ids = {s.context.trace_id for s in spans.get_finished_spans()}
+                assert {e.trace_id for e in call.exemplars} <= trace_ids
+        spans.clear()
 
 
 async def test_tool_calls_carry_the_tenant_when_one_process_serves_many(sandbox, tenant_label, reader):

@@ -87,6 +87,34 @@ async def test_the_app_of_a_connection_comes_from_integration_then_integration_i
     assert recorder.paths().count("/integrations/int-1") == 1  # cached
 
 
+async def test_one_integration_list_names_the_apps_of_several_connections_without_an_embedded_one() -> None:
+    recorder = Recorder(
+        {
+            "/integrations": {
+                "items": [
+                    {"id": "int-1", "key": "vtiger", "name": "Vtiger"},
+                    {"id": "int-2", "key": "1crm", "name": "1CRM"},
+                ]
+            },
+            "/connectors/con-3": {"id": "con-3", "key": "bigtincan", "name": "Bigtincan"},
+        }
+    )
+    connections = [
+        Connection.model_validate({"id": "b", "integrationId": "int-1"}),
+        Connection.model_validate({"id": "c", "integrationId": "int-2"}),
+        # Not in the list (say, archived since): looked up one by one, then by its connector.
+        Connection.model_validate({"id": "d", "integrationId": "int-3", "connectorId": "con-3"}),
+    ]
+    async with client_over(recorder) as client:
+        infos = {info.id: info for info in await connection_infos(client, connections)}
+    assert {k: (v.app_key, v.app_name) for k, v in infos.items()} == {
+        "b": ("vtiger", "Vtiger"),
+        "c": ("1crm", "1CRM"),
+        "d": ("bigtincan", "Bigtincan"),
+    }
+    assert sorted(recorder.paths()) == ["/connectors/con-3", "/integrations", "/integrations/int-3"]
+
+
 def test_a_connections_actions_merge_the_layers_by_key() -> None:
     from membrane_mcp.membrane.models import Action
 

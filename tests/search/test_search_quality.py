@@ -145,6 +145,28 @@ def test_the_index_cache_builds_after_a_load_and_reuses_unchanged_texts() -> Non
     assert [(h.entry.name, h.score) for h in rebuilt.search("open a case", 5)] == expected
 
 
+def test_entries_warmed_during_a_load_are_not_tokenised_again_and_rank_alike() -> None:
+    from dataclasses import replace
+
+    from membrane_mcp.tools.catalog import CatalogSnapshot
+    from membrane_mcp.tools.search_cache import SearchIndexCache
+
+    cache = SearchIndexCache()
+    unnamed = [replace(entry, name="") for entry in SMALL_CATALOG]  # as a load makes them
+    cache.warm(unnamed[:3])
+    cache.warm(unnamed[3:])
+    warmed = cache._memo.fields(unnamed[0])
+    snapshot = CatalogSnapshot(connections=[], entries=list(SMALL_CATALOG))
+    cache.prepare(snapshot)
+    index = cache.get_blocking(snapshot)
+    assert cache._memo.fields(SMALL_CATALOG[0]) is warmed
+    expected = [(h.entry.name, h.score) for h in SearchIndex(SMALL_CATALOG).search("open a case", 5)]
+    assert [(h.entry.name, h.score) for h in index.search("open a case", 5)] == expected
+    with cache._build_lock:  # a build holds the memo: warming waits for nothing and skips
+        cache.warm([replace(SMALL_CATALOG[1], description="Something new.")])
+    assert not any("Something new." in key for key in cache._memo._fields)
+
+
 @pytest.mark.anyio
 async def test_the_index_cache_waits_for_a_build_in_progress() -> None:
     from membrane_mcp.tools.catalog import CatalogSnapshot
