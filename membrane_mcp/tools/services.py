@@ -40,6 +40,9 @@ LOCAL_SESSION = "local"
 """The session key of a transport with one client per process (stdio, in-memory)."""
 
 MAX_PINNED_SESSIONS = 10_000
+# jsonschema's import (~0.1 s of CPU) starts this long after the search index is in, so it does not share
+# the interpreter with the first search, which follows the first tools/list at once.
+JSONSCHEMA_PRELOAD_DELAY_S = 1.0
 
 
 OpenUrlFn = Callable[[str, str, str], Awaitable[bool]]
@@ -152,8 +155,12 @@ class CatalogService:
 
     def _prepare_search(self, snapshot: CatalogSnapshot) -> None:
         """After each load, the search index in the background, then jsonschema: most calls are checked
-        without it (quick_check.py), so its import waits until it cannot delay the first search."""
-        self.search_indexes.prepare(snapshot).add_done_callback(lambda _: preload_in_background())
+        without it (quick_check.py), so its import waits until it cannot delay the first search (which
+        a client sends as soon as its tools/list is answered, and which runs the moment the index is in).
+        """
+        self.search_indexes.prepare(snapshot).add_done_callback(
+            lambda _: preload_in_background(JSONSCHEMA_PRELOAD_DELAY_S)
+        )
 
     # -- snapshots -------------------------------------------------------------------------------
 

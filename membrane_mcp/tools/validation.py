@@ -40,8 +40,9 @@ _cache_lock = threading.Lock()
 _preloading = threading.Event()
 
 
-def preload_in_background() -> None:
-    """Import jsonschema in a worker thread (once), so the first validation does not wait for it.
+def preload_in_background(delay_s: float = 0.0) -> None:
+    """Import jsonschema in a worker thread (once), `delay_s` from now, so the first validation does not
+    wait for it. A validation that needs it sooner imports it itself (the import lock makes that safe).
 
     Call it when the session has started (after the catalog loads): at import time it would slow the
     start-up it is deferred from.
@@ -54,7 +55,10 @@ def preload_in_background() -> None:
         import jsonschema.exceptions
         import jsonschema.validators  # noqa: F401
 
-    threading.Thread(target=load, name="preload-jsonschema", daemon=True).start()
+    timer = threading.Timer(delay_s, load)
+    timer.name = "preload-jsonschema"
+    timer.daemon = True
+    timer.start()
 
 
 def _fingerprint(schema: Any) -> str:
