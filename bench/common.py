@@ -225,3 +225,25 @@ def rss_mb(pid: int) -> float:
     import psutil
 
     return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def note_error(errors: dict[str, int], samples: list[str], operation: str, problem: str) -> None:
+    """Count a failed call of `operation` and keep the first few problems as samples."""
+    errors[operation] += 1
+    if len(samples) < 5:
+        samples.append(f"{operation}: {problem}"[:300])
+
+
+def load_summary(
+    latencies: dict[str, list[float]], errors: dict[str, int], samples: list[str], state: dict[str, float]
+) -> dict[str, Any]:
+    """What a load run measured; `state` holds its "started" clock and "cpu_started" process time."""
+    elapsed = time.monotonic() - state["started"]
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "samples": samples,
+        "elapsed": elapsed,
+        # CPU of this process over the clock, in cores: near 1.0, the load generator is the bottleneck
+        "load_generator_core_share": (time.process_time() - state["cpu_started"]) / elapsed,
+    }

@@ -20,6 +20,8 @@ from typing import Any
 
 import anyio
 
+from bench.common import load_summary, note_error
+
 PROTOCOL_VERSION = "2026-07-28"
 # What mcp 2.3.0's Client puts in every request's `_meta` (no clientInfo given) and its HTTP headers
 # (httpx2 writes the first four, the SDK's streamable HTTP transport the rest); Host and
@@ -135,21 +137,11 @@ async def run_load(url: str, clients: int, duration: float, operations: list[Ope
                 except Exception as exc:
                     problem = f"{type(exc).__name__}: {exc}"
                 if problem is not None:
-                    errors[name] += 1
-                    if len(samples) < 5:
-                        samples.append(f"{name}: {problem}"[:300])
+                    note_error(errors, samples, name, problem)
                     continue
                 latencies[name].append(time.perf_counter() - started)
 
         async with anyio.create_task_group() as group:
             for index in range(clients):
                 group.start_soon(one_client, index)
-    elapsed = time.monotonic() - state["started"]
-    return {
-        "latencies": latencies,
-        "errors": errors,
-        "samples": samples,
-        "elapsed": elapsed,
-        # CPU of this process over the clock, in cores: near 1.0, the load generator is the bottleneck
-        "load_generator_core_share": (time.process_time() - state["cpu_started"]) / elapsed,
-    }
+    return load_summary(latencies, errors, samples, state)

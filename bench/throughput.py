@@ -26,8 +26,10 @@ from bench.common import (
     Result,
     echo_http_server,
     http_server,
+    load_summary,
     log,
     median,
+    note_error,
     percentile,
     rss_mb,
     sandbox_process,
@@ -117,23 +119,14 @@ async def _load(
                 try:
                     await call_operation(client, tool, args)
                 except Exception as exc:
-                    errors[op] += 1
-                    if len(samples) < 5:
-                        samples.append(f"{op}: {type(exc).__name__}: {exc}"[:300])
+                    note_error(errors, samples, op, f"{type(exc).__name__}: {exc}")
                     continue
                 latencies[op].append(time.perf_counter() - started)
 
     async with anyio.create_task_group() as group:
         for i in range(clients):
             group.start_soon(one_client, i)
-    elapsed = time.monotonic() - state["started"]
-    return {
-        "latencies": latencies,
-        "errors": errors,
-        "samples": samples,
-        "elapsed": elapsed,
-        "load_generator_core_share": (time.process_time() - state["cpu_started"]) / elapsed,
-    }
+    return load_summary(latencies, errors, samples, state)
 
 
 def _cpu_seconds(pid: int | None) -> float:

@@ -5,7 +5,7 @@ refuses or ignores the filter gets one list per connection."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -38,6 +38,15 @@ async def _listed(running: RunningSandbox) -> list[tuple[str, str | None, str | 
     async with connect(settings) as client:
         tools = (await client.list_tools()).tools
     return sorted((t.name, t.title, t.description) for t in tools)
+
+
+async def _loaded(answer: Callable[[httpx.Request], httpx.Response]) -> catalog.CatalogSnapshot:
+    """A catalog loaded from a Membrane that answers each request with `answer`."""
+    transport = httpx.MockTransport(answer)
+    async with MembraneClient(
+        MembraneConfig(base_url="https://membrane.test"), StaticToken("t"), transport=transport
+    ) as client:
+        return await Catalog(client).get()
 
 
 async def test_one_list_for_all_connections_shows_what_one_list_each_shows(
@@ -108,13 +117,7 @@ async def test_a_server_that_refuses_ignores_or_garbles_the_layer_filter_gets_on
             return httpx.Response(200, json={"items": [{"id": "i-list", "key": "list-modules"}]})
         return httpx.Response(200, json={"items": []})
 
-    client = MembraneClient(
-        MembraneConfig(base_url="https://membrane.test"),
-        StaticToken("t"),
-        transport=httpx.MockTransport(answer),
-    )
-    async with client:
-        snapshot = await Catalog(client).get()
+    snapshot = await _loaded(answer)
     own_lists = [r for r in requests if r.url.params.get("connectionId")]
     assert len(own_lists) == catalog.BULK_OWN_MIN
     assert sorted(e.action_id for e in snapshot.entries if e.action_key == "custom") == sorted(
@@ -138,13 +141,7 @@ async def test_many_connections_list_their_own_actions_with_one_request() -> Non
             return httpx.Response(200, json={"items": [{"id": "i-list", "key": "list-modules"}]})
         return httpx.Response(200, json={"items": []})
 
-    client = MembraneClient(
-        MembraneConfig(base_url="https://membrane.test"),
-        StaticToken("t"),
-        transport=httpx.MockTransport(answer),
-    )
-    async with client:
-        snapshot = await Catalog(client).get()
+    snapshot = await _loaded(answer)
     assert not [r for r in requests if r.url.params.get("connectionId")]
     by_connection = {c: sorted(e.action_id for e in entries) for c, entries in snapshot.by_connection.items()}
     assert by_connection["c3"] == ["i-list", "own-c3"]
