@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 
 SANDBOX_TOKEN = "pat-sandbox"
@@ -234,16 +235,42 @@ def note_error(errors: dict[str, int], samples: list[str], operation: str, probl
         samples.append(f"{operation}: {problem}"[:300])
 
 
+class LoadClock:
+    """The timed window of a load run: it starts once every client has connected (`arrive`)."""
+
+    def __init__(self, clients: int, duration: float) -> None:
+        self.clients = clients
+        self.duration = duration
+        self.connected = 0
+        self.started = 0.0
+        self.cpu_started = 0.0
+        self.deadline = 0.0
+        self._ready = anyio.Event()
+
+    async def arrive(self) -> None:
+        """One client is connected; wait until all are and the clock has started."""
+        self.connected += 1
+        if self.connected == self.clients:
+            self.started = time.monotonic()
+            self.cpu_started = time.process_time()
+            self.deadline = self.started + self.duration
+            self._ready.set()
+        await self._ready.wait()
+
+    def running(self) -> bool:
+        return time.monotonic() < self.deadline
+
+
 def load_summary(
-    latencies: dict[str, list[float]], errors: dict[str, int], samples: list[str], state: dict[str, float]
+    latencies: dict[str, list[float]], errors: dict[str, int], samples: list[str], clock: LoadClock
 ) -> dict[str, Any]:
-    """What a load run measured; `state` holds its "started" clock and "cpu_started" process time."""
-    elapsed = time.monotonic() - state["started"]
+    """What a load run measured over `clock`'s window."""
+    elapsed = time.monotonic() - clock.started
     return {
         "latencies": latencies,
         "errors": errors,
         "samples": samples,
         "elapsed": elapsed,
         # CPU of this process over the clock, in cores: near 1.0, the load generator is the bottleneck
-        "load_generator_core_share": (time.process_time() - state["cpu_started"]) / elapsed,
+        "load_generator_core_share": (time.process_time() - clock.cpu_started) / elapsed,
     }

@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from bench.common import load_summary, note_error
+from bench.common import LoadClock, load_summary, note_error
 
 PROTOCOL_VERSION = "2026-07-28"
 # What mcp 2.3.0's Client puts in every request's `_meta` (no clientInfo given) and its HTTP headers
@@ -99,8 +99,7 @@ async def run_load(url: str, clients: int, duration: float, operations: list[Ope
     latencies: dict[str, list[float]] = {name: [] for name, _, _ in operations}
     errors: dict[str, int] = {name: 0 for name, _, _ in operations}
     samples: list[str] = []
-    ready = anyio.Event()
-    state = {"connected": 0, "deadline": 0.0, "started": 0.0, "cpu_started": 0.0}
+    clock = LoadClock(clients, duration)
     connector = aiohttp.TCPConnector(limit=clients, limit_per_host=0)
     async with aiohttp.ClientSession(
         connector=connector,
@@ -119,15 +118,9 @@ async def run_load(url: str, clients: int, duration: float, operations: list[Ope
                 request_id += 1
                 if problem := await send(opening, request_id):
                     raise RuntimeError(f"{opening.method}: {problem}")
-            state["connected"] += 1
-            if state["connected"] == clients:  # the clock starts once every client is connected
-                state["started"] = time.monotonic()
-                state["cpu_started"] = time.process_time()
-                state["deadline"] = state["started"] + duration
-                ready.set()
-            await ready.wait()
+            await clock.arrive()
             step = index
-            while time.monotonic() < state["deadline"]:
+            while clock.running():
                 name, request = prepared[step % len(prepared)]
                 step += 1
                 request_id += 1
@@ -144,4 +137,4 @@ async def run_load(url: str, clients: int, duration: float, operations: list[Ope
         async with anyio.create_task_group() as group:
             for index in range(clients):
                 group.start_soon(one_client, index)
-    return load_summary(latencies, errors, samples, state)
+    return load_summary(latencies, errors, samples, clock)

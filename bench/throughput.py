@@ -23,6 +23,7 @@ import httpx
 
 from bench.common import (
     BenchConfig,
+    LoadClock,
     Result,
     echo_http_server,
     http_server,
@@ -98,21 +99,14 @@ async def _load(
     latencies: dict[str, list[float]] = {op: [] for op, _, _ in operations}
     errors: dict[str, int] = {op: 0 for op, _, _ in operations}
     samples: list[str] = []
-    ready = anyio.Event()
-    state = {"connected": 0, "deadline": 0.0, "started": 0.0, "cpu_started": 0.0}
+    clock = LoadClock(clients, duration)
 
     async def one_client(index: int) -> None:
         async with Client(url) as client:
             await client.list_tools()
-            state["connected"] += 1
-            if state["connected"] == clients:  # the clock starts once every client is connected
-                state["started"] = time.monotonic()
-                state["cpu_started"] = time.process_time()
-                state["deadline"] = state["started"] + duration
-                ready.set()
-            await ready.wait()
+            await clock.arrive()
             step = index
-            while time.monotonic() < state["deadline"]:
+            while clock.running():
                 op, tool, args = operations[step % len(operations)]
                 step += 1
                 started = time.perf_counter()
@@ -126,7 +120,7 @@ async def _load(
     async with anyio.create_task_group() as group:
         for i in range(clients):
             group.start_soon(one_client, i)
-    return load_summary(latencies, errors, samples, state)
+    return load_summary(latencies, errors, samples, clock)
 
 
 def _cpu_seconds(pid: int | None) -> float:
