@@ -40,6 +40,31 @@ async def _listed(running: RunningSandbox) -> list[tuple[str, str | None, str | 
     return sorted((t.name, t.title, t.description) for t in tools)
 
 
+def _many_connections(
+    requests: list[httpx.Request], layer_list: Callable[[], httpx.Response]
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A Membrane with BULK_OWN_MIN connections of one integration (i1, one action); each connection
+    lists one action of its own; `layer_list` answers `GET /actions?layer=connection`. Requests are kept."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        query = request.url.params
+        if request.url.path == "/connections":
+            return httpx.Response(200, json={"items": _connections(catalog.BULK_OWN_MIN)})
+        if query.get("layer") == "connection":
+            return layer_list()
+        if query.get("connectionId"):
+            own = query["connectionId"]
+            return httpx.Response(
+                200, json={"items": [{"id": f"own-{own}", "key": "custom", "connectionId": own}]}
+            )
+        if query.get("integrationId") == "i1":
+            return httpx.Response(200, json={"items": [{"id": "i-list", "key": "list-modules"}]})
+        return httpx.Response(200, json={"items": []})
+
+    return answer
+
+
 async def _loaded(answer: Callable[[httpx.Request], httpx.Response]) -> catalog.CatalogSnapshot:
     """A catalog loaded from a Membrane that answers each request with `answer`."""
     transport = httpx.MockTransport(answer)
@@ -92,32 +117,18 @@ def _connections(count: int) -> list[dict[str, Any]]:
 async def test_a_server_that_refuses_ignores_or_garbles_the_layer_filter_gets_one_list_per_connection(
     bulk_answer: str,
 ) -> None:
+    def layer_list() -> httpx.Response:
+        if bulk_answer == "refused":
+            return httpx.Response(400, json={"type": "bad_request", "message": "unknown filter layer"})
+        if bulk_answer == "malformed":
+            return httpx.Response(200, json={"items": "not a list"})
+        # The filter not applied: an integration-level action (no connectionId) among instances.
+        return httpx.Response(
+            200, json={"items": [{"id": "x", "key": "x", "connectionId": "c0"}, {"id": "y"}]}
+        )
+
     requests: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        query = request.url.params
-        if request.url.path == "/connections":
-            return httpx.Response(200, json={"items": _connections(catalog.BULK_OWN_MIN)})
-        if query.get("layer") == "connection":
-            if bulk_answer == "refused":
-                return httpx.Response(400, json={"type": "bad_request", "message": "unknown filter layer"})
-            if bulk_answer == "malformed":
-                return httpx.Response(200, json={"items": "not a list"})
-            # The filter not applied: an integration-level action (no connectionId) among instances.
-            return httpx.Response(
-                200, json={"items": [{"id": "x", "key": "x", "connectionId": "c0"}, {"id": "y"}]}
-            )
-        if query.get("connectionId"):
-            own = query["connectionId"]
-            return httpx.Response(
-                200, json={"items": [{"id": f"own-{own}", "key": "custom", "connectionId": own}]}
-            )
-        if query.get("integrationId") == "i1":
-            return httpx.Response(200, json={"items": [{"id": "i-list", "key": "list-modules"}]})
-        return httpx.Response(200, json={"items": []})
-
-    snapshot = await _loaded(answer)
+    snapshot = await _loaded(_many_connections(requests, layer_list))
     own_lists = [r for r in requests if r.url.params.get("connectionId")]
     assert len(own_lists) == catalog.BULK_OWN_MIN
     assert sorted(e.action_id for e in snapshot.entries if e.action_key == "custom") == sorted(
@@ -127,21 +138,11 @@ async def test_a_server_that_refuses_ignores_or_garbles_the_layer_filter_gets_on
 
 
 async def test_many_connections_list_their_own_actions_with_one_request() -> None:
+    def layer_list() -> httpx.Response:
+        return httpx.Response(200, json={"items": [{"id": "own-c3", "key": "custom", "connectionId": "c3"}]})
+
     requests: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        query = request.url.params
-        if request.url.path == "/connections":
-            return httpx.Response(200, json={"items": _connections(catalog.BULK_OWN_MIN)})
-        if query.get("layer") == "connection":
-            items = [{"id": "own-c3", "key": "custom", "connectionId": "c3"}]
-            return httpx.Response(200, json={"items": items})
-        if query.get("integrationId") == "i1":
-            return httpx.Response(200, json={"items": [{"id": "i-list", "key": "list-modules"}]})
-        return httpx.Response(200, json={"items": []})
-
-    snapshot = await _loaded(answer)
+    snapshot = await _loaded(_many_connections(requests, layer_list))
     assert not [r for r in requests if r.url.params.get("connectionId")]
     by_connection = {c: sorted(e.action_id for e in entries) for c, entries in snapshot.by_connection.items()}
     assert by_connection["c3"] == ["i-list", "own-c3"]
