@@ -235,16 +235,6 @@ def merge_layers(*layers: Iterable[Action]) -> list[Action]:
     return list(merged.values())
 
 
-def build_entries(
-    connections: Sequence[ConnectionInfo], actions: dict[str, list[Action]], schemas: SchemaMemo | None = None
-) -> list[ToolEntry]:
-    """Name, sanitise and annotate every (connection, action) pair; sorted by tool name."""
-    schemas = schemas or SchemaMemo()
-    return name_entries(
-        entry for info in connections for entry in unnamed_entries(info, actions.get(info.id, []), schemas)
-    )
-
-
 def unnamed_entries(info: ConnectionInfo, actions: Iterable[Action], schemas: SchemaMemo) -> list[ToolEntry]:
     """The entries of one connection's ready actions, sanitised and annotated, not named yet (a name
     depends on every other connection's actions: `name_entries`). The catalog load makes them as each
@@ -686,9 +676,6 @@ class Catalog:
         when it could not be listed."""
         layers: dict[str, list[Action] | MembraneError] = {}
 
-        async def own() -> list[Action]:
-            return await own_layers.of(info.id)
-
         async def one(name: str, fetch: Callable[[], Awaitable[list[Action]]]) -> None:
             try:
                 layers[name] = await fetch()
@@ -698,6 +685,6 @@ class Catalog:
         async with anyio.create_task_group() as group:
             # One task more, not three: the own and universal lists are mostly shared and in already.
             group.start_soon(one, "integration", lambda: shared.integration(info.integration_id))
-            await one("own", own)
+            await one("own", lambda: own_layers.of(info.id))
             await one("universal", shared.universal)
         return layers
