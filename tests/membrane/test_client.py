@@ -382,3 +382,16 @@ async def test_cookies_set_by_membrane_are_not_sent_back(mock: respx.MockRouter)
         await client.get_connection("c1")
         await client.get_connection("c1")
     assert [call.request.headers.get("cookie") for call in route.calls] == [None, None]
+
+
+@pytest.mark.anyio
+async def test_repeated_and_changed_urls_each_reach_their_own_address(mock: respx.MockRouter) -> None:
+    """Request URLs are parsed once and kept: a repeat and a changed query each go where they say."""
+    route = mock.post("/actions/q/run").respond(200, json={"output": {}, "actionRunId": "r1"})
+    async with make_client() as client:
+        for connection in ("conn-1", "conn-1", "conn-2", "conn-1"):
+            await client.run_action("q", connection, {})
+    assert [str(call.request.url) for call in route.calls] == [
+        f"{BASE}/actions/q/run?connectionId={connection}"
+        for connection in ("conn-1", "conn-1", "conn-2", "conn-1")
+    ]
