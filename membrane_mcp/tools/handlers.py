@@ -32,6 +32,7 @@ from membrane_mcp.tools.arguments import (
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
 from membrane_mcp.tools.coercion import coerce
 from membrane_mcp.tools.confirm import require_confirmation
+from membrane_mcp.tools.output import EncodedParts, encoded
 from membrane_mcp.tools.policy import SAFE_RAW_METHODS
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.services import CallContext, ToolDeps
@@ -260,7 +261,12 @@ async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *
     await confirm_if_destructive(deps, entry, info.name, action_input, call)
     result = await _run(deps, entry, action_input)
     output, summary = shaping.shape(result.output, fields=args.fields, count_only=args.count_only)
-    output, note = shaping.sliced(output, budget, call.session)
+    output_text = encoded(output)
+    if output_text is not None and len(output_text.encode("utf-8")) <= budget:
+        note = None  # within the budget, as `sliced` would find: encoded once, written as is
+    else:
+        output_text = None
+        output, note = shaping.sliced(output, budget, call.session)
     out: dict[str, Any] = {"output": output, "actionRunId": result.action_run_id}
     if summary is not None:
         out["list"] = summary
@@ -271,7 +277,7 @@ async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *
     note_on_resolution = resolution_note(snapshot, args.connection, info)
     if note_on_resolution:
         out["note"] = note_on_resolution
-    return out
+    return out if output_text is None else EncodedParts(out, {"output": output_text})
 
 
 def schema_for_problems(schema: dict[str, Any], problems: list[str]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from mcp import types
 
-__all__ = ["ShapedOutput", "cap_result", "shape_output"]
+__all__ = ["EncodedParts", "ShapedOutput", "cap_result", "encoded", "shape_output"]
 
 TRUNCATION_KEY = "_truncated"
 _ELLIPSIS = "…"
@@ -43,6 +43,33 @@ def _dumps(value: Any) -> str:
 
 def _size(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+def encoded(value: Any) -> str | None:
+    """`value` as the compact JSON `shape_output` writes, or None when it is not plain JSON."""
+    try:
+        return _dumps(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class EncodedParts(dict[str, Any]):
+    """A result whose values under some keys were encoded already (`encoded`); `shape_output` writes those
+    texts in place of encoding the values again. A run's output (often most of the result) is encoded
+    once to measure it against the slice budget; without this it was encoded a second time here."""
+
+    def __init__(self, value: dict[str, Any], texts: dict[str, str]) -> None:
+        super().__init__(value)
+        self.texts = texts
+
+
+def _dumps_parts(value: EncodedParts) -> str:
+    """What `_dumps(value)` returns, with the texts encoded already put in as they are."""
+    texts = value.texts
+    members = [
+        f"{_dumps(key)}:{texts[key] if key in texts else _dumps(member)}" for key, member in value.items()
+    ]
+    return "{" + ",".join(members) + "}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -219,7 +246,7 @@ def shape_output(value: Any, max_bytes: int = 65536, *, how_to_continue: str | N
         raise ValueError("max_bytes must be at least 2 (the size of '{}')")
     structured = value if isinstance(value, dict) else {"result": value}
     try:
-        text = _dumps(structured)
+        text = _dumps_parts(structured) if isinstance(structured, EncodedParts) else _dumps(structured)
     except (TypeError, ValueError):
         structured = _jsonable(structured)
         text = _dumps(structured)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from membrane_mcp.tools.output import TRUNCATION_KEY, shape_output
+from membrane_mcp.tools.output import TRUNCATION_KEY, EncodedParts, encoded, shape_output
 
 
 def _size(text: str) -> int:
@@ -128,3 +128,23 @@ def test_truncation_keeps_a_prefix_of_records(
         kept = shaped.structured[key or "result"]
         assert info["total"] == len(records)
         assert kept == records[: info["shown"]] or "cut to 200" in info["note"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=6), st.integers(30, 3000))
+def test_values_encoded_already_give_the_same_result(value: dict[str, Any], max_bytes: int) -> None:
+    """A run's output, encoded once to measure it, is written as is: the same text and content as before."""
+    texts = {key: text for key, member in value.items() if (text := encoded(member)) is not None}
+    plain = shape_output(value, max_bytes)
+    parts = shape_output(EncodedParts(value, texts), max_bytes)
+    assert (parts.text, parts.structured, parts.truncated, parts.note) == (
+        plain.text,
+        plain.structured,
+        plain.truncated,
+        plain.note,
+    )
+
+
+def test_encoded_is_none_for_what_is_not_plain_json() -> None:
+    assert encoded({"a": [1, "é"]}) == '{"a":[1,"é"]}'
+    assert encoded(float("nan")) is None and encoded({"a": object()}) is None
