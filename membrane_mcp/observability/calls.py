@@ -181,30 +181,32 @@ class ToolCallObserver:
         self.audit = audit
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
-        if metrics.recording():
-            session_id = _session_id(ctx)
-            if session_id:
-                metrics.record_session(session_id)
-        if ctx.method != "tools/call" or not isinstance(ctx.params, Mapping):
+        is_call = ctx.method == "tools/call" and isinstance(ctx.params, Mapping)
+        recording = metrics.recording()
+        session_id = _session_id(ctx) if is_call or recording else None  # read once per request
+        if session_id and recording:
+            metrics.record_session(session_id)
+        if not is_call:
             return await call_next(ctx)
-        return await self._observe(ctx, call_next)
+        return await self._observe(ctx, call_next, session_id)
 
-    async def _observe(self, ctx: Any, call_next: Any) -> Any:
+    def _refuses_writes(self, name: str, arguments: Mapping[str, Any]) -> bool:
+        """Whether this call may write while the audit log cannot take its record (then it is refused)."""
+        if self.audit is None or self.config.audit_fail_open:
+            return False  # classified only when it matters: once per call is enough in `_finish`
+        before = classify(name, arguments, self.catalog.cached, [])
+        may_write = before is None or before.kind == "write" or (before.kind == "meta" and name in RUN_TOOLS)
+        return may_write and not self.audit.usable()
+
+    async def _observe(self, ctx: Any, call_next: Any, session_id: str | None) -> Any:
         name = str(ctx.params.get("name", ""))
         raw_arguments = ctx.params.get("arguments")
         arguments: Mapping[str, Any] = raw_arguments if isinstance(raw_arguments, Mapping) else {}
         call_id = f"{_CALL_PREFIX}{next(_call_numbers):08x}"
-        session_id = _session_id(ctx)
         span = trace.get_current_span()  # its attributes are set once, in _finish (one lock, one pass)
 
-        before = classify(name, arguments, self.catalog.cached, [])
-        may_write = before is None or before.kind == "write" or (before.kind == "meta" and name in RUN_TOOLS)
-        if (
-            may_write
-            and self.audit is not None
-            and not self.config.audit_fail_open
-            and not self.audit.usable()
-        ):
+        if self._refuses_writes(name, arguments):
+            assert self.audit is not None
             message = (
                 f"{name} was refused and nothing was sent: the audit log ({self.audit.target}) cannot be written, "
                 "and writes are not run unrecorded. Fix the audit log (or set MEMBRANE_MCP_AUDIT_FAIL_OPEN=true)."
