@@ -144,9 +144,23 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def _declared_within(response: httpx.Response, limit: int) -> bool:
-    length = response.headers.get("content-length", "")
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    return length.isdigit() and int(length) <= limit and encoding in ("", "identity")
+    """Whether the answer declares an unencoded body of at most `limit` bytes (one pass over its headers)."""
+    lengths: list[bytes] = []
+    encodings: list[bytes] = []
+    for name, value in response.headers.raw:
+        lowered = name.lower()
+        if lowered == b"content-length":
+            lengths.append(value)
+        elif lowered == b"content-encoding":
+            encodings.append(value.strip().lower())
+    # A repeated header is not trusted: the body is then read with the limit.
+    return (
+        len(lengths) == 1
+        and lengths[0].isdigit()
+        and int(lengths[0]) <= limit
+        and len(encodings) <= 1
+        and encodings in ([], [b""], [b"identity"])
+    )
 
 
 def call_deadline() -> float | None:

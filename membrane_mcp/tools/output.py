@@ -37,8 +37,13 @@ class ShapedOutput:
     note: str | None
 
 
+# One encoder for every call: `json.dumps` with options builds a new JSONEncoder each time (~4 us, more
+# than encoding a small value).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def _size(text: str) -> int:

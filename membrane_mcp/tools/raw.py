@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from membrane_mcp import json_codec
 from membrane_mcp.membrane.models import ProxyResponse
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.policy import Policy, origin_of
@@ -276,7 +277,7 @@ def summarize_response(response: ProxyResponse) -> dict[str, Any]:
         body = None
     elif "json" in content_type:
         try:
-            body = json.loads(response.body)
+            body = json_codec.loads(response.body)  # as json.loads decodes it, faster
         except ValueError:
             body = response.body.decode("utf-8", errors="replace")
     else:

@@ -395,3 +395,23 @@ async def test_repeated_and_changed_urls_each_reach_their_own_address(mock: resp
         f"{BASE}/actions/q/run?connectionId={connection}"
         for connection in ("conn-1", "conn-1", "conn-2", "conn-1")
     ]
+
+
+@pytest.mark.parametrize(
+    ("headers", "within"),
+    [
+        ([("Content-Length", "5")], True),
+        ([("content-length", "5"), ("Content-Encoding", " Identity ")], True),
+        ([("Content-Length", "11")], False),
+        ([("Content-Length", "5"), ("Content-Encoding", "gzip")], False),
+        ([("Content-Length", "5"), ("Content-Length", "5")], False),
+        ([("Content-Length", "5"), ("Content-Encoding", "identity"), ("Content-Encoding", "gzip")], False),
+        ([], False),
+    ],
+)
+def test_only_a_single_plain_declared_length_skips_the_limited_read(
+    headers: list[tuple[str, str]], within: bool
+) -> None:
+    from membrane_mcp.membrane.client import _declared_within
+
+    assert _declared_within(httpx.Response(200, headers=headers), 10) is within
