@@ -8,10 +8,10 @@ load: the very same requests, since it lists exactly the tools we list (`--tools
 does) and echoes the arguments of each call to them. Rounds alternate with ours so the machine's other
 load falls on both alike; the figure is ours / echo. The echo server listing its own 6 small tools and
 answering calls to one of them (the floor used before) runs in the same rotation, as an info row.
-Server CPU per call (psutil, user + system) is reported beside it, as is the load generator's own CPU per call and its CPU over the clock in
-cores (near 1.0: the load generator, not the server, bounds calls/s). Info rows give the same mix from
-bench/lean_load.py (the SDK client's exact requests over aiohttp, a fraction of its CPU per call),
-in rounds alternating the same way.
+Server CPU per call (psutil, user + system) is reported beside it, as is the load generator's own CPU
+per call and its CPU over the clock in cores (near 1.0: the load generator, not the server, bounds
+calls/s). Info rows give the same mix from bench/lean_load.py (the SDK client's exact requests over
+aiohttp, a fraction of its CPU per call), in rounds alternating the same way.
 """
 
 from __future__ import annotations
