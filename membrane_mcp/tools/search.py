@@ -25,11 +25,10 @@ Postings are precomputed per term, so a query costs a few dictionary walks.
 from __future__ import annotations
 
 import difflib
-import heapq
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -471,6 +470,20 @@ class TokenMemo:
         self._used_schemas, self._used_fields = set(), set()
 
 
+@dataclass(frozen=True)
+class _ParsedQuery:
+    """A query as one index reads it: its concepts, the apps it names, the objects it names, its intent."""
+
+    concepts: tuple[Concept, ...]
+    apps: frozenset[str]
+    named: frozenset[str]
+    intent: str | None
+
+
+MAX_MEMOISED_QUERIES = 1024
+MAX_CONCEPT_POSTINGS = 1024
+
+
 class SearchIndex:
     """An index over one catalog snapshot; build once, query many times.
 
@@ -492,6 +505,18 @@ class SearchIndex:
         self._docs_of_app: dict[str, list[int]] = defaultdict(list)
         for doc, entry in enumerate(entries):
             self._docs_of_app[entry.app_key].append(doc)
+        self._app_of = [entry.app_key for entry in entries]
+        self._app_of_connection = {entry.connection_id: entry.app_key for entry in entries}
+        self._doc_reads = [entry.kind == "read" for entry in entries]
+        self._name_order = [0] * len(entries)
+        for position, doc in enumerate(sorted(range(len(entries)), key=lambda doc: entries[doc].name)):
+            self._name_order[doc] = position
+        # The same action of the same app through several connections: one number per (app, action key).
+        actions: dict[tuple[str, str], int] = {}
+        self._action_of = [actions.setdefault((e.app_key, e.action_key), len(actions)) for e in entries]
+        self._queries: dict[str, _ParsedQuery] = {}
+        self._concepts: dict[tuple[tuple[str, float], ...], dict[int, float]] = {}
+        self._term_holders: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._index_parts(docs)
 
     def _index_parts(self, docs: list[Fields]) -> None:
@@ -582,72 +607,165 @@ class SearchIndex:
         owners.update(shapes)
         return {word: next(iter(apps)) for word, apps in owners.items() if len(apps) == 1}
 
+    def _parsed(self, query: str) -> _ParsedQuery:
+        """What the query asks for, read once per distinct query string (agents repeat their queries)."""
+        known = self._queries.get(query)
+        if known is None:
+            concepts, apps = parse_query(query, self._app_tokens)
+            named = {
+                term for concept in concepts if not concept.verb for term, _ in concept.variants
+            } & self._key_objects
+            known = _ParsedQuery(tuple(concepts), frozenset(apps), frozenset(named), query_intent(concepts))
+            if len(self._queries) >= MAX_MEMOISED_QUERIES:
+                del self._queries[next(iter(self._queries))]  # the oldest
+            self._queries[query] = known
+        return known
+
+    def _concept_posting(self, variants: tuple[tuple[str, float], ...]) -> dict[int, float]:
+        """Each document's gain for one concept: the best of its variants' weighted gains; kept per concept
+        (a synonym group recurs across queries: "find", "list", "contact")."""
+        known = self._concepts.get(variants)
+        if known is not None:
+            return known
+        best: dict[int, float] = {}
+        for term, weight in variants:
+            for doc, gain in self._posting(term).items():
+                value = weight * gain
+                if value > best.get(doc, 0.0):
+                    best[doc] = value
+        if len(self._concepts) >= MAX_CONCEPT_POSTINGS:
+            self._concepts.clear()
+        self._concepts[variants] = best
+        return best
+
+    def _scores(self, parsed: _ParsedQuery, scope: str | None) -> dict[int, float]:
+        """Each matching document's score (only the documents of app `scope` when given)."""
+        scores: dict[int, float] = {}
+        get = scores.get
+        for concept in parsed.concepts:
+            weight = concept.weight
+            for doc, value in self._concept_posting(concept.variants).items():
+                scores[doc] = get(doc, 0.0) + weight * value
+        if scope is not None:
+            app_of = self._app_of
+            scores = {doc: score for doc, score in scores.items() if app_of[doc] == scope}
+        named, intent = parsed.named, parsed.intent
+        if named or intent is not None:
+            objects, reads = self._doc_objects, self._doc_reads
+            wants_read = intent == "read"
+            for doc, score in scores.items():
+                if named:
+                    # The query names a kind of object: an action on some other specific object is a poor fit.
+                    obj = objects[doc]
+                    if obj not in GENERIC_OBJECTS and obj not in named:
+                        score *= OBJECT_MISMATCH
+                if intent is not None and reads[doc] != wants_read:
+                    score *= KIND_MISMATCH
+                scores[doc] = score
+        for app_key in parsed.apps:
+            if scope is None or app_key == scope:
+                for doc in self._docs_of_app.get(app_key, ()):
+                    scores[doc] = scores.get(doc, 0.0) + APP_FLOOR
+        return scores
+
+    def _ranked(self, scores: dict[int, float], apps: frozenset[str], wanted: int) -> Iterator[int]:
+        """Documents best first: an app named in the query is a constraint the agent was given, so its
+        actions come first; then by score, ties by tool name."""
+        if not apps:
+            yield from self._by_score(scores, wanted)
+            return
+        app_of = self._app_of
+        named = {doc: score for doc, score in scores.items() if app_of[doc] in apps}
+        yield from self._by_score(named, wanted)
+        yield from self._by_score({d: s for d, s in scores.items() if d not in named}, wanted)
+
+    def _by_score(self, scores: dict[int, float], wanted: int) -> Iterator[int]:
+        """Documents with a positive score, highest first, ties by tool name: the best `wanted` found
+        with one sort of the scores, the rest ordered only if the caller reads past them."""
+        order = self._name_order
+        if len(scores) > wanted:
+            cut = sorted(scores.values())[-wanted]
+            best = [doc for doc, score in scores.items() if score >= cut]
+        else:
+            cut, best = 0.0, list(scores)
+        best.sort(key=lambda doc: (-scores[doc], order[doc]))
+        for doc in best:
+            if scores[doc] > 0:
+                yield doc
+        if len(best) < len(scores):
+            rest = [doc for doc, score in scores.items() if 0 < score < cut]
+            rest.sort(key=lambda doc: (-scores[doc], order[doc]))
+            yield from rest
+
+    def _scope(self, app: str | None, connection_id: str | None) -> tuple[bool, str | None]:
+        """Whether anything can be in scope, and the one app every in-scope document belongs to."""
+        if connection_id is None:
+            return True, app
+        of_connection = self._app_of_connection.get(connection_id)
+        if of_connection is None or (app is not None and app != of_connection):
+            return False, None
+        return True, of_connection
+
     @observe_search
     def search(
         self, query: str, limit: int = 10, *, app: str | None = None, connection_id: str | None = None
     ) -> list[SearchHit]:
         """The best `limit` hits, best first; `app`/`connection_id` keep only that app's/connection's hits.
 
-        The same action through a second connection comes after the distinct hits (see
-        `_demote_duplicates`), with duplicates judged over all hits before filtering.
+        The same action through a second connection comes after the distinct hits, with duplicates judged
+        over all hits before filtering (only documents of the same app can be duplicates, so the others
+        are never scored when the scope is one app).
         """
-        concepts, apps = parse_query(query, self._app_tokens)
-        scores: dict[int, float] = defaultdict(float)
-        for concept in concepts:
-            best: dict[int, float] = {}
-            for term, weight in concept.variants:
-                for doc, gain in self._posting(term).items():
-                    value = weight * gain
-                    if value > best.get(doc, 0.0):
-                        best[doc] = value
-            for doc, value in best.items():
-                scores[doc] += concept.weight * value
-        named = {
-            term for concept in concepts if not concept.verb for term, _ in concept.variants
-        } & self._key_objects
-        if named:
-            # The query names a kind of object: an action on some other specific object is a poor fit.
-            for doc in scores:
-                obj = self._doc_objects[doc]
-                if obj not in GENERIC_OBJECTS and obj not in named:
-                    scores[doc] *= OBJECT_MISMATCH
-        intent = query_intent(concepts)
-        if intent is not None:
-            for doc in scores:
-                if (self._entries[doc].kind == "read") != (intent == "read"):
-                    scores[doc] *= KIND_MISMATCH
-        for app_key in apps:
-            for doc in self._docs_of_app.get(app_key, ()):
-                scores[doc] = scores.get(doc, 0.0) + APP_FLOOR
-        entries = self._entries
-        # An app named in the query is a constraint the agent was given: its actions come first.
-        ranked = [
-            (entries[doc].app_key not in apps, -score, entries[doc].name, doc)
-            for doc, score in scores.items()
-            if score > 0
-        ]
-        heapq.heapify(ranked)
+        possible, scope = self._scope(app, connection_id)
+        if limit <= 0 or not possible:
+            return []
+        parsed = self._parsed(query)
+        scores = self._scores(parsed, scope)
+        entries, action_of = self._entries, self._action_of
         first: list[SearchHit] = []
         repeats: list[SearchHit] = []
-        seen: set[tuple[str, str]] = set()
-        while ranked and len(first) < limit:
-            _, negative, _, doc = heapq.heappop(ranked)
+        seen: set[int] = set()
+        for doc in self._ranked(scores, parsed.apps, limit):
+            if len(first) >= limit:
+                break
+            action = action_of[doc]
+            repeat = action in seen
+            seen.add(action)
             entry = entries[doc]
-            key = (entry.app_key, entry.action_key)
-            repeat = key in seen
-            seen.add(key)
-            if (app is None or entry.app_key == app) and (
-                connection_id is None or entry.connection_id == connection_id
-            ):
-                (repeats if repeat else first).append(SearchHit(entry, -negative))
-        return (first + repeats)[:limit] if limit > 0 else []
+            if connection_id is None or entry.connection_id == connection_id:
+                (repeats if repeat else first).append(SearchHit(entry, scores[doc]))
+        return (first + repeats)[:limit]
+
+    def _holders(self, term: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The apps and the connections of the documents that hold `term`."""
+        known = self._term_holders.get(term)
+        if known is None:
+            docs = self._posting(term)
+            entries = self._entries
+            known = (
+                frozenset(entries[doc].app_key for doc in docs),
+                frozenset(entries[doc].connection_id for doc in docs),
+            )
+            self._term_holders[term] = known
+        return known
 
     def unmatched(
         self, query: str, *, app: str | None = None, connection_id: str | None = None
     ) -> list[tuple[str, list[str]]]:
         """The query's object words that no action (of this app/connection) matches, each with the
         nearest objects the catalog has (by spelling, else the objects of the apps in question)."""
-        concepts, named_apps = parse_query(query, self._app_tokens)
+        parsed = self._parsed(query)
+        concepts, named_apps = parsed.concepts, parsed.apps
+
+        possible, scope = self._scope(app, connection_id)
+
+        def held(term: str) -> bool:
+            if not possible:
+                return False
+            if scope is None:
+                return bool(self._posting(term))
+            apps, connections = self._holders(term)
+            return connection_id in connections if connection_id is not None else scope in apps
 
         def in_scope(doc: int) -> bool:
             entry = self._entries[doc]
@@ -655,11 +773,7 @@ class SearchIndex:
                 connection_id is None or entry.connection_id == connection_id
             )
 
-        missing = [
-            concept
-            for concept in concepts
-            if not concept.verb and not any(map(in_scope, self._posting(concept.variants[0][0])))
-        ]
+        missing = [concept for concept in concepts if not concept.verb and not held(concept.variants[0][0])]
         if not missing:  # the usual case: every object word matched, no need to look at the catalog
             return []
         docs = [doc for doc in range(len(self._entries)) if in_scope(doc)]
