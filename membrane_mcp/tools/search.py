@@ -31,6 +31,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import add, mul
 from typing import Any
 
 from membrane_mcp.observability import observe_search
@@ -505,9 +507,13 @@ class SearchIndex:
         self._docs_of_app: dict[str, list[int]] = defaultdict(list)
         for doc, entry in enumerate(entries):
             self._docs_of_app[entry.app_key].append(doc)
-        self._app_of = [entry.app_key for entry in entries]
         self._app_of_connection = {entry.connection_id: entry.app_key for entry in entries}
-        self._doc_reads = [entry.kind == "read" for entry in entries]
+        self._doc_set_of_app = {app_key: frozenset(docs) for app_key, docs in self._docs_of_app.items()}
+        self._docs_of_object: dict[str, list[int]] = defaultdict(list)
+        for doc, obj in enumerate(self._doc_objects):
+            self._docs_of_object[obj].append(doc)
+        reads = frozenset(doc for doc, entry in enumerate(entries) if entry.kind == "read")
+        self._docs_against_intent = {"read": frozenset(range(len(entries))) - reads, "write": reads}
         self._name_order = [0] * len(entries)
         for position, doc in enumerate(sorted(range(len(entries)), key=lambda doc: entries[doc].name)):
             self._name_order[doc] = position
@@ -515,7 +521,8 @@ class SearchIndex:
         actions: dict[tuple[str, str], int] = {}
         self._action_of = [actions.setdefault((e.app_key, e.action_key), len(actions)) for e in entries]
         self._queries: dict[str, _ParsedQuery] = {}
-        self._concepts: dict[tuple[tuple[str, float], ...], dict[int, float]] = {}
+        self._concepts: dict[tuple[tuple[tuple[str, float], ...], float], dict[int, float]] = {}
+        self._object_docs: dict[frozenset[str], frozenset[int]] = {}
         self._term_holders: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._index_parts(docs)
 
@@ -621,52 +628,69 @@ class SearchIndex:
             self._queries[query] = known
         return known
 
-    def _concept_posting(self, variants: tuple[tuple[str, float], ...]) -> dict[int, float]:
-        """Each document's gain for one concept: the best of its variants' weighted gains; kept per concept
-        (a synonym group recurs across queries: "find", "list", "contact")."""
-        known = self._concepts.get(variants)
+    def _concept_posting(self, concept: Concept) -> dict[int, float]:
+        """Each document's weighted gain for one concept (the best of its variants'); kept per concept, since
+        a synonym group recurs across queries ("find", "list", "contact")."""
+        key = (concept.variants, concept.weight)
+        known = self._concepts.get(key)
         if known is not None:
             return known
         best: dict[int, float] = {}
-        for term, weight in variants:
+        for term, weight in concept.variants:
             for doc, gain in self._posting(term).items():
                 value = weight * gain
                 if value > best.get(doc, 0.0):
                     best[doc] = value
+        if concept.weight != 1.0:
+            best = {doc: concept.weight * value for doc, value in best.items()}
         if len(self._concepts) >= MAX_CONCEPT_POSTINGS:
             self._concepts.clear()
-        self._concepts[variants] = best
+        self._concepts[key] = best
         return best
 
     def _scores(self, parsed: _ParsedQuery, scope: str | None) -> dict[int, float]:
-        """Each matching document's score (only the documents of app `scope` when given)."""
+        """Each matching document's score (only the documents of app `scope` when given).
+
+        Per document the arithmetic of a plain loop (concept gains summed in query order, then the
+        mismatch factors, then the app floor), done with dict and set operations that run in C.
+        """
         scores: dict[int, float] = {}
-        get = scores.get
         for concept in parsed.concepts:
-            weight = concept.weight
-            for doc, value in self._concept_posting(concept.variants).items():
-                scores[doc] = get(doc, 0.0) + weight * value
+            posting = self._concept_posting(concept)
+            if not scores:
+                scores = dict(posting)
+                continue
+            both = list(posting.keys() & scores.keys())
+            scores.update(_pick(posting, list(posting.keys() - scores.keys())))
+            scores.update(
+                zip(
+                    both, map(add, map(scores.__getitem__, both), map(posting.__getitem__, both)), strict=True
+                )
+            )
         if scope is not None:
-            app_of = self._app_of
-            scores = {doc: score for doc, score in scores.items() if app_of[doc] == scope}
-        named, intent = parsed.named, parsed.intent
-        if named or intent is not None:
-            objects, reads = self._doc_objects, self._doc_reads
-            wants_read = intent == "read"
-            for doc, score in scores.items():
-                if named:
-                    # The query names a kind of object: an action on some other specific object is a poor fit.
-                    obj = objects[doc]
-                    if obj not in GENERIC_OBJECTS and obj not in named:
-                        score *= OBJECT_MISMATCH
-                if intent is not None and reads[doc] != wants_read:
-                    score *= KIND_MISMATCH
-                scores[doc] = score
+            scores = _pick(scores, scores.keys() & self._doc_set_of_app.get(scope, frozenset()))
+        if parsed.named:
+            # The query names a kind of object: an action on some other specific object is a poor fit.
+            _scale(scores, scores.keys() - self._docs_on_objects(parsed.named), OBJECT_MISMATCH)
+        if parsed.intent is not None:
+            _scale(scores, scores.keys() & self._docs_against_intent[parsed.intent], KIND_MISMATCH)
         for app_key in parsed.apps:
             if scope is None or app_key == scope:
-                for doc in self._docs_of_app.get(app_key, ()):
-                    scores[doc] = scores.get(doc, 0.0) + APP_FLOOR
+                docs = self._docs_of_app.get(app_key, [])
+                floored = map(add, map(scores.get, docs, repeat(0.0)), repeat(APP_FLOOR))
+                scores.update(zip(docs, floored, strict=True))
         return scores
+
+    def _docs_on_objects(self, named: frozenset[str]) -> frozenset[int]:
+        """The documents on a generic object or on one of `named` (kept per set of names)."""
+        known = self._object_docs.get(named)
+        if known is None:
+            by_object = self._docs_of_object
+            known = frozenset(doc for obj in GENERIC_OBJECTS | named for doc in by_object.get(obj, ()))
+            if len(self._object_docs) >= MAX_MEMOISED_QUERIES:
+                self._object_docs.clear()
+            self._object_docs[named] = known
+        return known
 
     def _ranked(self, scores: dict[int, float], apps: frozenset[str], wanted: int) -> Iterator[int]:
         """Documents best first: an app named in the query is a constraint the agent was given, so its
@@ -674,10 +698,9 @@ class SearchIndex:
         if not apps:
             yield from self._by_score(scores, wanted)
             return
-        app_of = self._app_of
-        named = {doc: score for doc, score in scores.items() if app_of[doc] in apps}
-        yield from self._by_score(named, wanted)
-        yield from self._by_score({d: s for d, s in scores.items() if d not in named}, wanted)
+        of_apps = set().union(*(self._doc_set_of_app.get(app_key, ()) for app_key in apps))
+        yield from self._by_score(_pick(scores, scores.keys() & of_apps), wanted)
+        yield from self._by_score(_pick(scores, scores.keys() - of_apps), wanted)
 
     def _by_score(self, scores: dict[int, float], wanted: int) -> Iterator[int]:
         """Documents with a positive score, highest first, ties by tool name: the best `wanted` found
@@ -685,7 +708,7 @@ class SearchIndex:
         order = self._name_order
         if len(scores) > wanted:
             cut = sorted(scores.values())[-wanted]
-            best = [doc for doc, score in scores.items() if score >= cut]
+            best = list(compress(scores.keys(), map(cut.__le__, scores.values())))
         else:
             cut, best = 0.0, list(scores)
         best.sort(key=lambda doc: (-scores[doc], order[doc]))
@@ -726,14 +749,14 @@ class SearchIndex:
         repeats: list[SearchHit] = []
         seen: set[int] = set()
         for doc in self._ranked(scores, parsed.apps, limit):
-            if len(first) >= limit:
-                break
             action = action_of[doc]
-            repeat = action in seen
+            repeated = action in seen
             seen.add(action)
             entry = entries[doc]
             if connection_id is None or entry.connection_id == connection_id:
-                (repeats if repeat else first).append(SearchHit(entry, scores[doc]))
+                (repeats if repeated else first).append(SearchHit(entry, scores[doc]))
+                if len(first) >= limit:
+                    break
         return (first + repeats)[:limit]
 
     def _holders(self, term: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -801,6 +824,18 @@ class SearchIndex:
             near = near or difflib.get_close_matches(word, objects, n=3, cutoff=0.6) or objects[:8]
             out.append((word, near))
         return out
+
+
+def _scale(scores: dict[int, float], docs: Iterable[int], factor: float) -> None:
+    """Multiplies the scores of `docs` by `factor`, in place."""
+    docs = list(docs)
+    scores.update(zip(docs, map(mul, map(scores.__getitem__, docs), repeat(factor)), strict=True))
+
+
+def _pick(scores: dict[int, float], docs: Iterable[int]) -> dict[int, float]:
+    """The scores of `docs` only."""
+    docs = list(docs)
+    return dict(zip(docs, map(scores.__getitem__, docs), strict=True))
 
 
 def query_intent(concepts: Sequence[Concept]) -> str | None:
