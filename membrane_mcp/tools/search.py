@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import add, mul
+from operator import add, itemgetter, mul
 from typing import Any
 
 from membrane_mcp.observability import observe_search
@@ -407,6 +407,38 @@ Fields = dict[str, tuple[Counter[str], ...]]
 _FieldsKey = tuple[str, str, str, str, str, int]
 
 
+def _part_uses(
+    field_of_docs: list[tuple[Counter[str], ...]], sizes: dict[int, int]
+) -> tuple[dict[int, list[int]], list[Counter[str]], list[int]]:
+    """For one field: the documents that use each distinct part (by id; once per use, so repeats add up),
+    the distinct parts in order of first use, and each document's length (its parts' sizes, in `sizes`)."""
+    part_docs: dict[int, list[int]] = defaultdict(list)
+    if set(map(len, field_of_docs)) == {1}:  # one part per document (all fields but descriptions)
+        only = list(map(itemgetter(0), field_of_docs))
+        ids = list(map(id, only))
+        for doc, part_id in enumerate(ids):
+            part_docs[part_id].append(doc)
+        distinct = dict(zip(ids, only, strict=True))  # first use order
+        for part_id, part in distinct.items():
+            if part_id not in sizes:
+                sizes[part_id] = sum(part.values())
+        return part_docs, list(distinct.values()), list(map(sizes.__getitem__, ids))
+    parts: list[Counter[str]] = []
+    lengths: list[int] = []
+    for doc, field_parts in enumerate(field_of_docs):
+        length = 0
+        for part in field_parts:
+            using = part_docs[id(part)]
+            if not using:
+                parts.append(part)
+                if id(part) not in sizes:
+                    sizes[id(part)] = sum(part.values())
+            using.append(doc)
+            length += sizes[id(part)]
+        lengths.append(length)
+    return part_docs, parts, lengths
+
+
 class TokenMemo:
     """Tokenisation kept between index builds: per shared schema and per entry's text fields.
 
@@ -467,8 +499,11 @@ class TokenMemo:
 
     def retain(self) -> None:
         """Forget what the latest build did not use (start of the next build's bookkeeping)."""
-        self._schemas = {k: v for k, v in self._schemas.items() if k in self._used_schemas}
-        self._fields = {k: v for k, v in self._fields.items() if k in self._used_fields}
+        # What was used is a subset of what is held: when as many were used, nothing is dropped.
+        if len(self._used_schemas) < len(self._schemas):
+            self._schemas = {k: v for k, v in self._schemas.items() if k in self._used_schemas}
+        if len(self._used_fields) < len(self._fields):
+            self._fields = {k: v for k, v in self._fields.items() if k in self._used_fields}
         self._used_schemas, self._used_fields = set(), set()
 
 
@@ -500,26 +535,31 @@ class SearchIndex:
         self._entries = list(entries)
         entries = self._entries
         self._doc_objects = [_key_object(entry.action_key) for entry in entries]
-        docs = self._share_generic_objects([memo.fields(entry) for entry in entries])
-        self._app_tokens = self._app_vocabulary(memo)
+        own = [memo.fields(entry) for entry in entries]
+        self._app_tokens = self._app_vocabulary(memo, own)
+        docs = self._share_generic_objects(own)
         memo.retain()
         self._key_objects = frozenset(self._doc_objects) - _VERB_VOCABULARY
         self._docs_of_app: dict[str, list[int]] = defaultdict(list)
-        for doc, entry in enumerate(entries):
-            self._docs_of_app[entry.app_key].append(doc)
-        self._app_of_connection = {entry.connection_id: entry.app_key for entry in entries}
-        self._doc_set_of_app = {app_key: frozenset(docs) for app_key, docs in self._docs_of_app.items()}
         self._docs_of_object: dict[str, list[int]] = defaultdict(list)
-        for doc, obj in enumerate(self._doc_objects):
-            self._docs_of_object[obj].append(doc)
-        reads = frozenset(doc for doc, entry in enumerate(entries) if entry.kind == "read")
-        self._docs_against_intent = {"read": frozenset(range(len(entries))) - reads, "write": reads}
-        self._name_order = [0] * len(entries)
-        for position, doc in enumerate(sorted(range(len(entries)), key=lambda doc: entries[doc].name)):
-            self._name_order[doc] = position
+        self._app_of_connection: dict[str, str] = {}
+        writes: list[int] = []
         # The same action of the same app through several connections: one number per (app, action key).
         actions: dict[tuple[str, str], int] = {}
-        self._action_of = [actions.setdefault((e.app_key, e.action_key), len(actions)) for e in entries]
+        self._action_of: list[int] = []
+        for doc, (entry, obj) in enumerate(zip(entries, self._doc_objects, strict=True)):
+            self._docs_of_app[entry.app_key].append(doc)
+            self._docs_of_object[obj].append(doc)
+            self._app_of_connection[entry.connection_id] = entry.app_key
+            if entry.kind != "read":
+                writes.append(doc)
+            self._action_of.append(actions.setdefault((entry.app_key, entry.action_key), len(actions)))
+        self._doc_set_of_app = {app_key: frozenset(docs) for app_key, docs in self._docs_of_app.items()}
+        against_reads = frozenset(writes)
+        self._docs_against_intent = {
+            "read": against_reads,
+            "write": frozenset(range(len(entries))) - against_reads,
+        }
         self._queries: dict[str, _ParsedQuery] = {}
         self._concepts: dict[tuple[tuple[tuple[str, float], ...], float], dict[int, float]] = {}
         self._object_docs: dict[frozenset[str], frozenset[int]] = {}
@@ -529,28 +569,17 @@ class SearchIndex:
     def _index_parts(self, docs: list[Fields]) -> None:
         """Which documents use each distinct part in each field, which parts hold each term; field lengths."""
         self._count = max(len(docs), 1)
-        part_docs: dict[tuple[str, int], list[int]] = defaultdict(list)  # once per use, so repeats add up
-        parts: dict[tuple[str, int], Counter[str]] = {}
-        part_length: dict[int, int] = {}
-        self._lengths: dict[str, list[int]] = {field: [] for field in FIELD_WEIGHTS}
-        for doc, fields in enumerate(docs):
-            for field, field_parts in fields.items():
-                length = 0
-                for part in field_parts:
-                    known = part_length.get(id(part))
-                    if known is None:
-                        known = part_length[id(part)] = sum(part.values())
-                    length += known
-                    key = (field, id(part))
-                    if key not in parts:
-                        parts[key] = part
-                    part_docs[key].append(doc)
-                self._lengths[field].append(length)
-        self._average = {field: (sum(self._lengths[field]) / self._count) or 1.0 for field in FIELD_WEIGHTS}
+        sizes: dict[int, int] = {}  # id of a part -> its length in terms
+        self._lengths: dict[str, list[int]] = {}
         self._term_parts: dict[str, list[tuple[str, Counter[str], list[int]]]] = defaultdict(list)
-        for (field, part_id), part in parts.items():
-            for term in part:
-                self._term_parts[term].append((field, part, part_docs[(field, part_id)]))
+        for field in FIELD_WEIGHTS:
+            part_docs, parts, lengths = _part_uses(list(map(itemgetter(field), docs)), sizes)
+            self._lengths[field] = lengths
+            for part in parts:
+                use = (field, part, part_docs[id(part)])
+                for term in part:
+                    self._term_parts[term].append(use)
+        self._average = {field: (sum(self._lengths[field]) / self._count) or 1.0 for field in FIELD_WEIGHTS}
         self._postings: dict[str, dict[int, float]] = {}
 
     def _posting(self, term: str) -> dict[int, float]:
@@ -597,7 +626,7 @@ class SearchIndex:
             for entry, fields, is_generic in zip(self._entries, docs, generic, strict=True)
         ]
 
-    def _app_vocabulary(self, memo: TokenMemo) -> dict[str, str]:
+    def _app_vocabulary(self, memo: TokenMemo, docs: list[Fields]) -> dict[str, str]:
         """Words that name exactly one app (its key or name), e.g. 'vtiger' -> 'vtiger'."""
         owners: dict[str, set[str]] = defaultdict(set)
         for app_key, app_name in {(entry.app_key, entry.app_name) for entry in self._entries}:
@@ -606,10 +635,13 @@ class SearchIndex:
                     owners[word].add(app_key)
         # An id shape that only one app's actions show (Vtiger's 12x34) names that app too.
         shapes: dict[str, set[str]] = defaultdict(set)
-        for entry in self._entries:
+        for entry, fields in zip(self._entries, docs, strict=True):
             if entry.app_key in shapes[ID_SHAPE_TOKEN]:
                 continue
-            if memo.schema_shows_id(entry.input_schema) or ID_SHAPE_TOKEN in _tokens(entry.description):
+            # The description's parts are the terms of its bracketed segments, which is all it has.
+            if memo.schema_shows_id(entry.input_schema) or any(
+                ID_SHAPE_TOKEN in part for part in fields["description"]
+            ):
                 shapes[ID_SHAPE_TOKEN].add(entry.app_key)
         owners.update(shapes)
         return {word: next(iter(apps)) for word, apps in owners.items() if len(apps) == 1}
@@ -705,19 +737,19 @@ class SearchIndex:
     def _by_score(self, scores: dict[int, float], wanted: int) -> Iterator[int]:
         """Documents with a positive score, highest first, ties by tool name: the best `wanted` found
         with one sort of the scores, the rest ordered only if the caller reads past them."""
-        order = self._name_order
+        entries = self._entries
         if len(scores) > wanted:
             cut = sorted(scores.values())[-wanted]
             best = list(compress(scores.keys(), map(cut.__le__, scores.values())))
         else:
             cut, best = 0.0, list(scores)
-        best.sort(key=lambda doc: (-scores[doc], order[doc]))
+        best.sort(key=lambda doc: (-scores[doc], entries[doc].name, doc))
         for doc in best:
             if scores[doc] > 0:
                 yield doc
         if len(best) < len(scores):
             rest = [doc for doc, score in scores.items() if 0 < score < cut]
-            rest.sort(key=lambda doc: (-scores[doc], order[doc]))
+            rest.sort(key=lambda doc: (-scores[doc], entries[doc].name, doc))
             yield from rest
 
     def _scope(self, app: str | None, connection_id: str | None) -> tuple[bool, str | None]:
