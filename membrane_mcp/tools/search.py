@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import add, itemgetter, mul
 from typing import Any
 
@@ -188,10 +188,7 @@ def stem(word: str) -> str:
 
 def _raw_words(text: str) -> list[str]:
     """Lower-case words; a CamelCase word also yields its parts, an id like 12x34 its shape."""
-    words: list[str] = []
-    for raw in _RAW_WORD.findall(text.replace("_", " ")):
-        words.extend(_expand_raw(raw))
-    return words
+    return list(chain.from_iterable(map(_expand_raw, _RAW_WORD.findall(text.replace("_", " ")))))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -217,6 +214,8 @@ _PHRASES_BY_FIRST = _phrases_by_first_word()
 
 
 def _apply_phrases(words: list[str]) -> list[str]:
+    if _PHRASES_BY_FIRST.keys().isdisjoint(words):
+        return words  # most texts: no word starts a phrase
     out: list[str] = []
     i = 0
     count = len(words)
@@ -253,8 +252,8 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1 << 15)
 def _segment_tokens(text: str) -> tuple[str, ...]:
-    terms = (_term(word) for word in _apply_phrases(_raw_words(text)))
-    return tuple(term for term in terms if term is not None)
+    # A term is never empty: None (a stop word) is the only false one.
+    return tuple(filter(None, map(_term, _apply_phrases(_raw_words(text)))))
 
 
 @lru_cache(maxsize=1 << 15)
