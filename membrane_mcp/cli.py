@@ -257,7 +257,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
     from membrane_mcp import observability
-    from membrane_mcp.server.backend import ConfigurationError
+    from membrane_mcp.server.errors import ConfigurationError
 
     settings = settings_from(args)
     configure_logging(settings.log_level)
