@@ -3,9 +3,8 @@
 `serve` over stdio answers `initialize` first and opens the gateway (the Membrane client, the catalog,
 the tools layer, and with --sandbox the sandbox) right after: importing those is most of what start-up
 would add to the SDK's own server, and the handshake needs none of it. Until it is open, `PendingGateway`
-stands in for it: the server's handlers and the tool-call observer wait for it here (asking for it opens
-it at once, so a client whose first request is not `initialize` is not kept waiting), then go through to
-the real one.
+stands in for it: the server's handlers wait for it here (asking for it opens it at once, so a client
+whose first request is not `initialize` is not kept waiting), then go through to the real one.
 """
 
 from __future__ import annotations
@@ -89,9 +88,10 @@ class PendingGateway:
     def input_schema(self, name: str) -> dict[str, Any] | None:
         return self._gateway.input_schema(name) if self._gateway is not None else None
 
-    def call_observer(self, make: Callable[[Gateway], ServerMiddleware[Any]]) -> ServerMiddleware[Any]:
-        """The tool-call observer, made by `make` once the gateway is open (calls wait for it)."""
-        return _ObserverWhenOpen(self, make)
+    def call_observer(self, make: Callable[[], ServerMiddleware[Any]]) -> ServerMiddleware[Any]:
+        """The tool-call observer, made by `make` (over `self.catalog`) at the first tool call or once the
+        gateway is open, whichever comes first: the tools layer it imports is not loaded before."""
+        return _ObserverWhenNeeded(self, make)
 
 
 class _PendingCatalog:
@@ -106,23 +106,19 @@ class _PendingCatalog:
         return gateway.catalog.cached if gateway is not None else None
 
 
-class _ObserverWhenOpen:
-    """Middleware: a tool call waits for the gateway, then goes through the observer made for it; any
-    other message goes through it once it exists, and straight on before (over stdio the observer only
-    counts HTTP sessions for those, and stdio has none)."""
+class _ObserverWhenNeeded:
+    """Middleware: the tool-call observer `make` makes, made at the first tool call (which it observes
+    from the start, waiting for the gateway included) or once the gateway is open; before, other messages
+    go straight on (over stdio the observer only counts HTTP sessions for those, and stdio has none)."""
 
-    def __init__(self, pending: PendingGateway, make: Callable[[Gateway], ServerMiddleware[Any]]) -> None:
+    def __init__(self, pending: PendingGateway, make: Callable[[], ServerMiddleware[Any]]) -> None:
         self._pending = pending
         self._make = make
         self._inner: ServerMiddleware[Any] | None = None
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
         if self._inner is None:
-            gateway = self._pending.current
-            if gateway is None:
-                if ctx.method != "tools/call":
-                    return await call_next(ctx)
-                gateway = await self._pending.get()
-            if self._inner is None:
-                self._inner = self._make(gateway)
+            if ctx.method != "tools/call" and self._pending.current is None:
+                return await call_next(ctx)
+            self._inner = self._make()
         return await self._inner(ctx, call_next)

@@ -31,7 +31,7 @@ async def run_stdio(settings: Settings) -> None:
     """Serve one client on stdin/stdout; the gateway opens once the first answer is out (or sooner, when a
     request needs it): see server/pending_gateway.py."""
     pending = PendingGateway()
-    observer = pending.call_observer(lambda gateway: call_observer(gateway.catalog, settings))
+    observer = pending.call_observer(lambda: call_observer(pending.catalog, settings))
     server = observe_server_calls(build_server(pending), observer)
     options = server.create_initialization_options(NotificationOptions(tools_changed=True))
     async with stdio_lines() as (stdin, stdout), anyio.create_task_group() as group:
