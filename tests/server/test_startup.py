@@ -177,6 +177,12 @@ def test_each_command_parses_alike_when_only_its_own_arguments_are_built(argv):
     whole, own = build_parser().parse_args(argv), build_parser(_command_in(argv)).parse_args(argv)
     assert vars(own) == vars(whole)
 
+    def command_help(parser) -> str:
+        commands = next(a for a in parser._actions if a.dest == "command")
+        return commands.choices[argv[0]].format_help()
+
+    assert command_help(build_parser(argv[0])) == command_help(build_parser())  # its --help and errors too
+
 
 def test_every_command_of_the_parser_is_known_to_the_cli():
     from membrane_mcp.cli import COMMANDS, build_parser
