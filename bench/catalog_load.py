@@ -11,12 +11,7 @@ memory. Also collects the data for figure 5 (context cost) and for listing.png.
 
 from __future__ import annotations
 
-import json
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -31,6 +26,7 @@ from bench.common import (
     median,
     sandbox_process,
     stdio_params,
+    tools_file,
     upper_bound,
 )
 
@@ -175,15 +171,6 @@ async def _interleaved(ours: Any, echo: Any, runs: int) -> tuple[list[float], li
     return ours_s, echo_s
 
 
-@asynccontextmanager
-async def _tools_file(tools: list[Any]) -> AsyncIterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="bench-tools-") as folder:
-        path = Path(folder) / "tools.json"
-        dumped = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
-        path.write_text(json.dumps(dumped), "utf-8")
-        yield path
-
-
 async def _versus_echo_stdio(sandbox: SandboxProcess, runs: int) -> dict[str, Any]:
     from mcp import Client
 
@@ -191,7 +178,7 @@ async def _versus_echo_stdio(sandbox: SandboxProcess, runs: int) -> dict[str, An
     async with Client(ours_params) as ours:
         first = await ours.list_tools()
         await _warm_up(ours)
-        async with _tools_file(first.tools) as path:
+        with tools_file(first.tools) as path:
             echo_params = echo_stdio_params("--tools-file", str(path))
             async with Client(echo_params) as echo:
                 echo_first = await echo.list_tools()
@@ -222,9 +209,10 @@ async def _versus_echo_memory(url: str, token: str, runs: int) -> dict[str, Any]
     async with open_gateway(settings) as gateway, Client(build_server(gateway)) as ours:
         first = await ours.list_tools()
         await _warm_up(ours)
-        async with _tools_file(first.tools) as path, Client(echo_server.build(0, path)) as echo:
-            echo_first = await echo.list_tools()
-            ours_s, echo_s = await _interleaved(ours, echo, runs)
+        with tools_file(first.tools) as path:
+            async with Client(echo_server.build(0, path)) as echo:
+                echo_first = await echo.list_tools()
+                ours_s, echo_s = await _interleaved(ours, echo, runs)
     return _compared(first, echo_first, ours_s, echo_s)
 
 

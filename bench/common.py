@@ -9,6 +9,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -197,6 +198,16 @@ def echo_http_server(*extra_args: str) -> Iterator[HttpServer]:
         yield HttpServer(f"http://127.0.0.1:{port}/mcp", process)
     finally:
         stop(process)
+
+
+@contextmanager
+def tools_file(tools: Sequence[Any]) -> Iterator[Path]:
+    """A temporary `--tools-file` for the echo server: exactly these tools (SDK `Tool` models), as listed."""
+    with tempfile.TemporaryDirectory(prefix="bench-tools-") as folder:
+        path = Path(folder) / "tools.json"
+        dumped = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+        path.write_text(json.dumps(dumped), "utf-8")
+        yield path
 
 
 def stdio_params(sandbox: SandboxProcess, *extra_args: str) -> Any:
