@@ -896,18 +896,3 @@ def _key_noun(action_key: str) -> str:
     if len(parts) < 2 or stem(parts[-1]) in GENERIC_OBJECTS or stem(parts[-1]) in _VERB_VOCABULARY:
         return ""
     return parts[-1]
-
-
-def _demote_duplicates(hits: Iterable[SearchHit]) -> list[SearchHit]:
-    """The same action of the same app through a second connection goes after the distinct hits.
-
-    Kept rather than dropped so that a caller filtering by connection still finds it.
-    """
-    first: list[SearchHit] = []
-    repeats: list[SearchHit] = []
-    seen: set[tuple[str, str]] = set()
-    for hit in hits:
-        key = (hit.entry.app_key, hit.entry.action_key)
-        (repeats if key in seen else first).append(hit)
-        seen.add(key)
-    return first + repeats
