@@ -110,8 +110,8 @@ def configure_logging(level: str) -> None:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """Every command, with its arguments; with `only`, the others are listed without theirs (each
-    command's settings flags come from the Settings model: no need to build five sets to run one)."""
+    """Every command, with its arguments; with `only`, that command alone (the one argv runs: its parse,
+    its --help and its errors are the same, and building the other five is most of the parser's cost)."""
 
     def wanted(command: str) -> bool:
         return only is None or only == command
@@ -126,19 +126,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser(
-        "serve", parents=[common], help="serve MCP over stdio (default) or streamable HTTP"
-    )
     if wanted("serve"):
+        serve = commands.add_parser(
+            "serve", parents=[common], help="serve MCP over stdio (default) or streamable HTTP"
+        )
         add_settings_arguments(serve)
-    serve.set_defaults(func=cmd_serve)
+        serve.set_defaults(func=cmd_serve)
 
-    sandbox = commands.add_parser(
-        "sandbox", parents=[common], help="serve the local Membrane sandbox API on its own"
-    )
     if wanted("sandbox"):
         import membrane_sandbox
 
+        sandbox = commands.add_parser(
+            "sandbox", parents=[common], help="serve the local Membrane sandbox API on its own"
+        )
         membrane_sandbox.add_arguments(sandbox)
         sandbox.add_argument(
             "--reset",
@@ -147,51 +147,51 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         sandbox.set_defaults(func=cmd_sandbox, run_sandbox=membrane_sandbox.run)
 
-    tools = commands.add_parser("tools", parents=[common], help="print the tools an agent would see")
     if wanted("tools"):
+        tools = commands.add_parser("tools", parents=[common], help="print the tools an agent would see")
         add_settings_arguments(tools)
-    tools.add_argument("--json", action="store_true", help="print the tools/list result as JSON")
-    tools.set_defaults(func=cmd_tools)
+        tools.add_argument("--json", action="store_true", help="print the tools/list result as JSON")
+        tools.set_defaults(func=cmd_tools)
 
-    call = commands.add_parser("call", parents=[common], help="run one tool and print its result")
     if wanted("call"):
+        call = commands.add_parser("call", parents=[common], help="run one tool and print its result")
         add_settings_arguments(call)
-    call.add_argument(
-        "tool",
-        help="a tool name from `membrane-mcp tools`, e.g. search_actions or run_action; an action tool "
-        "such as vtiger_query_records is listed only in direct mode (--tool-mode direct)",
-    )
-    call.add_argument(
-        "--arg",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="an argument (V parsed as JSON if it can be)",
-    )
-    call.add_argument("--json-args", metavar="JSON", help="all arguments as one JSON object")
-    call.set_defaults(func=cmd_call)
+        call.add_argument(
+            "tool",
+            help="a tool name from `membrane-mcp tools`, e.g. search_actions or run_action; an action tool "
+            "such as vtiger_query_records is listed only in direct mode (--tool-mode direct)",
+        )
+        call.add_argument(
+            "--arg",
+            action="append",
+            default=[],
+            metavar="K=V",
+            help="an argument (V parsed as JSON if it can be)",
+        )
+        call.add_argument("--json-args", metavar="JSON", help="all arguments as one JSON object")
+        call.set_defaults(func=cmd_call)
 
-    doctor = commands.add_parser(
-        "doctor",
-        parents=[common],
-        help="check credentials, Membrane, connections and tool counts; exit 1 on a problem",
-    )
     if wanted("doctor"):
+        doctor = commands.add_parser(
+            "doctor",
+            parents=[common],
+            help="check credentials, Membrane, connections and tool counts; exit 1 on a problem",
+        )
         add_settings_arguments(doctor)
-    doctor.set_defaults(func=cmd_doctor)
+        doctor.set_defaults(func=cmd_doctor)
 
-    config = commands.add_parser(
-        "config",
-        parents=[common],
-        help="print the entry that makes a host (Claude Desktop, Claude Code, ...) start this server",
-    )
-    # Not `host`: that is the HTTP bind address setting, and would leak into the printed arguments.
     if wanted("config"):
         from membrane_mcp.hosts import HOSTS
 
+        config = commands.add_parser(
+            "config",
+            parents=[common],
+            help="print the entry that makes a host (Claude Desktop, Claude Code, ...) start this server",
+        )
+        # Not `host`: that is the HTTP bind address setting, and would leak into the printed arguments.
         config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
         add_settings_arguments(config)
-    config.set_defaults(func=cmd_config)
+        config.set_defaults(func=cmd_config)
     return parser
 
 
@@ -257,7 +257,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
     from membrane_mcp import observability
-    from membrane_mcp.server.backend import ConfigurationError
+    from membrane_mcp.server.errors import ConfigurationError
 
     settings = settings_from(args)
     configure_logging(settings.log_level)

@@ -54,7 +54,7 @@ from membrane_mcp.membrane.models import (
     SearchResult,
 )
 from membrane_mcp.membrane.retry import RetryPolicy, call_with_retries, remaining
-from membrane_mcp.observability import observe_attempt, observe_request
+from membrane_mcp.observability.membrane import observe_attempt, observe_request
 
 logger = logging.getLogger("membrane_mcp.membrane")
 M = TypeVar("M", bound=BaseModel)

@@ -30,7 +30,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from membrane_mcp.observability import metrics
 from membrane_mcp.observability.audit import AuditLog, audit_log_problem
 from membrane_mcp.observability.logs import use_json_format
-from membrane_mcp.observability.membrane import observe_attempt, observe_request
 from membrane_mcp.observability.otel_metrics import metrics_problem, setup_otel_metrics
 from membrane_mcp.observability.tracing import (
     HeaderTraceContext,
@@ -42,12 +41,16 @@ from membrane_mcp.observability.tracing import (
 
 if TYPE_CHECKING:
     from mcp.server import Server
+    from mcp.server.context import ServerMiddleware
 
+    from membrane_mcp.observability.calls import CatalogSource
+    from membrane_mcp.observability.membrane import observe_attempt, observe_request
     from membrane_mcp.settings import Settings
     from membrane_mcp.tools.gateway import Gateway
 
 __all__ = [
     "ObservabilityConfig",
+    "call_observer",
     "metrics_app",
     "metrics_routes",
     "observe_attempt",
@@ -55,11 +58,23 @@ __all__ = [
     "observe_request",
     "observe_search",
     "observe_server",
+    "observe_server_calls",
     "start",
     "startup_problem",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    # observability.membrane imports httpx: loaded with the Membrane client that uses it, not with this
+    # package (which `serve` imports before its first answer).
+    if name in ("observe_attempt", "observe_request"):
+        from membrane_mcp.observability import membrane
+
+        return getattr(membrane, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 AF = TypeVar("AF", bound=Callable[..., Awaitable[Any]])
@@ -146,15 +161,26 @@ def observability_config(settings: Settings) -> ObservabilityConfig:
 def observe_server(server: Server[Any], gateway: Gateway, settings: Settings) -> Server[Any]:
     """The server with the MCP middleware added: a `traceparent` header continued (outermost), and each
     tool call observed (span attributes, metrics, audit record, log line). Returns the same server."""
+    return observe_server_calls(server, call_observer(gateway.catalog, settings))
+
+
+def observe_server_calls(server: Server[Any], calls: ServerMiddleware[Any]) -> Server[Any]:
+    """`observe_server` with the tool-call observer given: `call_observer`'s, or one that makes it once
+    the gateway is open (server/pending_gateway.py)."""
+    server.middleware.insert(0, HeaderTraceContext())
+    server.middleware.append(calls)
+    return server
+
+
+def call_observer(catalog: CatalogSource, settings: Settings) -> ServerMiddleware[Any]:
+    """The middleware that observes each tool call (span attributes, metrics, audit record, log line)."""
     from membrane_mcp.observability.calls import ToolCallObserver
 
     config = observability_config(settings)
     if config.metrics:
         metrics.enable()
     audit = AuditLog(config.audit_log) if config.audit_log else None
-    server.middleware.insert(0, HeaderTraceContext())
-    server.middleware.append(ToolCallObserver(gateway.catalog, config, audit))
-    return server
+    return ToolCallObserver(catalog, config, audit)
 
 
 class MetricsEndpoint:

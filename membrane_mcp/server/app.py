@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp import types
 from mcp.server import Server
@@ -27,15 +28,14 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from membrane_mcp import __version__
 from membrane_mcp.server.capabilities import ToolsChangedServer
-from membrane_mcp.tools.confirm import (
-    ConfirmationSeal,
-    ConfirmFn,
-    InputRequired,
-    LegacyConfirmer,
-    MrtrConfirmer,
-)
-from membrane_mcp.tools.gateway import Gateway
-from membrane_mcp.tools.services import LOCAL_SESSION, CallContext, OpenUrlFn, cannot_open_url
+
+if TYPE_CHECKING:
+    from membrane_mcp.tools.confirm import ConfirmationSeal, ConfirmFn
+    from membrane_mcp.tools.services import CallContext, OpenUrlFn
+
+# The tools layer (membrane_mcp.tools: the Membrane client, httpx, the catalog) is imported at the first
+# request that needs it, not with this module: over stdio the server answers `initialize` before the
+# gateway behind it is opened (server/stdio.py), and importing it is most of what start-up would add.
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,21 @@ INSTRUCTIONS = (
     "run_action (reads) or run_write_action (writes); raw_request (GET) and raw_write_request reach the "
     "app's own API when no action fits; create_action has Membrane build a missing action."
 )
+
+
+class ToolsBackend(Protocol):
+    """What the server asks of the gateway (`tools.gateway.Gateway`, or one still opening:
+    `server.pending_gateway.PendingGateway`)."""
+
+    def add_tools_changed_listener(self, listener: Callable[[], Awaitable[None]]) -> None: ...
+
+    async def list_tools(self, session: str | None = None) -> list[types.Tool]: ...
+
+    async def call_tool(
+        self, name: str, arguments: Mapping[str, Any] | None, call: CallContext
+    ) -> types.CallToolResult: ...
+
+    def input_schema(self, name: str) -> dict[str, Any] | None: ...
 
 
 # Handshake-era sessions remembered for list-change notifications (the oldest are forgotten first).
@@ -59,6 +74,8 @@ def session_key(ctx: ServerRequestContext[Any, Any]) -> str | None:
     """
     request = ctx.request
     if request is None:
+        from membrane_mcp.tools.services import LOCAL_SESSION
+
         return LOCAL_SESSION
     headers = getattr(request, "headers", None)
     session_id = headers.get("mcp-session-id") if headers is not None else None
@@ -94,6 +111,8 @@ class ToolListNotifier:
 def confirmer_for(
     ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams, seal: ConfirmationSeal
 ) -> ConfirmFn:
+    from membrane_mcp.tools.confirm import LegacyConfirmer, MrtrConfirmer
+
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
         capabilities = ctx.session.client_capabilities
 
@@ -108,6 +127,8 @@ def confirmer_for(
 def url_opener_for(ctx: ServerRequestContext[Any, Any]) -> OpenUrlFn:
     """URL-mode elicitation over the session's back-channel (2025-11-25 era) when the client declares
     `elicitation.url`; otherwise the link stays in the tool result."""
+    from membrane_mcp.tools.services import cannot_open_url
+
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
         return cannot_open_url
     capabilities = ctx.session.client_capabilities
@@ -127,9 +148,23 @@ def url_opener_for(ctx: ServerRequestContext[Any, Any]) -> OpenUrlFn:
     return open_url
 
 
-def build_server(gateway: Gateway) -> Server[Any]:
+class LazySeal:
+    """The process's `ConfirmationSeal`, made at the first tool call (tools.confirm is not imported before)."""
+
+    def __init__(self) -> None:
+        self._seal: ConfirmationSeal | None = None
+
+    def get(self) -> ConfirmationSeal:
+        if self._seal is None:
+            from membrane_mcp.tools.confirm import ConfirmationSeal
+
+            self._seal = ConfirmationSeal()
+        return self._seal
+
+
+def build_server(gateway: ToolsBackend) -> Server[Any]:
     notifier = ToolListNotifier()
-    seal = ConfirmationSeal()
+    seal = LazySeal()
     gateway.add_tools_changed_listener(notifier.notify)
 
     async def on_list_tools(
@@ -144,10 +179,13 @@ def build_server(gateway: Gateway) -> Server[Any]:
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        from membrane_mcp.tools.confirm import InputRequired
+        from membrane_mcp.tools.services import CallContext
+
         notifier.remember(ctx)
         call = CallContext(
             report_progress=ctx.session.report_progress,
-            confirm=confirmer_for(ctx, params, seal),
+            confirm=confirmer_for(ctx, params, seal.get()),
             open_url=url_opener_for(ctx),
             session=session_key(ctx),
         )

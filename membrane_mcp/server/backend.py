@@ -28,6 +28,7 @@ from membrane_mcp.membrane.client import MembraneClient, MembraneConfig
 from membrane_mcp.membrane.deferred_transport import pooled_transport_later
 from membrane_mcp.membrane.retry import RetryPolicy
 from membrane_mcp.redaction import protect, secret_values
+from membrane_mcp.server.errors import ConfigurationError
 from membrane_mcp.settings import Settings
 from membrane_mcp.tools.catalog import Catalog, CatalogFilter
 from membrane_mcp.tools.gateway import Gateway
@@ -35,10 +36,6 @@ from membrane_mcp.tools.policy import Policy, policy_from_settings
 from membrane_mcp.tools.services import GatewayConfig
 
 logger = logging.getLogger(__name__)
-
-
-class ConfigurationError(Exception):
-    """A setting is missing or contradictory; the message says which and how to fix it."""
 
 
 def credentials_from(settings: Settings) -> TokenProvider:

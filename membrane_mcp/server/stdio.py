@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import TYPE_CHECKING, Any, cast
+from contextlib import AsyncExitStack
+from typing import Any, cast
 
 import anyio
 import mcp_types
@@ -13,16 +14,12 @@ from mcp.server.lowlevel.server import NotificationOptions
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from membrane_mcp.observability import observe_server
+from membrane_mcp.observability import call_observer, observe_server_calls
 from membrane_mcp.server.app import build_server
-from membrane_mcp.server.backend import open_gateway
-from membrane_mcp.server.banner import log_banner_when_loaded, log_serving
+from membrane_mcp.server.pending_gateway import PendingGateway
 from membrane_mcp.server.request_ids import has_invalid_id
 from membrane_mcp.server.stdio_wire import LineReader, LineWriter, stdio_lines
 from membrane_mcp.settings import Settings
-
-if TYPE_CHECKING:
-    from membrane_mcp.tools.gateway import Gateway
 
 logger = logging.getLogger(__name__)
 
@@ -31,37 +28,69 @@ SETTLE_SECONDS = 0.05
 
 
 async def run_stdio(settings: Settings) -> None:
-    async with open_gateway(settings) as gateway:
-        server = observe_server(build_server(gateway), gateway, settings)
-        options = server.create_initialization_options(NotificationOptions(tools_changed=True))
-        async with stdio_lines() as (stdin, stdout), anyio.create_task_group() as group:
-            # A stray print() must not reach the wire: fd 1 is claimed, point sys.stdout at stderr too.
-            real_stdout, sys.stdout = sys.stdout, sys.stderr
-            try:
-                log_serving(gateway, "stdio")
-                wire = StdoutMessages(stdout)
-                answers = FirstSendSignal(wire)
-                group.start_soon(_load_after_first_answer, answers.sent, gateway)
-                await server.run(StdinMessages(stdin, wire), cast(Any, answers), options)
-                group.cancel_scope.cancel()
-            finally:
-                sys.stdout = real_stdout
+    """Serve one client on stdin/stdout; the gateway opens once the first answer is out (or sooner, when a
+    request needs it): see server/pending_gateway.py."""
+    pending = PendingGateway()
+    observer = pending.call_observer(lambda: call_observer(pending.catalog, settings))
+    server = observe_server_calls(build_server(pending), observer)
+    options = server.create_initialization_options(NotificationOptions(tools_changed=True))
+    async with stdio_lines() as (stdin, stdout), anyio.create_task_group() as group:
+        # A stray print() must not reach the wire: fd 1 is claimed, point sys.stdout at stderr too.
+        real_stdout, sys.stdout = sys.stdout, sys.stderr
+        try:
+            wire = StdoutMessages(stdout)
+            answers = FirstSendSignal(wire)
+            group.start_soon(_want_after_first_answer, answers.sent, pending)
+            group.start_soon(_open_when_wanted, settings, pending, group.cancel_scope)
+            await server.run(StdinMessages(stdin, wire), cast(Any, answers), options)
+            group.cancel_scope.cancel()
+        finally:
+            sys.stdout = real_stdout
+    pending.raise_if_failed()
 
 
-async def _load_after_first_answer(first_answer: anyio.Event, gateway: Gateway) -> None:
-    """Load the catalog (and log the banner) once the first answer, the handshake's, is on the wire.
+async def _want_after_first_answer(first_answer: anyio.Event, pending: PendingGateway) -> None:
+    """Open the gateway and load the catalog (logging the banner) once the first answer, the handshake's,
+    is on the wire.
 
-    Loading it sooner (and, with --sandbox, starting the sandbox, which the first request does) competes
-    with the handshake for the interpreter, and a client's first tools/list loads it anyway if it comes
-    first. The answer is written by the time its send returns, but the client still has to read it:
-    `SETTLE_SECONDS` leaves it the cores (loading at once, with the transport's import in a worker thread
-    and the sandbox starting, took start-up from 1.02x to 1.17x the echo server's in figure 1). Without
-    any request for `IDLE_LOAD_SECONDS` (a person at a terminal), it loads anyway.
+    Sooner (importing the tools layer and, with --sandbox, starting the sandbox, which the first request
+    does), it competes with the handshake for the interpreter; a client's first request other than
+    `initialize` opens it at once. The answer is written by the time its send returns, but the client
+    still has to read it: `SETTLE_SECONDS` leaves it the cores (loading at once, with the transport's
+    import in a worker thread and the sandbox starting, took start-up from 1.02x to 1.17x the echo
+    server's in figure 1). Without any request for `IDLE_LOAD_SECONDS` (a person at a terminal), it
+    loads anyway.
     """
     with anyio.move_on_after(IDLE_LOAD_SECONDS):
         await first_answer.wait()
         await anyio.sleep(SETTLE_SECONDS)
-    await log_banner_when_loaded(gateway, "stdio", announce=False)
+    pending.wanted.set()
+
+
+async def _open_when_wanted(
+    settings: Settings, pending: PendingGateway, server_scope: anyio.CancelScope
+) -> None:
+    """Open the gateway when it is wanted, load the catalog, and keep the gateway open until the server
+    stops; if it cannot be opened, stop the server (`run_stdio` then raises why)."""
+    await pending.wanted.wait()
+    from membrane_mcp.server.backend import open_gateway
+    from membrane_mcp.server.banner import log_banner_when_loaded, log_serving
+
+    gateway_open = AsyncExitStack()
+    try:
+        gateway = await gateway_open.enter_async_context(open_gateway(settings))
+    except Exception as exc:
+        pending.failed(exc)
+        server_scope.cancel()
+        return
+    try:
+        pending.open(gateway)
+        log_serving(gateway, "stdio")
+        await log_banner_when_loaded(gateway, "stdio", announce=False)
+        await anyio.sleep_forever()
+    finally:
+        with anyio.CancelScope(shield=True):  # the server has stopped: close the gateway all the same
+            await gateway_open.aclose()
 
 
 class FirstSendSignal:

@@ -121,14 +121,14 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     index = await deps.catalog.search_indexes.get(snapshot)
     app = args.app or None
     hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
-    connections_per_app = Counter(c.app_key for c in snapshot.connections)
     cards = _cards_of(snapshot)
+    single = cards.single_connection_apps(snapshot)
     results = [
         cards.card(
             hit.entry,
             view.listed_name(hit.entry),
             full_schema=args.schemas or rank == 0,
-            name_connection=connections_per_app[hit.entry.app_key] != 1,
+            name_connection=hit.entry.app_key not in single,
         )
         for rank, hit in enumerate(hits)
     ]
@@ -139,13 +139,15 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
             f"No action matches '{word}'" + (f"; nearest objects: {', '.join(near)}" if near else "")
             for word, near in unmatched
         ]
-    out["hint"] = (
-        f"Run: run_action (reads) or {RUN_WRITE_TOOL} (writes) with {{connection: app or connection, "
-        "action: key, input}, or the hit's tool. describe_action: full schema."
-        if results
-        else "No matching action. Try other words, raw_request, or create_action to have one built."
-    )
+    out["hint"] = SEARCH_HINT if results else NO_HIT_HINT
     return out
+
+
+SEARCH_HINT = (
+    f"Run: run_action (reads) or {RUN_WRITE_TOOL} (writes) with {{connection: app or connection, "
+    "action: key, input}, or the hit's tool. describe_action: full schema."
+)
+NO_HIT_HINT = "No matching action. Try other words, raw_request, or create_action to have one built."
 
 
 class SearchCards:
@@ -157,6 +159,14 @@ class SearchCards:
     def __init__(self) -> None:
         # Each card is held with its entry, which keeps the entry's id from being reused while it is here.
         self._cards: dict[tuple[int, str | None, bool, bool], tuple[ToolEntry, dict[str, Any]]] = {}
+        self._single_connection_apps: frozenset[str] | None = None
+
+    def single_connection_apps(self, snapshot: CatalogSnapshot) -> frozenset[str]:
+        """The apps with exactly one connection in the snapshot: their cards need not name it."""
+        if self._single_connection_apps is None:
+            per_app = Counter(c.app_key for c in snapshot.connections)
+            self._single_connection_apps = frozenset(app for app, count in per_app.items() if count == 1)
+        return self._single_connection_apps
 
     def card(
         self, entry: ToolEntry, tool: str | None, *, full_schema: bool, name_connection: bool

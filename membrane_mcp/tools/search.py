@@ -25,13 +25,14 @@ Postings are precomputed per term, so a query costs a few dictionary walks.
 from __future__ import annotations
 
 import difflib
-import heapq
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, compress, repeat
+from operator import add, itemgetter, mul
 from typing import Any
 
 from membrane_mcp.observability import observe_search
@@ -187,10 +188,7 @@ def stem(word: str) -> str:
 
 def _raw_words(text: str) -> list[str]:
     """Lower-case words; a CamelCase word also yields its parts, an id like 12x34 its shape."""
-    words: list[str] = []
-    for raw in _RAW_WORD.findall(text.replace("_", " ")):
-        words.extend(_expand_raw(raw))
-    return words
+    return list(chain.from_iterable(map(_expand_raw, _RAW_WORD.findall(text.replace("_", " ")))))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -216,6 +214,8 @@ _PHRASES_BY_FIRST = _phrases_by_first_word()
 
 
 def _apply_phrases(words: list[str]) -> list[str]:
+    if _PHRASES_BY_FIRST.keys().isdisjoint(words):
+        return words  # most texts: no word starts a phrase
     out: list[str] = []
     i = 0
     count = len(words)
@@ -252,8 +252,8 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1 << 15)
 def _segment_tokens(text: str) -> tuple[str, ...]:
-    terms = (_term(word) for word in _apply_phrases(_raw_words(text)))
-    return tuple(term for term in terms if term is not None)
+    # A term is never empty: None (a stop word) is the only false one.
+    return tuple(filter(None, map(_term, _apply_phrases(_raw_words(text)))))
 
 
 @lru_cache(maxsize=1 << 15)
@@ -406,6 +406,38 @@ Fields = dict[str, tuple[Counter[str], ...]]
 _FieldsKey = tuple[str, str, str, str, str, int]
 
 
+def _part_uses(
+    field_of_docs: list[tuple[Counter[str], ...]], sizes: dict[int, int]
+) -> tuple[dict[int, list[int]], list[Counter[str]], list[int]]:
+    """For one field: the documents that use each distinct part (by id; once per use, so repeats add up),
+    the distinct parts in order of first use, and each document's length (its parts' sizes, in `sizes`)."""
+    part_docs: dict[int, list[int]] = defaultdict(list)
+    if set(map(len, field_of_docs)) == {1}:  # one part per document (all fields but descriptions)
+        only = list(map(itemgetter(0), field_of_docs))
+        ids = list(map(id, only))
+        for doc, part_id in enumerate(ids):
+            part_docs[part_id].append(doc)
+        distinct = dict(zip(ids, only, strict=True))  # first use order
+        for part_id, part in distinct.items():
+            if part_id not in sizes:
+                sizes[part_id] = sum(part.values())
+        return part_docs, list(distinct.values()), list(map(sizes.__getitem__, ids))
+    parts: list[Counter[str]] = []
+    lengths: list[int] = []
+    for doc, field_parts in enumerate(field_of_docs):
+        length = 0
+        for part in field_parts:
+            using = part_docs[id(part)]
+            if not using:
+                parts.append(part)
+                if id(part) not in sizes:
+                    sizes[id(part)] = sum(part.values())
+            using.append(doc)
+            length += sizes[id(part)]
+        lengths.append(length)
+    return part_docs, parts, lengths
+
+
 class TokenMemo:
     """Tokenisation kept between index builds: per shared schema and per entry's text fields.
 
@@ -466,9 +498,26 @@ class TokenMemo:
 
     def retain(self) -> None:
         """Forget what the latest build did not use (start of the next build's bookkeeping)."""
-        self._schemas = {k: v for k, v in self._schemas.items() if k in self._used_schemas}
-        self._fields = {k: v for k, v in self._fields.items() if k in self._used_fields}
+        # What was used is a subset of what is held: when as many were used, nothing is dropped.
+        if len(self._used_schemas) < len(self._schemas):
+            self._schemas = {k: v for k, v in self._schemas.items() if k in self._used_schemas}
+        if len(self._used_fields) < len(self._fields):
+            self._fields = {k: v for k, v in self._fields.items() if k in self._used_fields}
         self._used_schemas, self._used_fields = set(), set()
+
+
+@dataclass(frozen=True)
+class _ParsedQuery:
+    """A query as one index reads it: its concepts, the apps it names, the objects it names, its intent."""
+
+    concepts: tuple[Concept, ...]
+    apps: frozenset[str]
+    named: frozenset[str]
+    intent: str | None
+
+
+MAX_MEMOISED_QUERIES = 1024
+MAX_CONCEPT_POSTINGS = 1024
 
 
 class SearchIndex:
@@ -485,40 +534,51 @@ class SearchIndex:
         self._entries = list(entries)
         entries = self._entries
         self._doc_objects = [_key_object(entry.action_key) for entry in entries]
-        docs = self._share_generic_objects([memo.fields(entry) for entry in entries])
-        self._app_tokens = self._app_vocabulary(memo)
+        own = [memo.fields(entry) for entry in entries]
+        self._app_tokens = self._app_vocabulary(memo, own)
+        docs = self._share_generic_objects(own)
         memo.retain()
         self._key_objects = frozenset(self._doc_objects) - _VERB_VOCABULARY
         self._docs_of_app: dict[str, list[int]] = defaultdict(list)
-        for doc, entry in enumerate(entries):
+        self._docs_of_object: dict[str, list[int]] = defaultdict(list)
+        self._app_of_connection: dict[str, str] = {}
+        writes: list[int] = []
+        # The same action of the same app through several connections: one number per (app, action key).
+        actions: dict[tuple[str, str], int] = {}
+        self._action_of: list[int] = []
+        for doc, (entry, obj) in enumerate(zip(entries, self._doc_objects, strict=True)):
             self._docs_of_app[entry.app_key].append(doc)
+            self._docs_of_object[obj].append(doc)
+            self._app_of_connection[entry.connection_id] = entry.app_key
+            if entry.kind != "read":
+                writes.append(doc)
+            self._action_of.append(actions.setdefault((entry.app_key, entry.action_key), len(actions)))
+        self._doc_set_of_app = {app_key: frozenset(docs) for app_key, docs in self._docs_of_app.items()}
+        against_reads = frozenset(writes)
+        self._docs_against_intent = {
+            "read": against_reads,
+            "write": frozenset(range(len(entries))) - against_reads,
+        }
+        self._queries: dict[str, _ParsedQuery] = {}
+        self._concepts: dict[tuple[tuple[tuple[str, float], ...], float], dict[int, float]] = {}
+        self._object_docs: dict[frozenset[str], frozenset[int]] = {}
+        self._term_holders: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._index_parts(docs)
 
     def _index_parts(self, docs: list[Fields]) -> None:
         """Which documents use each distinct part in each field, which parts hold each term; field lengths."""
         self._count = max(len(docs), 1)
-        part_docs: dict[tuple[str, int], list[int]] = defaultdict(list)  # once per use, so repeats add up
-        parts: dict[tuple[str, int], Counter[str]] = {}
-        part_length: dict[int, int] = {}
-        self._lengths: dict[str, list[int]] = {field: [] for field in FIELD_WEIGHTS}
-        for doc, fields in enumerate(docs):
-            for field, field_parts in fields.items():
-                length = 0
-                for part in field_parts:
-                    known = part_length.get(id(part))
-                    if known is None:
-                        known = part_length[id(part)] = sum(part.values())
-                    length += known
-                    key = (field, id(part))
-                    if key not in parts:
-                        parts[key] = part
-                    part_docs[key].append(doc)
-                self._lengths[field].append(length)
-        self._average = {field: (sum(self._lengths[field]) / self._count) or 1.0 for field in FIELD_WEIGHTS}
+        sizes: dict[int, int] = {}  # id of a part -> its length in terms
+        self._lengths: dict[str, list[int]] = {}
         self._term_parts: dict[str, list[tuple[str, Counter[str], list[int]]]] = defaultdict(list)
-        for (field, part_id), part in parts.items():
-            for term in part:
-                self._term_parts[term].append((field, part, part_docs[(field, part_id)]))
+        for field in FIELD_WEIGHTS:
+            part_docs, parts, lengths = _part_uses(list(map(itemgetter(field), docs)), sizes)
+            self._lengths[field] = lengths
+            for part in parts:
+                use = (field, part, part_docs[id(part)])
+                for term in part:
+                    self._term_parts[term].append(use)
+        self._average = {field: (sum(self._lengths[field]) / self._count) or 1.0 for field in FIELD_WEIGHTS}
         self._postings: dict[str, dict[int, float]] = {}
 
     def _posting(self, term: str) -> dict[int, float]:
@@ -565,7 +625,7 @@ class SearchIndex:
             for entry, fields, is_generic in zip(self._entries, docs, generic, strict=True)
         ]
 
-    def _app_vocabulary(self, memo: TokenMemo) -> dict[str, str]:
+    def _app_vocabulary(self, memo: TokenMemo, docs: list[Fields]) -> dict[str, str]:
         """Words that name exactly one app (its key or name), e.g. 'vtiger' -> 'vtiger'."""
         owners: dict[str, set[str]] = defaultdict(set)
         for app_key, app_name in {(entry.app_key, entry.app_name) for entry in self._entries}:
@@ -574,13 +634,131 @@ class SearchIndex:
                     owners[word].add(app_key)
         # An id shape that only one app's actions show (Vtiger's 12x34) names that app too.
         shapes: dict[str, set[str]] = defaultdict(set)
-        for entry in self._entries:
+        for entry, fields in zip(self._entries, docs, strict=True):
             if entry.app_key in shapes[ID_SHAPE_TOKEN]:
                 continue
-            if memo.schema_shows_id(entry.input_schema) or ID_SHAPE_TOKEN in _tokens(entry.description):
+            # The description's parts are the terms of its bracketed segments, which is all it has.
+            if memo.schema_shows_id(entry.input_schema) or any(
+                ID_SHAPE_TOKEN in part for part in fields["description"]
+            ):
                 shapes[ID_SHAPE_TOKEN].add(entry.app_key)
         owners.update(shapes)
         return {word: next(iter(apps)) for word, apps in owners.items() if len(apps) == 1}
+
+    def _parsed(self, query: str) -> _ParsedQuery:
+        """What the query asks for, read once per distinct query string (agents repeat their queries)."""
+        known = self._queries.get(query)
+        if known is None:
+            concepts, apps = parse_query(query, self._app_tokens)
+            named = {
+                term for concept in concepts if not concept.verb for term, _ in concept.variants
+            } & self._key_objects
+            known = _ParsedQuery(tuple(concepts), frozenset(apps), frozenset(named), query_intent(concepts))
+            if len(self._queries) >= MAX_MEMOISED_QUERIES:
+                del self._queries[next(iter(self._queries))]  # the oldest
+            self._queries[query] = known
+        return known
+
+    def _concept_posting(self, concept: Concept) -> dict[int, float]:
+        """Each document's weighted gain for one concept (the best of its variants'); kept per concept, since
+        a synonym group recurs across queries ("find", "list", "contact")."""
+        key = (concept.variants, concept.weight)
+        known = self._concepts.get(key)
+        if known is not None:
+            return known
+        best: dict[int, float] = {}
+        for term, weight in concept.variants:
+            for doc, gain in self._posting(term).items():
+                value = weight * gain
+                if value > best.get(doc, 0.0):
+                    best[doc] = value
+        if concept.weight != 1.0:
+            best = {doc: concept.weight * value for doc, value in best.items()}
+        if len(self._concepts) >= MAX_CONCEPT_POSTINGS:
+            self._concepts.clear()
+        self._concepts[key] = best
+        return best
+
+    def _scores(self, parsed: _ParsedQuery, scope: str | None) -> dict[int, float]:
+        """Each matching document's score (only the documents of app `scope` when given).
+
+        Per document the arithmetic of a plain loop (concept gains summed in query order, then the
+        mismatch factors, then the app floor), done with dict and set operations that run in C.
+        """
+        scores: dict[int, float] = {}
+        for concept in parsed.concepts:
+            posting = self._concept_posting(concept)
+            if not scores:
+                scores = dict(posting)
+                continue
+            both = list(posting.keys() & scores.keys())
+            scores.update(_pick(posting, list(posting.keys() - scores.keys())))
+            scores.update(
+                zip(
+                    both, map(add, map(scores.__getitem__, both), map(posting.__getitem__, both)), strict=True
+                )
+            )
+        if scope is not None:
+            scores = _pick(scores, scores.keys() & self._doc_set_of_app.get(scope, frozenset()))
+        if parsed.named:
+            # The query names a kind of object: an action on some other specific object is a poor fit.
+            _scale(scores, scores.keys() - self._docs_on_objects(parsed.named), OBJECT_MISMATCH)
+        if parsed.intent is not None:
+            _scale(scores, scores.keys() & self._docs_against_intent[parsed.intent], KIND_MISMATCH)
+        for app_key in parsed.apps:
+            if scope is None or app_key == scope:
+                docs = self._docs_of_app.get(app_key, [])
+                floored = map(add, map(scores.get, docs, repeat(0.0)), repeat(APP_FLOOR))
+                scores.update(zip(docs, floored, strict=True))
+        return scores
+
+    def _docs_on_objects(self, named: frozenset[str]) -> frozenset[int]:
+        """The documents on a generic object or on one of `named` (kept per set of names)."""
+        known = self._object_docs.get(named)
+        if known is None:
+            by_object = self._docs_of_object
+            known = frozenset(doc for obj in GENERIC_OBJECTS | named for doc in by_object.get(obj, ()))
+            if len(self._object_docs) >= MAX_MEMOISED_QUERIES:
+                self._object_docs.clear()
+            self._object_docs[named] = known
+        return known
+
+    def _ranked(self, scores: dict[int, float], apps: frozenset[str], wanted: int) -> Iterator[int]:
+        """Documents best first: an app named in the query is a constraint the agent was given, so its
+        actions come first; then by score, ties by tool name."""
+        if not apps:
+            yield from self._by_score(scores, wanted)
+            return
+        of_apps = set().union(*(self._doc_set_of_app.get(app_key, ()) for app_key in apps))
+        yield from self._by_score(_pick(scores, scores.keys() & of_apps), wanted)
+        yield from self._by_score(_pick(scores, scores.keys() - of_apps), wanted)
+
+    def _by_score(self, scores: dict[int, float], wanted: int) -> Iterator[int]:
+        """Documents with a positive score, highest first, ties by tool name: the best `wanted` found
+        with one sort of the scores, the rest ordered only if the caller reads past them."""
+        entries = self._entries
+        if len(scores) > wanted:
+            cut = sorted(scores.values())[-wanted]
+            best = list(compress(scores.keys(), map(cut.__le__, scores.values())))
+        else:
+            cut, best = 0.0, list(scores)
+        best.sort(key=lambda doc: (-scores[doc], entries[doc].name, doc))
+        for doc in best:
+            if scores[doc] > 0:
+                yield doc
+        if len(best) < len(scores):
+            rest = [doc for doc, score in scores.items() if 0 < score < cut]
+            rest.sort(key=lambda doc: (-scores[doc], entries[doc].name, doc))
+            yield from rest
+
+    def _scope(self, app: str | None, connection_id: str | None) -> tuple[bool, str | None]:
+        """Whether anything can be in scope, and the one app every in-scope document belongs to."""
+        if connection_id is None:
+            return True, app
+        of_connection = self._app_of_connection.get(connection_id)
+        if of_connection is None or (app is not None and app != of_connection):
+            return False, None
+        return True, of_connection
 
     @observe_search
     def search(
@@ -588,66 +766,60 @@ class SearchIndex:
     ) -> list[SearchHit]:
         """The best `limit` hits, best first; `app`/`connection_id` keep only that app's/connection's hits.
 
-        The same action through a second connection comes after the distinct hits (see
-        `_demote_duplicates`), with duplicates judged over all hits before filtering.
+        The same action through a second connection comes after the distinct hits, with duplicates judged
+        over all hits before filtering (only documents of the same app can be duplicates, so the others
+        are never scored when the scope is one app).
         """
-        concepts, apps = parse_query(query, self._app_tokens)
-        scores: dict[int, float] = defaultdict(float)
-        for concept in concepts:
-            best: dict[int, float] = {}
-            for term, weight in concept.variants:
-                for doc, gain in self._posting(term).items():
-                    value = weight * gain
-                    if value > best.get(doc, 0.0):
-                        best[doc] = value
-            for doc, value in best.items():
-                scores[doc] += concept.weight * value
-        named = {
-            term for concept in concepts if not concept.verb for term, _ in concept.variants
-        } & self._key_objects
-        if named:
-            # The query names a kind of object: an action on some other specific object is a poor fit.
-            for doc in scores:
-                obj = self._doc_objects[doc]
-                if obj not in GENERIC_OBJECTS and obj not in named:
-                    scores[doc] *= OBJECT_MISMATCH
-        intent = query_intent(concepts)
-        if intent is not None:
-            for doc in scores:
-                if (self._entries[doc].kind == "read") != (intent == "read"):
-                    scores[doc] *= KIND_MISMATCH
-        for app_key in apps:
-            for doc in self._docs_of_app.get(app_key, ()):
-                scores[doc] = scores.get(doc, 0.0) + APP_FLOOR
-        entries = self._entries
-        # An app named in the query is a constraint the agent was given: its actions come first.
-        ranked = [
-            (entries[doc].app_key not in apps, -score, entries[doc].name, doc)
-            for doc, score in scores.items()
-            if score > 0
-        ]
-        heapq.heapify(ranked)
+        possible, scope = self._scope(app, connection_id)
+        if limit <= 0 or not possible:
+            return []
+        parsed = self._parsed(query)
+        scores = self._scores(parsed, scope)
+        entries, action_of = self._entries, self._action_of
         first: list[SearchHit] = []
         repeats: list[SearchHit] = []
-        seen: set[tuple[str, str]] = set()
-        while ranked and len(first) < limit:
-            _, negative, _, doc = heapq.heappop(ranked)
+        seen: set[int] = set()
+        for doc in self._ranked(scores, parsed.apps, limit):
+            action = action_of[doc]
+            repeated = action in seen
+            seen.add(action)
             entry = entries[doc]
-            key = (entry.app_key, entry.action_key)
-            repeat = key in seen
-            seen.add(key)
-            if (app is None or entry.app_key == app) and (
-                connection_id is None or entry.connection_id == connection_id
-            ):
-                (repeats if repeat else first).append(SearchHit(entry, -negative))
-        return (first + repeats)[:limit] if limit > 0 else []
+            if connection_id is None or entry.connection_id == connection_id:
+                (repeats if repeated else first).append(SearchHit(entry, scores[doc]))
+                if len(first) >= limit:
+                    break
+        return (first + repeats)[:limit]
+
+    def _holders(self, term: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The apps and the connections of the documents that hold `term`."""
+        known = self._term_holders.get(term)
+        if known is None:
+            docs = self._posting(term)
+            entries = self._entries
+            known = (
+                frozenset(entries[doc].app_key for doc in docs),
+                frozenset(entries[doc].connection_id for doc in docs),
+            )
+            self._term_holders[term] = known
+        return known
 
     def unmatched(
         self, query: str, *, app: str | None = None, connection_id: str | None = None
     ) -> list[tuple[str, list[str]]]:
         """The query's object words that no action (of this app/connection) matches, each with the
         nearest objects the catalog has (by spelling, else the objects of the apps in question)."""
-        concepts, named_apps = parse_query(query, self._app_tokens)
+        parsed = self._parsed(query)
+        concepts, named_apps = parsed.concepts, parsed.apps
+
+        possible, scope = self._scope(app, connection_id)
+
+        def held(term: str) -> bool:
+            if not possible:
+                return False
+            if scope is None:
+                return bool(self._posting(term))
+            apps, connections = self._holders(term)
+            return connection_id in connections if connection_id is not None else scope in apps
 
         def in_scope(doc: int) -> bool:
             entry = self._entries[doc]
@@ -655,11 +827,7 @@ class SearchIndex:
                 connection_id is None or entry.connection_id == connection_id
             )
 
-        missing = [
-            concept
-            for concept in concepts
-            if not concept.verb and not any(map(in_scope, self._posting(concept.variants[0][0])))
-        ]
+        missing = [concept for concept in concepts if not concept.verb and not held(concept.variants[0][0])]
         if not missing:  # the usual case: every object word matched, no need to look at the catalog
             return []
         docs = [doc for doc in range(len(self._entries)) if in_scope(doc)]
@@ -689,6 +857,18 @@ class SearchIndex:
         return out
 
 
+def _scale(scores: dict[int, float], docs: Iterable[int], factor: float) -> None:
+    """Multiplies the scores of `docs` by `factor`, in place."""
+    docs = list(docs)
+    scores.update(zip(docs, map(mul, map(scores.__getitem__, docs), repeat(factor)), strict=True))
+
+
+def _pick(scores: dict[int, float], docs: Iterable[int]) -> dict[int, float]:
+    """The scores of `docs` only."""
+    docs = list(docs)
+    return dict(zip(docs, map(scores.__getitem__, docs), strict=True))
+
+
 def query_intent(concepts: Sequence[Concept]) -> str | None:
     """'read' or 'write' when the query's verbs say which (no verb at all reads as a question), else None."""
     verbs: set[str] = set()
@@ -716,18 +896,3 @@ def _key_noun(action_key: str) -> str:
     if len(parts) < 2 or stem(parts[-1]) in GENERIC_OBJECTS or stem(parts[-1]) in _VERB_VOCABULARY:
         return ""
     return parts[-1]
-
-
-def _demote_duplicates(hits: Iterable[SearchHit]) -> list[SearchHit]:
-    """The same action of the same app through a second connection goes after the distinct hits.
-
-    Kept rather than dropped so that a caller filtering by connection still finds it.
-    """
-    first: list[SearchHit] = []
-    repeats: list[SearchHit] = []
-    seen: set[tuple[str, str]] = set()
-    for hit in hits:
-        key = (hit.entry.app_key, hit.entry.action_key)
-        (repeats if key in seen else first).append(hit)
-        seen.add(key)
-    return first + repeats

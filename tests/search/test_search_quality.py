@@ -361,3 +361,22 @@ def test_lazy_postings_equal_a_direct_bm25_computation() -> None:
         got = index._posting(term)
         assert got.keys() == gains.keys(), term
         assert all(math.isclose(got[doc], gain, rel_tol=1e-12) for doc, gain in gains.items()), term
+
+
+def test_a_warm_index_answers_as_a_fresh_one_whatever_was_asked_before() -> None:
+    """Parsed queries and concept postings are kept per index: they must never carry one query's scores
+    into another's (the first concept's posting is the score table's start, and is scaled after)."""
+    queries = [
+        "list deals",
+        "list deals in crmb",
+        "show record 7x120",
+        "create a support ticket",
+        "list deals",
+    ]
+    warm = SearchIndex(SMALL_CATALOG)
+    for query in queries * 2:
+        for app in (None, "crma", "crmb"):
+            fresh = SearchIndex(SMALL_CATALOG).search(query, 4, app=app)
+            got = warm.search(query, 4, app=app)
+            assert [(h.entry.name, h.score) for h in got] == [(h.entry.name, h.score) for h in fresh], query
+            assert warm.unmatched(query, app=app) == SearchIndex(SMALL_CATALOG).unmatched(query, app=app)
