@@ -291,7 +291,7 @@ def run(cfg: BenchConfig) -> list[Result]:
         "clients": clients,
         "rounds": rounds,
         "seconds_per_round": seconds,
-        "order": "alternating ours/echo, echo/ours",
+        "order": "rotating: ours, echo listing our tools, echo listing its own (each takes each place once in 3 rounds)",
         "per_operation": per_op,
     }
     ratio = rate / floor_rate
