@@ -24,21 +24,13 @@ from membrane_mcp.server.backend import open_gateway
 from membrane_mcp.server.http import build_http_app, is_loopback
 from membrane_mcp.server.limits import header_timeout_protocol
 from membrane_mcp.settings import Settings
+from tests.messages import initialize_request
 from tests.server.conftest import sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
 
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "0"},
-    },
-}
+INITIALIZE = initialize_request("t")
 
 
 class FakeClock:

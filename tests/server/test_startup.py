@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.messages import initialize_request
+
 pytestmark = pytest.mark.anyio
 
 # Each is imported later (at the first Membrane request, the first schema check, with --transport http,
@@ -77,18 +79,7 @@ with open(sys.argv[1], "w") as out:
 sys.exit(code)
 """
 
-INITIALIZE = json.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "0"},
-        },
-    }
-)
+INITIALIZE = json.dumps(initialize_request())
 
 
 def loaded_by_serve(*argv: str, env: dict[str, str], tmp_path: Path) -> set[str]:
