@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import anyio
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from membrane_mcp import __version__, json_codec
 from membrane_mcp.membrane.auth import TokenProvider
@@ -181,6 +181,13 @@ class MembraneConfig:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     """Answers are read up to this many bytes; past that they are cut (JSON at a record boundary)."""
+
+
+def _first_problem(error: ValidationError) -> str:
+    """The first of a validation error's problems as `where: what` (pydantic's own text is many lines)."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(root)"
+    return f"{where}: {first['msg']}"
 
 
 class MembraneClient:
@@ -502,7 +509,14 @@ class MembraneClient:
                 "GET", path, params={**params, "limit": FIND_ALL_PAGE_SIZE, "cursor": cursor}
             )
             data = self._page_data(response, schemas) if item is Action and schemas is not None else None
-            page = page_type.model_validate(data if data is not None else self._json(response) or {})
+            try:
+                page = page_type.model_validate(data if data is not None else self._json(response) or {})
+            except ValidationError as exc:
+                raise InvalidAnswer(
+                    f"a page of {path.strip('/')} is not in the documented shape ({_first_problem(exc)})",
+                    status=response.status_code,
+                    request_line=f"GET {path}",
+                ) from exc
             items.extend(page.items)
             if limit is not None and len(items) >= limit:
                 return items[:limit]

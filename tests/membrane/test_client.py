@@ -415,3 +415,22 @@ def test_only_a_single_plain_declared_length_skips_the_limited_read(
     from membrane_mcp.membrane.client import _declared_within
 
     assert _declared_within(httpx.Response(200, headers=headers), 10) is within
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"items": "none"},
+        {"items": [{"id": {"nested": "not an id"}}]},
+        [{"id": "c1"}],
+    ],
+)
+async def test_garbled_list_is_an_invalid_answer(mock: respx.MockRouter, answer: object) -> None:
+    mock.get("/connections").respond(200, json=answer)
+    async with make_client() as client:
+        with pytest.raises(InvalidAnswer) as caught:
+            await client.list_connections()
+    message = str(caught.value)
+    assert "a page of connections is not in the documented shape" in message
+    assert "\n" not in message
