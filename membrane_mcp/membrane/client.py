@@ -42,6 +42,7 @@ from membrane_mcp.membrane.errors import (
     InvalidAnswer,
     error_from_response,
     parse_envelope,
+    validation_problems,
 )
 from membrane_mcp.membrane.models import (
     Action,
@@ -181,13 +182,6 @@ class MembraneConfig:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     """Answers are read up to this many bytes; past that they are cut (JSON at a record boundary)."""
-
-
-def _first_problem(error: ValidationError) -> str:
-    """The first of a validation error's problems as `where: what` (pydantic's own text is many lines)."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(root)"
-    return f"{where}: {first['msg']}"
 
 
 class MembraneClient:
@@ -513,7 +507,7 @@ class MembraneClient:
                 page = page_type.model_validate(data if data is not None else self._json(response) or {})
             except ValidationError as exc:
                 raise InvalidAnswer(
-                    f"a page of {path.strip('/')} is not in the documented shape ({_first_problem(exc)})",
+                    f"a page of {path.strip('/')} is not in the documented shape ({validation_problems(exc)[0]})",
                     status=response.status_code,
                     request_line=f"GET {path}",
                 ) from exc

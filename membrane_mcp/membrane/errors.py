@@ -13,7 +13,10 @@ import email.utils
 import json
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 # The SDK's ErrorType enum; tells Membrane's own envelope from an app body passed through the proxy.
 MEMBRANE_ERROR_TYPES = frozenset(
@@ -195,6 +198,11 @@ class InvalidAnswer(MembraneError):
     """Membrane answered 2xx with a body that is not JSON."""
 
     kind = "invalid_answer"
+
+
+def validation_problems(error: ValidationError) -> list[str]:
+    """A pydantic validation error's problems, one `where: what` line each (its own text spans many lines)."""
+    return [f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in error.errors()]
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -29,7 +29,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from membrane_mcp.membrane.client import MembraneClient
-from membrane_mcp.membrane.errors import MembraneError
+from membrane_mcp.membrane.errors import MembraneError, validation_problems
 from membrane_mcp.redaction import contains_secret, scrub_model
 from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools
@@ -169,7 +169,7 @@ class Gateway:
         try:
             args = tool.parse(arguments)
         except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()]
+            problems = validation_problems(exc)
             return self._failed(tool.name, errors.invalid_arguments(tool.name, problems))
         try:
             value = await tool.handler(self.deps, args, call)
