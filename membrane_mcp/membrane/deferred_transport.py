@@ -1,8 +1,8 @@
 """The Membrane client's transport, made at the first request instead of when the client is built.
 
-Making it loads the CA certificates into an SSL context and imports the connection pool (transport.py,
-aiohttp): 100-200 ms of CPU that a stdio server would otherwise spend before answering `initialize`,
-whose answer needs no Membrane request. This module imports neither.
+Making it imports the connection pool (transport.py, aiohttp) and, when the first request is https, loads
+the CA certificates into an SSL context: 100-200 ms of CPU that a stdio server would otherwise spend
+before answering `initialize`, whose answer needs no Membrane request. This module imports neither.
 """
 
 from __future__ import annotations
@@ -16,21 +16,21 @@ import httpx
 
 
 class DeferredTransport(httpx.AsyncBaseTransport):
-    """Wraps the transport `make` returns, calling `make` (in a worker thread) on the first request."""
+    """Wraps the transport `make` returns, calling `make` (in a worker thread) with the first request."""
 
-    def __init__(self, make: Callable[[], httpx.AsyncBaseTransport]) -> None:
+    def __init__(self, make: Callable[[httpx.Request], httpx.AsyncBaseTransport]) -> None:
         self._make = make
         self._inner: httpx.AsyncBaseTransport | None = None
         self._making = anyio.Lock()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        inner = self._inner or await self._made()
+        inner = self._inner or await self._made(request)
         return await inner.handle_async_request(request)
 
-    async def _made(self) -> httpx.AsyncBaseTransport:
+    async def _made(self, first: httpx.Request) -> httpx.AsyncBaseTransport:
         async with self._making:
             if self._inner is None:
-                self._inner = await anyio.to_thread.run_sync(self._make)
+                self._inner = await anyio.to_thread.run_sync(self._make, first)
             return self._inner
 
     async def aclose(self) -> None:
@@ -44,12 +44,13 @@ def proxy_in_environment() -> bool:
 
 
 def pooled_transport_later(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-    """transport.py's `PooledTransport(limits)`, made at the first request."""
+    """transport.py's `PooledTransport(limits)`, made at the first request; its TLS context with it when
+    that request is https (Membrane's API), else at the first https request, if any (the sandbox is http)."""
 
-    def make() -> httpx.AsyncBaseTransport:
+    def make(first: httpx.Request) -> httpx.AsyncBaseTransport:
         from membrane_mcp.membrane.transport import PooledTransport
 
-        return PooledTransport(limits)
+        return PooledTransport(limits, tls=first.url.scheme == "https")
 
     return DeferredTransport(make)
 

@@ -18,11 +18,15 @@ aiohttp has no write timeout: httpx's `write` is not applied (bodies sent are sm
 deadline bounds every exchange).
 
 aiohttp runs on asyncio only; its session is made at the first request, on the running loop.
+
+The TLS context (httpx's: certifi's CA bundle, ~45 ms of CPU to load) is given per https request and made
+only when one is sent (or up front, `tls=True`): a client of a plain-http URL (the sandbox) never loads it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
@@ -123,19 +127,26 @@ def _timeout(timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:
 
 
 class PooledTransport(httpx.AsyncBaseTransport):
-    """An httpx transport on aiohttp's connection pool (HTTP/1.1, TLS verified as httpx does)."""
+    """An httpx transport on aiohttp's connection pool (HTTP/1.1, TLS verified as httpx does).
 
-    def __init__(self, limits: httpx.Limits) -> None:
+    `tls`: make the TLS context now (as in a worker thread, before the first https request) rather than
+    at the first https request."""
+
+    def __init__(self, limits: httpx.Limits, *, tls: bool = True) -> None:
         self._limits = limits
-        self._ssl_context = httpx.create_ssl_context()
+        self._ssl_context: ssl.SSLContext | None = httpx.create_ssl_context() if tls else None
         self._session: aiohttp.ClientSession | None = None
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
 
     def _made_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,  # 0: no limit
             limit_per_host=0,
             keepalive_timeout=self._limits.keepalive_expiry,
-            ssl=self._ssl_context,
         )
         return aiohttp.ClientSession(
             connector=connector,
@@ -163,6 +174,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=_timeout(request.extensions.get("timeout", {})),
                 middlewares=None if request.method in _READS else (_never_resent,),
+                # Always ours for https (never aiohttp's defaults); unused for http, where True keeps
+                # every plain connection under one pool key.
+                ssl=self._tls() if request.url.scheme == "https" else True,
             )
         extensions = {"http_version": b"HTTP/1.1"}
         if response.reason:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,12 +57,20 @@ def _read_request(stream: io.BufferedReader, connection: int) -> Received | None
 
 
 @contextmanager
-def raw_server(script: Script) -> Iterator[RawServer]:
+def raw_server(script: Script, tls: ssl.SSLContext | None = None) -> Iterator[RawServer]:
+    """The server; with `tls`, over TLS (https) with that server context."""
     listener = socket.create_server(("127.0.0.1", 0))
-    server = RawServer(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    scheme = "http" if tls is None else "https"
+    server = RawServer(f"{scheme}://127.0.0.1:{listener.getsockname()[1]}")
     stop = threading.Event()
 
     def serve(sock: socket.socket, connection: int) -> None:
+        if tls is not None:
+            try:
+                sock = tls.wrap_socket(sock, server_side=True)
+            except OSError:  # the client refused the handshake (ssl.SSLError is an OSError)
+                sock.close()
+                return
         with contextlib.suppress(OSError), sock, sock.makefile("rb") as stream:  # OSError: the client left
             while (request := _read_request(stream, connection)) is not None:
                 server.received.append(request)

@@ -6,6 +6,7 @@ import gzip
 import json
 import socket
 import threading
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -21,6 +22,7 @@ from tests.sandboxes import seeded_sandbox
 
 from .helpers import RecordingSleep
 from .raw_server import Received, answer, raw_server
+from .tls import self_signed
 
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 pytestmark = pytest.mark.anyio
@@ -174,3 +176,59 @@ async def test_a_refused_connection_is_httpx_connect_error_and_retried_as_not_se
             await client.create_action("list leads", "conn-1")  # a write: retried only because never sent
     assert caught.value.attempts > 1
     assert not caught.value.outcome_unknown
+
+
+def _counting_tls_contexts(monkeypatch: pytest.MonkeyPatch, make: Any = None) -> list[int]:
+    """Count the TLS contexts the transport makes (httpx's, certifi's CAs); `make` replaces httpx's."""
+    made: list[int] = []
+    real = make or httpx.create_ssl_context
+
+    def counted() -> Any:
+        made.append(1)
+        return real()
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    return made
+
+
+async def test_an_https_answer_comes_through_the_pool_verified_with_the_transports_ca(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    certificate = self_signed()
+    made = _counting_tls_contexts(monkeypatch, certificate.client_context)
+    with raw_server(lambda _: answer(b'{"ok":true}'), tls=certificate.server_context()) as server:
+        async with _client(server.url) as client:
+            for _ in range(2):
+                answered = await client.proxy("conn-1", "GET", "/me")
+                assert answered.body == b'{"ok":true}'
+    assert len(made) == 1  # made with the pool, for its first (https) request, and kept
+    assert server.connections == 1 and len(server.received) == 2
+
+
+async def test_an_https_server_the_ca_bundle_does_not_vouch_for_is_refused_and_sent_nothing() -> None:
+    with raw_server(lambda _: answer(b"{}"), tls=self_signed().server_context()) as server:
+        async with _client(server.url) as client:
+            with pytest.raises(MembraneError) as caught:
+                await client.create_action("list leads", "conn-1")
+    assert "certificate" in str(caught.value).lower()
+    assert not caught.value.outcome_unknown and server.received == []
+
+
+async def test_a_plain_http_pool_loads_no_ca_bundle_until_an_https_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    certificate = self_signed()
+    made = _counting_tls_contexts(monkeypatch, certificate.client_context)
+    with (
+        raw_server(lambda _: answer(b"{}")) as plain,
+        raw_server(lambda _: answer(b"{}"), tls=certificate.server_context()) as secure,
+    ):
+        async with httpx.AsyncClient(transport=default_transport_later(LIMITS)) as http:
+            assert (await http.get(f"{plain.url}/a")).status_code == 200
+            assert made == []
+            assert (await http.get(f"{secure.url}/b")).status_code == 200
+            assert (await http.get(f"{plain.url}/c")).status_code == 200
+            assert (await http.get(f"{secure.url}/d")).status_code == 200
+    assert len(made) == 1
+    assert [r.target for r in plain.received] == ["/a", "/c"] and plain.connections == 1
+    assert [r.target for r in secure.received] == ["/b", "/d"] and secure.connections == 1
