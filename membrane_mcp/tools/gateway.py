@@ -163,7 +163,7 @@ class Gateway:
     ) -> types.CallToolResult:
         if not tool.visible(self.policy):
             raise unknown_tool(tool.name)
-        problems = validate_arguments(self._schemas[tool.name], arguments)
+        problems = validate_arguments(self._schemas[tool.name], arguments, own=True)
         if problems:
             return self._failed(tool.name, errors.invalid_arguments(tool.name, problems))
         try:

@@ -11,6 +11,9 @@ Each keyword is checked as jsonschema's own implementation does it (``jsonschema
 same guards on the instance's type, ``len`` for lengths, ``re.search`` for patterns, the validator's own
 format checker), so a True is never wrong. When in doubt (an ``enum`` of something other than strings,
 a format check that raises) the answer is False.
+
+`compile_own_quick_check` makes the same check for a schema of our own (a meta tool's, valid by
+construction) without jsonschema, so a plainly valid call of a meta tool never imports it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["QuickCheck", "compile_quick_check"]
+__all__ = ["QuickCheck", "compile_own_quick_check", "compile_quick_check"]
 
 QuickCheck = Callable[[Any], bool]
 
@@ -71,7 +74,29 @@ def compile_quick_check(schema: Any, validator: Any) -> QuickCheck | None:
         check = _compile(schema, format_checker)
     except (_Unsupported, re.error, TypeError, ValueError):
         return None
+    return _guarded(check)
 
+
+# The format checker of a check made without jsonschema: it has none, so `format` gets no quick check.
+_NO_FORMAT_CHECKER = object()
+
+
+def compile_own_quick_check(schema: Any) -> QuickCheck | None:
+    """The quick check `compile_quick_check` makes for `schema` with jsonschema's validator for it, made
+    without jsonschema, or None. Only for a schema known to be valid (jsonschema's `check_schema` is not
+    run here: our own meta tools' schemas, each checked by the tests) and without `$schema`, which is the
+    dialect jsonschema's `validator_for` then picks (the latest, 2020-12); a `format` keyword (checked with
+    the validator's format checker) gets none."""
+    if not isinstance(schema, dict) or "$schema" in schema:
+        return None
+    try:
+        check = _compile(schema, _NO_FORMAT_CHECKER)
+    except (_Unsupported, re.error, TypeError, ValueError):
+        return None
+    return _guarded(check)
+
+
+def _guarded(check: QuickCheck) -> QuickCheck:
     def quick(instance: Any) -> bool:
         try:
             return check(instance)
@@ -242,6 +267,8 @@ def _pattern(argument: Any, schema: dict[str, Any], format_checker: Any) -> Quic
 
 
 def _format(argument: Any, schema: dict[str, Any], format_checker: Any) -> QuickCheck:
+    if format_checker is _NO_FORMAT_CHECKER:
+        raise _Unsupported("format")
     if format_checker is None:
         return lambda value: True
     conforms = format_checker.conforms

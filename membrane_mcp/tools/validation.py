@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from membrane_mcp.tools.quick_check import QuickCheck, compile_quick_check
+from membrane_mcp.tools.quick_check import QuickCheck, compile_own_quick_check, compile_quick_check
 
 if TYPE_CHECKING:  # jsonschema is imported at the first validation: a session may never need it
     from jsonschema import FormatChecker
@@ -35,6 +35,8 @@ _Compiled = tuple["Validator", QuickCheck | None] | str
 _cache: OrderedDict[str, _Compiled] = OrderedDict()
 _by_identity: dict[int, tuple[Any, _Compiled]] = {}
 _cache_lock = threading.Lock()
+# Quick checks of our own schemas, made without jsonschema (`own=True`), by the schema's identity.
+_own_checks: dict[int, tuple[Any, QuickCheck | None]] = {}
 
 
 _preloading = threading.Event()
@@ -210,7 +212,19 @@ def _expects_object(schema: dict[str, Any] | bool) -> bool:
     return True
 
 
-def validate_arguments(schema: dict[str, Any], arguments: Any) -> list[str]:
+def _own_quick_check(schema: dict[str, Any]) -> QuickCheck | None:
+    seen = _own_checks.get(id(schema))
+    if seen is not None and seen[0] is schema:
+        return seen[1]
+    quick = compile_own_quick_check(schema)
+    with _cache_lock:
+        if len(_own_checks) >= _CACHE_SIZE:
+            _own_checks.clear()
+        _own_checks[id(schema)] = (schema, quick)  # holds the schema, so its id is not reused
+    return quick
+
+
+def validate_arguments(schema: dict[str, Any], arguments: Any, *, own: bool = False) -> list[str]:
     """The problems with ``arguments`` under ``schema``, as sorted, field-named messages ([] if valid).
 
     At most ``MAX_PROBLEMS`` are listed; a last line counts the others.
@@ -219,6 +233,9 @@ def validate_arguments(schema: dict[str, Any], arguments: Any) -> list[str]:
     (MCP makes ``arguments`` optional) and any other non-object is an error. A schema whose root declares
     only non-object types (the value unwrapped from a wrapped tool's ``input``) validates the value as is.
     An invalid schema yields one message saying so instead of raising.
+
+    ``own``: the schema is one of ours, valid (a meta tool's): arguments the quick check accepts are
+    answered without jsonschema (not imported for them); the rest are validated as any others.
     """
     if not isinstance(schema, dict | bool):
         return [f"the tool's input schema is not a JSON object ({type(schema).__name__})"]
@@ -227,6 +244,10 @@ def validate_arguments(schema: dict[str, Any], arguments: Any) -> list[str]:
             arguments = {}
         if not isinstance(arguments, dict):
             return [f"arguments must be a JSON object, got {type(arguments).__name__} {_short(arguments)}"]
+    if own and isinstance(schema, dict):
+        own_quick = _own_quick_check(schema)
+        if own_quick is not None and own_quick(arguments):
+            return []
     compiled = _validator(schema)
     if isinstance(compiled, str):
         return [compiled]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from membrane_mcp.tools import validation
 from membrane_mcp.tools.meta import META_TOOLS
-from membrane_mcp.tools.quick_check import compile_quick_check
+from membrane_mcp.tools.quick_check import compile_own_quick_check, compile_quick_check
 from membrane_mcp.tools.services import GatewayConfig
 from membrane_mcp.tools.validation import validate_arguments
 from tests.tools.test_validation import CONTACT
@@ -133,6 +133,65 @@ def test_every_meta_tool_schema_has_a_quick_check_that_accepts_its_arguments() -
     )  # type: ignore[union-attr]
 
 
+def _has_format(schema: Any) -> bool:
+    if isinstance(schema, list):
+        return any(_has_format(part) for part in schema)
+    if not isinstance(schema, dict):
+        return False
+    return "format" in schema or any(
+        _has_format(value if key != "properties" else list(value.values())) for key, value in schema.items()
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(_schemas, _values)
+def test_the_check_made_without_jsonschema_answers_as_the_one_made_with_it(
+    schema: Any, instance: Any
+) -> None:
+    compiled = validation._compile(schema)
+    assume(not isinstance(compiled, str))  # `own` is for valid schemas only
+    own, (_, quick) = compile_own_quick_check(schema), compiled
+    if not isinstance(schema, dict) or _has_format(schema):
+        assert own is None  # no check of its own (a format needs jsonschema's checker): validated as before
+        return
+    assert own is not None and quick is not None
+    assert own(instance) == quick(instance), (schema, instance)
+
+
+def test_every_meta_tool_schema_is_valid_and_has_a_check_made_without_jsonschema() -> None:
+    config = GatewayConfig()
+    for tool in META_TOOLS:
+        schema = tool.input_schema(config)
+        jsonschema.Draft202012Validator.check_schema(schema)  # what `own=True` relies on
+        assert jsonschema.validators.validator_for(schema) is jsonschema.Draft202012Validator
+        assert compile_own_quick_check(schema) is not None, tool.name
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"query": "x", "limit": "5"},
+        {"query": ""},
+        {"limit": 5},
+        {"query": "x", "extra": 1},
+        {"query": "x" * 201, "schemas": "yes", "limit": 0},
+        {"query": 3, "app": None},
+    ],
+)
+def test_a_meta_tools_invalid_arguments_get_the_same_messages_with_own(arguments: dict[str, Any]) -> None:
+    schema = META_TOOLS.get("search_actions").input_schema(GatewayConfig())  # type: ignore[union-attr]
+    expected = validate_arguments(schema, arguments)
+    assert expected and validate_arguments(schema, arguments, own=True) == expected
+
+
+def test_a_format_or_a_dialect_named_leaves_the_answer_to_jsonschema() -> None:
+    assert compile_own_quick_check({"type": "string", "format": "email"}) is None
+    assert compile_own_quick_check({"$schema": "https://json-schema.org/draft/2020-12/schema"}) is None
+    assert validate_arguments(
+        {"type": "object", "properties": {"a": {"format": "email"}}}, {"a": "x"}, own=True
+    )
+
+
 @pytest.mark.parametrize(
     "schema",
     [
@@ -146,6 +205,7 @@ def test_every_meta_tool_schema_has_a_quick_check_that_accepts_its_arguments() -
 )
 def test_schemas_beyond_its_keywords_or_dialects_get_no_quick_check(schema: dict[str, Any]) -> None:
     assert _checks(schema)[1] is None
+    assert compile_own_quick_check(schema) is None
 
 
 def test_draft_7_integers_written_as_floats_are_integers_but_booleans_are_not() -> None:
