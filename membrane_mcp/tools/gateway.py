@@ -69,7 +69,7 @@ class Gateway:
     # Rendered at first use, not when the server starts: the handshake needs neither.
     @functools.cached_property
     def _meta_tools(self) -> list[types.Tool]:
-        return self.registry.definitions(self.policy, self.config)
+        return self.registry.definitions(self.policy, self.config, self._schemas)
 
     @functools.cached_property
     def _schemas(self) -> dict[str, dict[str, Any]]:

@@ -92,9 +92,12 @@ class MetaTool(Generic[ArgsT]):
             return self.may_write(arguments)
         return self.policy_class != "read"
 
-    def definition(self, policy: Policy, config: GatewayConfig) -> types.Tool:
-        """The tool as listed under this policy: restricted tools say what is left of them."""
-        schema = self.input_schema(config)
+    def definition(
+        self, policy: Policy, config: GatewayConfig, schema: dict[str, Any] | None = None
+    ) -> types.Tool:
+        """The tool as listed under this policy: restricted tools say what is left of them. `schema`: its
+        `input_schema(config)` when the caller has it already (rendering it is most of a listing's work)."""
+        schema = self.input_schema(config) if schema is None else schema
         description = self.description
         annotations = self.annotations
         restriction = self.restrict(policy) if self.restrict is not None else None
@@ -140,5 +143,10 @@ class Registry:
     def visible(self, policy: Policy) -> list[MetaTool[Any]]:
         return [tool for tool in self.tools if tool.visible(policy)]
 
-    def definitions(self, policy: Policy, config: GatewayConfig) -> list[types.Tool]:
-        return [tool.definition(policy, config) for tool in self.visible(policy)]
+    def definitions(
+        self, policy: Policy, config: GatewayConfig, schemas: Mapping[str, dict[str, Any]] | None = None
+    ) -> list[types.Tool]:
+        """Each visible tool as listed; `schemas`: their `input_schema(config)` by name, when known."""
+        return [
+            tool.definition(policy, config, (schemas or {}).get(tool.name)) for tool in self.visible(policy)
+        ]
