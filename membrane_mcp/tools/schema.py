@@ -63,6 +63,7 @@ _SCHEMA_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 _SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_LIST_OR_ITEMS = _SCHEMA_LIST_KEYWORDS | {"items"}  # `items` is a list of schemas before 2020-12
 # Keywords that only annotate; a $ref whose siblings are all annotations can be merged into its target.
 _ANNOTATION_KEYWORDS = frozenset(
     {
@@ -100,6 +101,17 @@ class SanitizedSchema:
 # Walking schemas: only keyword positions hold subschemas; enum/const/default/examples are data.
 
 
+def _copy(value: Any) -> Any:
+    """`copy.deepcopy(value)`; a string, number, boolean or None is its own copy (deepcopy returns it too),
+    without deepcopy's dispatch (most of a schema's values, thousands per catalog load)."""
+    if value is None or type(value) in _ATOMIC:
+        return value
+    return copy.deepcopy(value)
+
+
+_ATOMIC = frozenset({str, int, float, bool})
+
+
 def _map_subschemas(node: dict[str, Any], fn: Callable[[Any], Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in node.items():
@@ -107,14 +119,12 @@ def _map_subschemas(node: dict[str, Any], fn: Callable[[Any], Any]) -> dict[str,
             out[key] = {name: fn(sub) for name, sub in value.items()}
         elif key in _SCHEMA_KEYWORDS and isinstance(value, dict | bool):
             out[key] = fn(value)
-        elif key in _SCHEMA_LIST_KEYWORDS | {"items"} and isinstance(value, list):
+        elif key in _SCHEMA_LIST_OR_ITEMS and isinstance(value, list):
             out[key] = [fn(sub) for sub in value]
         elif key == "dependencies" and isinstance(value, dict):
-            out[key] = {
-                k: fn(v) if isinstance(v, dict | bool) else copy.deepcopy(v) for k, v in value.items()
-            }
+            out[key] = {k: fn(v) if isinstance(v, dict | bool) else _copy(v) for k, v in value.items()}
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = _copy(value)
     return out
 
 
