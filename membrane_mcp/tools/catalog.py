@@ -652,8 +652,14 @@ class Catalog:
             listed = merge_layers(own, integration, universal)
             kept = [a for a in listed if self._filter.keeps_action(info.app_key, a.key or a.id)]
             for action in kept:
-                action.input_schema = schemas.intern(action.input_schema)
-                action.output_schema = schemas.intern(action.output_schema)
+                # Set only when another object comes back: the page decoder shares equal schemas already,
+                # and a pydantic model's attribute assignment is not free (10,000 per 5,000 actions).
+                input_schema = schemas.intern(action.input_schema)
+                if input_schema is not action.input_schema:
+                    action.input_schema = input_schema
+                output_schema = schemas.intern(action.output_schema)
+                if output_schema is not action.output_schema:
+                    action.output_schema = output_schema
             unnamed[info.id] = made = unnamed_entries(info, kept, schemas)
             for listener in self.on_entries:
                 listener(made)
