@@ -24,7 +24,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_TOOL_NAME_LENGTH = 48
 TOOL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -43,8 +43,8 @@ def slug(text: str) -> str:
     return _NON_ALNUM.sub("_", text.lower()).strip("_")
 
 
-@dataclass(frozen=True)
-class NameRequest:
+class NameRequest(NamedTuple):
+    # A tuple: hashed and compared in C (a catalog load hashes each of its 5,000 requests a few times).
     app_key: str
     connection_id: str
     # The action key, or the action id for actions without a key.
