@@ -452,6 +452,10 @@ class TokenMemo:
         self._fields: dict[_FieldsKey, Fields] = {}
         self._used_schemas: set[int] = set()
         self._used_fields: set[_FieldsKey] = set()
+        # The same entry object again (the index build after a load that tokenised its entries as they
+        # arrived): its fields without rebuilding its key. Holds the entries, so their ids stay unique.
+        self._of_entry: dict[int, tuple[ToolEntry, _FieldsKey, Fields]] = {}
+        self._used_entries: set[int] = set()
 
     def _schema(self, schema: dict[str, Any] | None) -> tuple[Any, Counter[str], bool]:
         known = self._schemas.get(id(schema))
@@ -474,6 +478,12 @@ class TokenMemo:
         return self._schema(schema)[2]
 
     def fields(self, entry: ToolEntry) -> Fields:
+        seen = self._of_entry.get(id(entry))
+        if seen is not None and seen[0] is entry:
+            self._used_entries.add(id(entry))
+            self._used_fields.add(seen[1])
+            self._used_schemas.add(id(entry.input_schema))
+            return seen[2]
         key = (
             entry.action_name,
             entry.action_key,
@@ -494,6 +504,8 @@ class TokenMemo:
                 "schema": (schema_counts,),
             }
             self._fields[key] = known
+        self._of_entry[id(entry)] = (entry, key, known)
+        self._used_entries.add(id(entry))
         return known
 
     def retain(self) -> None:
@@ -503,7 +515,9 @@ class TokenMemo:
             self._schemas = {k: v for k, v in self._schemas.items() if k in self._used_schemas}
         if len(self._used_fields) < len(self._fields):
             self._fields = {k: v for k, v in self._fields.items() if k in self._used_fields}
-        self._used_schemas, self._used_fields = set(), set()
+        if len(self._used_entries) < len(self._of_entry):
+            self._of_entry = {k: v for k, v in self._of_entry.items() if k in self._used_entries}
+        self._used_schemas, self._used_fields, self._used_entries = set(), set(), set()
 
 
 @dataclass(frozen=True)
@@ -633,16 +647,25 @@ class SearchIndex:
                 if word not in STOP_WORDS and len(word) > 2:
                     owners[word].add(app_key)
         # An id shape that only one app's actions show (Vtiger's 12x34) names that app too.
-        shapes: dict[str, set[str]] = defaultdict(set)
+        showing: set[str] = set()
+        shows_id: dict[int, bool] = {}  # by schema: a schema shows it or not whoever uses it
         for entry, fields in zip(self._entries, docs, strict=True):
-            if entry.app_key in shapes[ID_SHAPE_TOKEN]:
+            if entry.app_key in showing:
+                continue
+            schema = entry.input_schema
+            in_schema = shows_id.get(id(schema))
+            if in_schema is None:
+                in_schema = shows_id[id(schema)] = memo.schema_shows_id(schema)
+            if in_schema:
+                showing.add(entry.app_key)
                 continue
             # The description's parts are the terms of its bracketed segments, which is all it has.
-            if memo.schema_shows_id(entry.input_schema) or any(
-                ID_SHAPE_TOKEN in part for part in fields["description"]
-            ):
-                shapes[ID_SHAPE_TOKEN].add(entry.app_key)
-        owners.update(shapes)
+            for part in fields["description"]:
+                if ID_SHAPE_TOKEN in part:
+                    showing.add(entry.app_key)
+                    break
+        if self._entries:  # the id shape's owners are these apps alone (none: it names no app)
+            owners[ID_SHAPE_TOKEN] = showing
         return {word: next(iter(apps)) for word, apps in owners.items() if len(apps) == 1}
 
     def _parsed(self, query: str) -> _ParsedQuery:
