@@ -49,6 +49,11 @@ class Policy:
         """Rules that the paths outside the action lists (raw writes, building actions) must respect."""
         return self.has_action_lists or self.deny_destructive
 
+    @property
+    def allows_every_action(self) -> bool:
+        """No rule removes any action: `allows_action` is True for all (a catalog view skips asking)."""
+        return not (self.read_only or self.has_action_lists or self.deny_destructive)
+
     def allows_action(self, app_key: str, action_key: str, kind: ActionKind) -> bool:
         if self.read_only and not is_read_only(kind):
             return False

@@ -240,7 +240,11 @@ class CatalogService:
         cached = self._views.get(pinned)
         if cached is not None:
             return cached
-        allowed = [e for e in snapshot.entries if self._policy.allows_action(e.app_key, e.action_key, e.kind)]
+        allows = self._policy.allows_action
+        if self._policy.allows_every_action:
+            allowed = list(snapshot.entries)
+        else:
+            allowed = [e for e in snapshot.entries if allows(e.app_key, e.action_key, e.kind)]
         mode = self._config.tool_mode
         rendered: list[types.Tool] | None = None
         if mode == "auto":

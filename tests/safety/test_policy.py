@@ -8,7 +8,9 @@ import re
 import pytest
 from mcp import types
 
+from membrane_mcp.tools.annotations import ActionKind
 from membrane_mcp.tools.meta import META_TOOL_NAMES
+from membrane_mcp.tools.policy import Policy
 from tests.safety.conftest import call_error, error_text
 from tests.server.conftest import connect, sandbox_stats, settings_for
 
@@ -279,3 +281,26 @@ async def test_no_raw_request_removes_the_tool(sandbox, mode):
     assert "raw_request" not in names
     assert refused.error.code == types.INVALID_PARAMS
     assert refused.error.message == "Unknown tool: raw_request"
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy(),
+        Policy(read_only=True),
+        Policy(allow_actions=("vtiger:*",)),
+        Policy(deny_actions=("*:delete-*",)),
+        Policy(deny_destructive=True),
+        Policy(raw_request_enabled=False, confirm_destructive=True),  # rules that keep every action
+    ],
+)
+def test_allows_every_action_exactly_when_no_rule_removes_one(policy: Policy) -> None:
+    """Catalog views skip asking `allows_action` for each entry when the policy says none is removed."""
+    kinds: tuple[ActionKind, ...] = ("read", "create", "update", "delete", "write")
+    verdicts = [
+        policy.allows_action(app, key, kind)
+        for app in ("vtiger", "1crm")
+        for key in ("query-records", "delete-record")
+        for kind in kinds
+    ]
+    assert policy.allows_every_action == all(verdicts)
