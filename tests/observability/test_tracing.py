@@ -81,6 +81,10 @@ async def test_catalog_load_and_search_have_spans_under_the_call(fresh_sandbox, 
     assert listed and all(s.parent is not None for s in listed)
     (search,) = span_named(finished, "membrane_mcp search")
     assert search.parent is not None and search.parent.span_id == server.context.span_id
+    # Recorded once the search is done, with the time it started: within the call's span.
+    assert server.start_time is not None and server.end_time is not None
+    assert search.start_time is not None and search.end_time is not None
+    assert server.start_time <= search.start_time <= search.end_time <= server.end_time
     assert search.attributes["membrane_mcp.search.hits"] > 0
     assert search.attributes["membrane_mcp.search.query_length"] == len("find vtiger contacts by email")
 
