@@ -120,6 +120,27 @@ _pairs: dict[bytes, dict[tuple[str, Any], bytes]] = {}
 _UNIQUE_KEYS = frozenset({"membrane_mcp.call.id", "membrane.action_run_id"})
 
 
+_key_heads: dict[str, bytes] = {}  # the `KeyValue.key` field by attribute key
+
+
+def _string_pair(field_key: bytes, key: str, value: str) -> bytes:
+    """`_length_delimited(field_key, _key_value(key, value))` for a str value, in one call (the values
+    unique to a call, call and run ids, are never memoised and come here every time)."""
+    head = _key_heads.get(key)
+    if head is None:
+        encoded_key = key.encode()
+        head = _KV_KEY + _varint(len(encoded_key)) + encoded_key
+        if len(_key_heads) < _PAIR_CACHE_LIMIT:
+            _key_heads[key] = head
+    data = value.encode()
+    size = len(data)
+    any_value = _ANY_STRING + (_SMALL_VARINTS[size] if size < 128 else _varint(size)) + data
+    size = len(any_value)
+    pair = head + _KV_VALUE + (_SMALL_VARINTS[size] if size < 128 else _varint(size)) + any_value
+    size = len(pair)
+    return field_key + (_SMALL_VARINTS[size] if size < 128 else _varint(size)) + pair
+
+
 def _items(attributes: Mapping[str, Any]) -> Any:
     """The attribute pairs; a span's attributes (a read-only view of the SDK's bounded mapping) are
     copied in one step by its `copy` instead of a Python-level iteration over the view."""
@@ -149,7 +170,10 @@ def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes
                 parts.append(encoded)
                 continue
         try:
-            encoded = _length_delimited(field_key, _key_value(key, value))
+            if kind is str:
+                encoded = _string_pair(field_key, key, value)
+            else:
+                encoded = _length_delimited(field_key, _key_value(key, value))
         except Exception as exc:
             logger.exception("Failed to encode key %s: %s", key, exc)
             continue
