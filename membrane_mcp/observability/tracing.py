@@ -164,8 +164,9 @@ def with_traceparent(headers: Mapping[str, str] | None, span: Span | None = None
     # The W3C header written directly: what the default propagator writes, at a fraction of the cost.
     traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
     carrier = {**headers, TRACEPARENT: traceparent} if headers else {TRACEPARENT: traceparent}
-    if context.trace_state:
-        carrier["tracestate"] = context.trace_state.to_header()
+    trace_state = context.trace_state
+    if trace_state is not trace.DEFAULT_TRACE_STATE and trace_state:  # the default one is empty
+        carrier["tracestate"] = trace_state.to_header()
     return carrier
 
 
