@@ -26,10 +26,11 @@ SDK's own start/end of the mcp SDK's request span and of the child spans, with t
 only and no export), measured in-process (a small, warm heap: in the server the same work costs about
 twice that).
 
-Why this ratio reads above instruction counts (``python -m bench.obs_callgrind``: ~+7.6 %): CPU time also
-holds what instructions do not, the kernel's part (the export's sockets and thread wake-ups), the garbage
-collector walking the spans that wait in the export queue (in callgrind's short phase few collections
-fall), and the cache misses of a second busy thread sharing the objects.
+This ratio and instruction counts (``python -m bench.obs_callgrind``: +9.2 % on 2026-12-01) measure
+different things: CPU time also holds the kernel's part (the export's sockets and thread wake-ups), the
+garbage collector walking the spans that wait in the export queue (in callgrind's short phase few
+collections fall) and the cache misses of a second busy thread; instructions weigh every instruction
+the same, cheap or not.
 
 ``python -m bench --only 12`` (``python scripts/obs_overhead.py`` runs it alone).
 """
