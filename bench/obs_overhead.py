@@ -26,10 +26,11 @@ SDK's own start/end of the mcp SDK's request span and of the child spans, with t
 only and no export), measured in-process (a small, warm heap: in the server the same work costs about
 twice that).
 
-Why this ratio reads above instruction counts (``python -m bench.obs_callgrind``: ~+7.6 %): CPU time also
-holds what instructions do not, the kernel's part (the export's sockets and thread wake-ups), the garbage
-collector walking the spans that wait in the export queue (in callgrind's short phase few collections
-fall), and the cache misses of a second busy thread sharing the objects.
+This ratio and instruction counts (``python -m bench.obs_callgrind``: +9.2 % on 2026-12-01) measure
+different things: CPU time also holds the kernel's part (the export's sockets and thread wake-ups), the
+garbage collector walking the spans that wait in the export queue (in callgrind's short phase few
+collections fall) and the cache misses of a second busy thread; instructions weigh every instruction
+the same, cheap or not.
 
 ``python -m bench --only 12`` (``python scripts/obs_overhead.py`` runs it alone).
 """
@@ -284,6 +285,13 @@ def sdk_span_floor(mixes: int = 5000) -> float:
     return elapsed / (mixes * len(FLOOR_REQUESTS)) * 1e6
 
 
+def _pooled_cpu_per_call(rows: list[dict[str, float]]) -> float:
+    """CPU per call over all rounds together: each round's CPU (per call x calls) summed, over all calls."""
+    return sum(row["cpu_ms_per_call"] * row["calls"] for row in rows) / max(
+        sum(row["calls"] for row in rows), 1
+    )
+
+
 def _median(rows: list[dict[str, float]], key: str) -> float:
     return statistics.median(row[key] for row in rows)
 
@@ -297,6 +305,10 @@ def run(cfg: BenchConfig) -> list[Result]:
     cpu_ratio = statistics.median(pair["ratio"] for pair in results["pairs"])
     sampled_ratio = statistics.median(pair["sampled_ratio"] for pair in results["pairs"])
     control_ratios = [pair["control_ratio"] for pair in results["pairs"]]
+    on_control_ratio = statistics.median(
+        pair["on"]["cpu_ms_per_call"] / pair["control"]["cpu_ms_per_call"] for pair in results["pairs"]
+    )
+    pooled_ratio = _pooled_cpu_per_call(results["on"]) / _pooled_cpu_per_call(results["off"])
     sampled_cpu = _median(results["sampled"], "cpu_ms_per_call")
     rate_ratio = on_rate / off_rate
     added_us = (on_cpu - off_cpu) * 1000
@@ -383,6 +395,18 @@ def run(cfg: BenchConfig) -> list[Result]:
                     _median(results["sampled"], "other_threads_ms_per_call") * 1000
                 ),
             },
+        ),
+        Result(
+            FIGURE,
+            "info: server CPU per call, on / off pooled over all rounds (each side's CPU over its calls)",
+            round(pooled_ratio, 3),
+            "x",
+        ),
+        Result(
+            FIGURE,
+            "info: server CPU per call, on / the A/A control server (median of rounds)",
+            round(on_control_ratio, 3),
+            "x",
         ),
         Result(
             FIGURE,

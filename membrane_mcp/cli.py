@@ -261,17 +261,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     configure_logging(settings.log_level)
-    problem = startup_problem(settings) or observability.startup_problem(settings)
+    problem = observability.startup_problem(settings)
+    # Observability starts before the checks below import the mcp SDK, whose module-level tracer is then
+    # the tracer provider's own instead of the API's proxy (a forwarding layer on every request's span).
+    stop_observability = observability.start(settings) if problem is None else _nothing_to_stop
+    problem = problem or startup_problem(settings)
     if problem is None and settings.transport == "http":
         problem = port_in_use_problem(settings.host, settings.port)
     if problem:
+        stop_observability()
         return _fail(problem)
     if settings.sandbox:
         logging.getLogger("membrane_mcp").info(
             "sandbox database %s (`membrane-mcp sandbox --reset` starts it afresh; --sandbox-db to choose)",
             settings.sandbox_db,
         )
-    stop_observability = observability.start(settings)
     try:
         if settings.transport == "http":
             from membrane_mcp.server.http import run_http
@@ -290,6 +294,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         stop_observability()
     return 0
+
+
+def _nothing_to_stop() -> None:
+    pass
 
 
 def startup_problem(settings: Settings) -> str | None:

@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from opentelemetry.trace import StatusCode
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,8 +32,9 @@ from membrane_mcp.observability.logs import use_json_format
 from membrane_mcp.observability.otel_metrics import metrics_problem, setup_otel_metrics
 from membrane_mcp.observability.tracing import (
     HeaderTraceContext,
+    active_tracer,
     internal_span,
-    leaf_span,
+    record_finished_span,
     setup_tracing,
     tracing_problem,
 )
@@ -77,6 +77,7 @@ def __getattr__(name: str) -> Any:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+SEARCH_SPAN = "membrane_mcp search"
 AF = TypeVar("AF", bound=Callable[..., Awaitable[Any]])
 
 
@@ -89,6 +90,9 @@ def start(settings: Settings) -> Callable[[], None]:
     returns the shutdown."""
     if settings.log_format == "json":
         use_json_format()
+    # The tracer provider first: a module that gets its tracer at import (the mcp SDK's) and is imported
+    # after this gets the provider's own tracer instead of the API's proxy (a forwarding layer per span).
+    stop_tracing = setup_tracing()
     # Tenants as a label only when one process serves many (bounded by the signed-in customers); only HTTP
     # can, and stdio does not load the HTTP tenants module (and its JWT stack) to find that out.
     multi_user = False
@@ -101,7 +105,7 @@ def start(settings: Settings) -> Callable[[], None]:
         metrics.enable()
         if settings.transport != "http":
             logger.warning("--metrics: /metrics is served on the HTTP transport only (--transport http)")
-    shutdowns = [stop for stop in (setup_tracing(), setup_otel_metrics()) if stop is not None]
+    shutdowns = [stop for stop in (stop_tracing, setup_otel_metrics()) if stop is not None]
 
     def shutdown() -> None:
         while shutdowns:
@@ -232,23 +236,18 @@ def observe_search(search: F) -> F:
 
     @functools.wraps(search)
     def observed(index: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        span = leaf_span("membrane_mcp search")  # pure computation: nothing runs under it
-        if span is None:
+        tracer = active_tracer()
+        if tracer is None:
             return search(index, query, *args, **kwargs)
+        started = time.time_ns()  # pure computation: the span is recorded once it is done
         try:
             hits = search(index, query, *args, **kwargs)
         except BaseException as exc:
-            span.set_attributes(
-                {"membrane_mcp.search.query_length": len(query), "error.type": type(exc).__name__}
-            )
-            span.set_status(StatusCode.ERROR)
+            attributes = {"membrane_mcp.search.query_length": len(query), "error.type": type(exc).__name__}
+            record_finished_span(tracer, SEARCH_SPAN, started, attributes, error=True)
             raise
-        else:
-            span.set_attributes(
-                {"membrane_mcp.search.query_length": len(query), "membrane_mcp.search.hits": len(hits)}
-            )
-        finally:
-            span.end()
+        attributes = {"membrane_mcp.search.query_length": len(query), "membrane_mcp.search.hits": len(hits)}
+        record_finished_span(tracer, SEARCH_SPAN, started, attributes)
         return hits
 
     return cast(F, observed)

@@ -9,7 +9,11 @@ process serves many tenants); no argument, result or id ever becomes a label.
 
 from __future__ import annotations
 
+import itertools
+import os
+import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -35,6 +39,88 @@ class Recorder(Protocol):
     def session_seen(self, session_id: str) -> None: ...
 
 
+class _Counts:
+    """Per label tuple: a counter, or a histogram's bucket counts and sum (the hot path of every call)."""
+
+    __slots__ = ("created", "sum", "values")
+
+    def __init__(self, size: int) -> None:
+        self.created = time.time()
+        self.values = [0] * size
+        self.sum = 0.0
+
+
+class _Family:
+    """The samples of one counter or histogram, kept in plain Python and exposed by `CallMetrics`.
+
+    prometheus_client's own instruments validate, look up and lock per recording (about ten Python
+    calls for a tool call's counter and histogram); this is one dictionary lookup and a few additions
+    under one lock, rendered in the same form at scrape time.
+    """
+
+    def __init__(
+        self, name: str, documentation: str, labels: list[str], buckets: tuple[float, ...] = ()
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = labels
+        self.buckets = buckets
+        self.children: dict[tuple[str, ...], _Counts] = {}
+
+    def child(self, labels: tuple[str, ...]) -> _Counts:
+        found = self.children.get(labels)
+        if found is None:
+            found = self.children[labels] = _Counts(len(self.buckets) + 1 if self.buckets else 1)
+        return found
+
+
+class CallMetrics:
+    """A prometheus_client collector for the per-call counters and histograms (`Collector` protocol)."""
+
+    def __init__(self, *families: _Family) -> None:
+        self.families = families
+        self.lock = threading.Lock()
+
+    def describe(self) -> list[Any]:
+        return [self._empty(family) for family in self.families]
+
+    def collect(self) -> list[Any]:
+        from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+        from prometheus_client.utils import floatToGoString
+
+        created = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() != "true"
+        collected: list[Any] = []
+        for family in self.families:
+            with self.lock:
+                children = [
+                    (labels, counts.created, counts.sum, list(counts.values))
+                    for labels, counts in family.children.items()
+                ]
+            metric = self._empty(family)
+            bounds = [floatToGoString(bound) for bound in family.buckets] + ["+Inf"]  # type: ignore[no-untyped-call]
+            for labels, since, total, values in children:
+                if isinstance(metric, CounterMetricFamily):
+                    metric.add_metric(labels, values[0], since if created else None)
+                    continue
+                assert isinstance(metric, HistogramMetricFamily)
+                cumulative = list(itertools.accumulate(values))
+                metric.add_metric(labels, list(zip(bounds, cumulative, strict=True)), total)
+                if created:
+                    metric.add_sample(
+                        f"{family.name}_created", dict(zip(family.labels, labels, strict=True)), since
+                    )
+            collected.append(metric)
+        return collected
+
+    @staticmethod
+    def _empty(family: _Family) -> Any:
+        from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+
+        if family.buckets:
+            return HistogramMetricFamily(family.name, family.documentation, labels=family.labels)
+        return CounterMetricFamily(family.name, family.documentation, labels=family.labels)
+
+
 class Metrics:
     """The Prometheus instruments, on a registry of their own (so tests and embedders get a clean one).
 
@@ -50,38 +136,43 @@ class Metrics:
         tenant = ["tenant"] if tenant_label else []
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.tool_calls = Counter(
-            "membrane_mcp_tool_calls", "MCP tool calls", ["tool", "kind", "outcome", *tenant], registry=r
+        self.tool_calls = _Family(
+            "membrane_mcp_tool_calls", "MCP tool calls", ["tool", "kind", "outcome", *tenant]
         )
-        self.tool_call_seconds = Histogram(
+        self.tool_call_seconds = _Family(
             "membrane_mcp_tool_call_duration_seconds",
             "Duration of MCP tool calls",
             ["tool", "kind", *tenant],
-            buckets=DURATION_BUCKETS,
-            registry=r,
+            DURATION_BUCKETS,
         )
-        self.membrane_requests = Counter(
+        self.membrane_requests = _Family(
             "membrane_mcp_membrane_requests",
             "Requests to Membrane's API (one per logical call, retries included)",
             ["method", "route", "status"],
-            registry=r,
         )
-        self.membrane_request_seconds = Histogram(
+        self.membrane_request_seconds = _Family(
             "membrane_mcp_membrane_request_duration_seconds",
             "Duration of requests to Membrane's API, retries included",
             ["method", "route"],
-            buckets=DURATION_BUCKETS,
-            registry=r,
+            DURATION_BUCKETS,
         )
-        self.membrane_retries = Counter(
-            "membrane_mcp_membrane_retries", "Repeated attempts of Membrane requests", ["route"], registry=r
+        self.membrane_retries = _Family(
+            "membrane_mcp_membrane_retries", "Repeated attempts of Membrane requests", ["route"]
         )
-        self.rate_limit_waits = Counter(
+        self.rate_limit_waits = _Family(
             "membrane_mcp_membrane_rate_limit_waits",
             "Waits after a 429 from Membrane before trying again",
             ["route"],
-            registry=r,
         )
+        self.calls = CallMetrics(
+            self.tool_calls,
+            self.tool_call_seconds,
+            self.membrane_requests,
+            self.membrane_request_seconds,
+            self.membrane_retries,
+            self.rate_limit_waits,
+        )
+        r.register(self.calls)
         self.catalog_tools = Gauge("membrane_mcp_catalog_tools", "Actions in the loaded catalog", registry=r)
         self.catalog_connections = Gauge(
             "membrane_mcp_catalog_connections", "Connections in the loaded catalog", registry=r
@@ -95,11 +186,10 @@ class Metrics:
         self.audit_failures = Counter(
             "membrane_mcp_audit_write_failures", "Audit records that could not be written", registry=r
         )
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-        # Per label tuple, the bound `inc` and `observe` of its children: one lookup per recording.
-        # Bounded like the labels (tools of the catalog, fixed kinds and outcomes, route templates).
-        self._tool_call_sites: dict[tuple[str, str, str, str | None], tuple[Any, Any]] = {}
-        self._request_sites: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        # Per label tuple, the counts its recording adds to (bounded like the labels: tools of the
+        # catalog, fixed kinds and outcomes, route templates).
+        self._tool_call_sites: dict[tuple[str, str, str, str | None], tuple[_Counts, _Counts]] = {}
+        self._request_sites: dict[tuple[str, str, str], tuple[_Counts, _Counts]] = {}
         self._clock = clock
         self._sessions: dict[str, float] = {}  # Mcp-Session-Id -> last request
         self.open_sessions = Gauge(
@@ -109,14 +199,6 @@ class Metrics:
         )
         self.open_sessions.set_function(self._open_sessions)
 
-    def child(self, metric: Any, *labels: str) -> Any:
-        """`metric.labels(*labels)`, memoised: prometheus_client validates and locks on every lookup."""
-        key = (id(metric), labels)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*labels)
-        return found
-
     def session_seen(self, session_id: str) -> None:
         self._sessions[session_id] = self._clock()
 
@@ -125,14 +207,18 @@ class Metrics:
         found = self._tool_call_sites.get(key)
         if found is None:
             extra = (tenant or "",) if self.tenant_label else ()
-            found = (
-                self.child(self.tool_calls, tool, kind, outcome, *extra).inc,
-                self.child(self.tool_call_seconds, tool, kind, *extra).observe,
-            )
+            with self.calls.lock:
+                found = (
+                    self.tool_calls.child((tool, kind, outcome, *extra)),
+                    self.tool_call_seconds.child((tool, kind, *extra)),
+                )
             self._tool_call_sites[key] = found
-        count, observe = found
-        count()
-        observe(seconds)
+        count, duration = found
+        bucket = bisect_left(DURATION_BUCKETS, seconds)  # le: the first bound at or above
+        with self.calls.lock:
+            count.values[0] += 1
+            duration.values[bucket] += 1
+            duration.sum += seconds
 
     def membrane_request(
         self, method: str, route: str, status: str, seconds: float, retries: int, rate_limit_waits: int
@@ -140,18 +226,22 @@ class Metrics:
         key = (method, route, status)
         found = self._request_sites.get(key)
         if found is None:
-            found = (
-                self.child(self.membrane_requests, method, route, status).inc,
-                self.child(self.membrane_request_seconds, method, route).observe,
-            )
+            with self.calls.lock:
+                found = (
+                    self.membrane_requests.child((method, route, status)),
+                    self.membrane_request_seconds.child((method, route)),
+                )
             self._request_sites[key] = found
-        count, observe = found
-        count()
-        observe(seconds)
-        if retries:
-            self.child(self.membrane_retries, route).inc(retries)
-        if rate_limit_waits:
-            self.child(self.rate_limit_waits, route).inc(rate_limit_waits)
+        count, duration = found
+        bucket = bisect_left(DURATION_BUCKETS, seconds)
+        with self.calls.lock:
+            count.values[0] += 1
+            duration.values[bucket] += 1
+            duration.sum += seconds
+            if retries:
+                self.membrane_retries.child((route,)).values[0] += retries
+            if rate_limit_waits:
+                self.rate_limit_waits.child((route,)).values[0] += rate_limit_waits
 
     def catalog_loaded(self, seconds: float, tools: int, connections: int) -> None:
         self.catalog_load_seconds.observe(seconds)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
-from opentelemetry.trace import SpanContext, SpanKind
+from opentelemetry.trace import DEFAULT_TRACE_STATE, SpanContext, SpanKind
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ _PAIR_CACHE_LIMIT = 4096
 def _varint(value: int) -> bytes:
     if value < 128:
         return _SMALL_VARINTS[value]
+    if value < 16384:  # a span's length, mostly
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
     while value >= 128:
         out.append((value & 0x7F) | 0x80)
@@ -110,8 +113,32 @@ def _key_value(key: str, value: Any) -> bytes:
     return _length_delimited(_KV_KEY, key.encode()) + _length_delimited(_KV_VALUE, _any_value(value))
 
 
-_pairs: dict[tuple[bytes, str, type, Any], bytes] = {}
+# Memoised `KeyValue` fields by their field key (span, event, link, resource and scope attributes differ),
+# then by (key, value): only exact str and int values (True == 1 and -0.0 == 0.0 would share an entry,
+# and str never equals int), and not the values unique to one call.
+_pairs: dict[bytes, dict[tuple[str, Any], bytes]] = {}
 _UNIQUE_KEYS = frozenset({"membrane_mcp.call.id", "membrane.action_run_id"})
+
+
+_key_heads: dict[str, bytes] = {}  # the `KeyValue.key` field by attribute key
+
+
+def _string_pair(field_key: bytes, key: str, value: str) -> bytes:
+    """`_length_delimited(field_key, _key_value(key, value))` for a str value, in one call (the values
+    unique to a call, call and run ids, are never memoised and come here every time)."""
+    head = _key_heads.get(key)
+    if head is None:
+        encoded_key = key.encode()
+        head = _KV_KEY + _varint(len(encoded_key)) + encoded_key
+        if len(_key_heads) < _PAIR_CACHE_LIMIT:
+            _key_heads[key] = head
+    data = value.encode()
+    size = len(data)
+    any_value = _ANY_STRING + (_SMALL_VARINTS[size] if size < 128 else _varint(size)) + data
+    size = len(any_value)
+    pair = head + _KV_VALUE + (_SMALL_VARINTS[size] if size < 128 else _varint(size)) + any_value
+    size = len(pair)
+    return field_key + (_SMALL_VARINTS[size] if size < 128 else _varint(size)) + pair
 
 
 def _items(attributes: Mapping[str, Any]) -> Any:
@@ -129,29 +156,31 @@ def _attributes(field_key: bytes, attributes: Mapping[str, Any] | None) -> bytes
     """The repeated `KeyValue` field; an attribute that cannot be encoded is left out (as the SDK does)."""
     if not attributes:
         return b""
+    memo = _pairs.get(field_key)
+    if memo is None:
+        memo = _pairs[field_key] = {}
     parts = []
-    memoised = _pairs.get
     for key, value in _items(attributes):
-        # Repeated pairs are memoised with their field (span, event, link, resource and scope attributes
-        # differ); the type is part of the key (True == 1). Only exact str and int (not floats: -0.0 ==
-        # 0.0), and not the values unique to one call.
         kind = value.__class__
-        memo: tuple[bytes, str, type, Any] | None = None
+        pair: tuple[str, Any] | None = None
         if (kind is str or kind is int) and key not in _UNIQUE_KEYS:
-            memo = (field_key, key, kind, value)
-            encoded = memoised(memo)
+            pair = (key, value)
+            encoded = memo.get(pair)
             if encoded is not None:
                 parts.append(encoded)
                 continue
         try:
-            encoded = _length_delimited(field_key, _key_value(key, value))
+            if kind is str:
+                encoded = _string_pair(field_key, key, value)
+            else:
+                encoded = _length_delimited(field_key, _key_value(key, value))
         except Exception as exc:
             logger.exception("Failed to encode key %s: %s", key, exc)
             continue
-        if memo is not None:
-            if len(_pairs) >= _PAIR_CACHE_LIMIT:
-                _pairs.clear()  # the pairs still in use come back within a batch
-            _pairs[memo] = encoded
+        if pair is not None:
+            if len(memo) >= _PAIR_CACHE_LIMIT:
+                memo.clear()  # the pairs still in use come back within a batch
+            memo[pair] = encoded
         parts.append(encoded)
     return b"".join(parts)
 
@@ -169,40 +198,104 @@ _pack_times = struct.Struct("<cQcQ").pack
 _FLAGS_LOCAL = _SPAN_FLAGS + _flags(None)
 _FLAGS_REMOTE_PARENT = _SPAN_FLAGS + _pack_fixed32(_HAS_IS_REMOTE | _IS_REMOTE)
 _NAME_CACHE_LIMIT = 1024
-_names: dict[tuple[str, SpanKind], bytes] = {}
-_statuses: dict[tuple[str | None, int], bytes] = {}
+_names: dict[str, tuple[SpanKind, bytes]] = {}
+_statuses: dict[int, tuple[Any, bytes]] = {}
+# Everything a span's encoding reads, through its public properties, in one call.
+_span_fields = attrgetter(
+    "resource",
+    "instrumentation_scope",
+    "context",
+    "parent",
+    "name",
+    "kind",
+    "start_time",
+    "end_time",
+    "attributes",
+    "dropped_attributes",
+    "events",
+    "dropped_events",
+    "links",
+    "dropped_links",
+    "status",
+)
 
 
 def _name_and_kind(name: str, kind: SpanKind) -> bytes:
     """The name and kind fields (span names are a small set: methods, tools and route templates)."""
-    encoded = _names.get((name, kind))
-    if encoded is None:
-        encoded = (_length_delimited(_SPAN_NAME, name.encode()) if name else b"") + (
-            _SPAN_KIND + _SMALL_VARINTS[_KIND[kind]]
-        )
-        if len(_names) < _NAME_CACHE_LIMIT:
-            _names[(name, kind)] = encoded
+    found = _names.get(name)
+    if found is not None and found[0] is kind:
+        return found[1]
+    encoded = (_length_delimited(_SPAN_NAME, name.encode()) if name else b"") + (
+        _SPAN_KIND + _SMALL_VARINTS[_KIND[kind]]
+    )
+    if len(_names) < _NAME_CACHE_LIMIT:
+        _names[name] = (kind, encoded)
     return encoded
 
 
 def _status(status: Any) -> bytes:
-    key = (status.description, status.status_code.value)
-    encoded = _statuses.get(key)
-    if encoded is None:
-        parts = b""
-        if status.description:
-            parts += _length_delimited(_STATUS_MESSAGE, status.description.encode())
-        if status.status_code.value:
-            parts += _STATUS_CODE + _varint(status.status_code.value)
-        encoded = _length_delimited(_SPAN_STATUS, parts)
-        if len(_statuses) < _NAME_CACHE_LIMIT:
-            _statuses[key] = encoded
+    """The status field, memoised by the status object (spans that never set one share the SDK's
+    default); the object is kept with its bytes, so its id cannot be reused while it is memoised."""
+    found = _statuses.get(id(status))
+    if found is not None and found[0] is status:
+        return found[1]
+    parts = b""
+    if status.description:
+        parts += _length_delimited(_STATUS_MESSAGE, status.description.encode())
+    if status.status_code.value:
+        parts += _STATUS_CODE + _varint(status.status_code.value)
+    encoded = _length_delimited(_SPAN_STATUS, parts)
+    if len(_statuses) >= _NAME_CACHE_LIMIT:
+        _statuses.clear()
+    _statuses[id(status)] = (status, encoded)
     return encoded
 
 
-def _span(span: ReadableSpan) -> bytes:
-    context = span.get_span_context()
-    assert context is not None
+def _event(event: Any) -> bytes:
+    parts = [_EVENT_TIME, _pack_fixed64(event.timestamp)] if event.timestamp else []
+    if event.name:
+        parts.append(_length_delimited(_EVENT_NAME, event.name.encode()))
+    parts.append(_attributes(_EVENT_ATTRIBUTES, event.attributes))
+    if event.dropped_attributes:
+        parts += (_EVENT_DROPPED, _varint(event.dropped_attributes))
+    return _length_delimited(_SPAN_EVENTS, b"".join(parts))
+
+
+def _link(link: Any) -> bytes:
+    parts = [
+        _LINK_TRACE_ID,
+        b"\x10",
+        link.context.trace_id.to_bytes(16, "big"),
+        _LINK_SPAN_ID,
+        b"\x08",
+        link.context.span_id.to_bytes(8, "big"),
+        _attributes(_LINK_ATTRIBUTES, link.attributes),
+    ]
+    if link.dropped_attributes:
+        parts += (_LINK_DROPPED, _varint(link.dropped_attributes))
+    parts += (_LINK_FLAGS, _flags(link.context))
+    return _length_delimited(_SPAN_LINKS, b"".join(parts))
+
+
+def _span_body(fields: tuple[Any, ...]) -> bytes:
+    """A `Span` message's content from `_span_fields` of a span (its resource and scope skipped)."""
+    (
+        _,
+        _,
+        context,
+        parent,
+        name,
+        kind,
+        start,
+        end,
+        attributes,
+        dropped_attributes,
+        events,
+        dropped_events,
+        links,
+        dropped_links,
+        status,
+    ) = fields
     parts = [
         _TRACE_ID_HEAD,
         context.trace_id.to_bytes(16, "big"),
@@ -210,13 +303,11 @@ def _span(span: ReadableSpan) -> bytes:
         context.span_id.to_bytes(8, "big"),
     ]
     trace_state = context.trace_state
-    if trace_state:
+    if trace_state is not DEFAULT_TRACE_STATE and trace_state:
         parts.append(_length_delimited(_SPAN_TRACE_STATE, trace_state.to_header().encode()))
-    parent = span.parent
-    if parent:
+    if parent is not None:
         parts += (_PARENT_HEAD, parent.span_id.to_bytes(8, "big"))
-    parts.append(_name_and_kind(span.name, span.kind))
-    start, end = span.start_time, span.end_time
+    parts.append(_name_and_kind(name, kind))
     if start and end:
         parts.append(_pack_times(_SPAN_START, start, _SPAN_END, end))
     else:
@@ -224,40 +315,26 @@ def _span(span: ReadableSpan) -> bytes:
             parts += (_SPAN_START, _pack_fixed64(start))
         if end:
             parts += (_SPAN_END, _pack_fixed64(end))
-    parts.append(_attributes(_SPAN_ATTRIBUTES, span.attributes))
-    if span.dropped_attributes:
-        parts += (_SPAN_DROPPED_ATTRIBUTES, _varint(span.dropped_attributes))
-    for event in span.events:
-        event_parts = [_EVENT_TIME, _pack_fixed64(event.timestamp)] if event.timestamp else []
-        if event.name:
-            event_parts.append(_length_delimited(_EVENT_NAME, event.name.encode()))
-        event_parts.append(_attributes(_EVENT_ATTRIBUTES, event.attributes))
-        if event.dropped_attributes:
-            event_parts += (_EVENT_DROPPED, _varint(event.dropped_attributes))
-        parts.append(_length_delimited(_SPAN_EVENTS, b"".join(event_parts)))
-    if span.dropped_events:
-        parts += (_SPAN_DROPPED_EVENTS, _varint(span.dropped_events))
-    for link in span.links:
-        link_parts = [
-            _LINK_TRACE_ID,
-            b"\x10",
-            link.context.trace_id.to_bytes(16, "big"),
-            _LINK_SPAN_ID,
-            b"\x08",
-            link.context.span_id.to_bytes(8, "big"),
-            _attributes(_LINK_ATTRIBUTES, link.attributes),
-        ]
-        if link.dropped_attributes:
-            link_parts += (_LINK_DROPPED, _varint(link.dropped_attributes))
-        link_parts += (_LINK_FLAGS, _flags(link.context))
-        parts.append(_length_delimited(_SPAN_LINKS, b"".join(link_parts)))
-    if span.dropped_links:
-        parts += (_SPAN_DROPPED_LINKS, _varint(span.dropped_links))
+    parts.append(_attributes(_SPAN_ATTRIBUTES, attributes))
+    if dropped_attributes:
+        parts += (_SPAN_DROPPED_ATTRIBUTES, _varint(dropped_attributes))
+    if events:
+        parts += [_event(event) for event in events]
+    if dropped_events:
+        parts += (_SPAN_DROPPED_EVENTS, _varint(dropped_events))
+    if links:
+        parts += [_link(link) for link in links]
+    if dropped_links:
+        parts += (_SPAN_DROPPED_LINKS, _varint(dropped_links))
     parts += (
-        _status(span.status),
+        _status(status),
         _FLAGS_REMOTE_PARENT if parent is not None and parent.is_remote else _FLAGS_LOCAL,
     )
-    return _length_delimited(_SS_SPANS, b"".join(parts))
+    return b"".join(parts)
+
+
+def _span(span: ReadableSpan) -> bytes:
+    return _length_delimited(_SS_SPANS, _span_body(_span_fields(span)))
 
 
 def _resource(resource: Any) -> bytes:
@@ -301,16 +378,18 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
     seen_scopes: dict[int, Any] = {}
     lists: dict[tuple[int, int], list[bytes]] = {}  # by the identities of a span's resource and scope
     for span in spans:
-        key = (id(span.resource), id(span.instrumentation_scope))
+        fields = _span_fields(span)
+        key = (id(fields[0]), id(fields[1]))
         encoded = lists.get(key)
         if encoded is None:
-            resource = _group_key(resources, seen_resources, span.resource)
-            scope = span.instrumentation_scope or None
+            resource = _group_key(resources, seen_resources, fields[0])
+            scope = fields[1] or None
             if scope is not None:
                 scope = _group_key(scopes, seen_scopes, scope)
             by_scope = tree.setdefault(id(resource), (resource, {}))[1]
             encoded = lists[key] = by_scope.setdefault(id(scope), (scope, []))[1]
-        encoded.append(_span(span))
+        body = _span_body(fields)
+        encoded += (_SS_SPANS, _varint(len(body)), body)
     request = []
     for resource, by_scope in tree.values():
         scope_spans = [

@@ -18,13 +18,12 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
 from membrane_mcp import __version__
 
 logger = logging.getLogger(__name__)
 
-TRACER = trace.get_tracer("membrane_mcp", __version__)
 TRACEPARENT = "traceparent"
 SUPPORTED_EXPORTERS = ("otlp", "console", "none")
 
@@ -71,7 +70,10 @@ def setup_tracing(env: Mapping[str, str] | None = None) -> Callable[[], None] | 
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
-    provider = TracerProvider(resource=service_resource())  # sampler: OTEL_TRACES_SAMPLER / _ARG
+    from membrane_mcp.observability.sampling import default_sampler
+
+    # The sampler from OTEL_TRACES_SAMPLER / _ARG (the SDK's, unless it is the default).
+    provider = TracerProvider(resource=service_resource(), sampler=default_sampler(env))
     for name in names:
         if name == "otlp":
             from membrane_mcp.observability.otlp import OtlpSpanExporter
@@ -88,16 +90,26 @@ def setup_tracing(env: Mapping[str, str] | None = None) -> Callable[[], None] | 
     return provider.shutdown
 
 
-_active = False
+_tracer: trace.Tracer | None = None
+
+
+def active_tracer() -> trace.Tracer | None:
+    """This package's tracer from the installed SDK tracer provider, or None while there is none.
+
+    The provider's own tracer, not the API's module-level proxy, which adds a forwarding layer to
+    every span it starts (checked until a provider is installed).
+    """
+    global _tracer
+    if _tracer is None:
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+            _tracer = provider.get_tracer("membrane_mcp", __version__)
+    return _tracer
 
 
 def tracing_active() -> bool:
-    """Whether an SDK tracer provider is installed, so spans are recorded (checked until one is)."""
-    global _active
-    if not _active:
-        provider = trace.get_tracer_provider()
-        _active = not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
-    return _active
+    """Whether an SDK tracer provider is installed, so spans are recorded."""
+    return active_tracer() is not None
 
 
 def start_client_span(name: str, attributes: dict[str, Any]) -> Span | None:
@@ -107,9 +119,10 @@ def start_client_span(name: str, attributes: dict[str, Any]) -> Span | None:
     is written from it (`with_traceparent(headers, span)`), so the context attach and detach (a third
     of a span's cost) is not paid per request.
     """
-    if not tracing_active():
+    tracer = active_tracer()
+    if tracer is None:
         return None
-    return TRACER.start_span(
+    return tracer.start_span(
         name,
         kind=SpanKind.CLIENT,
         attributes=attributes,
@@ -120,19 +133,26 @@ def start_client_span(name: str, attributes: dict[str, Any]) -> Span | None:
 
 @contextmanager
 def internal_span(name: str, attributes: dict[str, Any] | None = None) -> Iterator[Span]:
-    if not tracing_active():
+    tracer = active_tracer()
+    if tracer is None:
         yield trace.INVALID_SPAN
         return
-    with TRACER.start_as_current_span(
+    with tracer.start_as_current_span(
         name, attributes=attributes, record_exception=False, set_status_on_exception=True
     ) as span:
         yield span
 
 
-def leaf_span(name: str) -> Span | None:
-    """A span that will have no child, so it is not made current (no context attach and detach);
-    None without a tracer provider. The caller ends it."""
-    return TRACER.start_span(name) if tracing_active() else None
+def record_finished_span(
+    tracer: trace.Tracer, name: str, start_time: int, attributes: dict[str, Any], error: bool = False
+) -> None:
+    """A span for work that has already run (`start_time` from `time.time_ns()` before it), started and
+    ended now with all its attributes: for work that has no child span and sends no trace context,
+    so nothing needs the span while it runs (one attribute pass, no context attach and detach)."""
+    span = tracer.start_span(name, start_time=start_time, attributes=attributes)
+    if error:
+        span.set_status(StatusCode.ERROR)
+    span.end()
 
 
 def with_traceparent(headers: Mapping[str, str] | None, span: Span | None = None) -> Mapping[str, str] | None:
@@ -144,8 +164,9 @@ def with_traceparent(headers: Mapping[str, str] | None, span: Span | None = None
     # The W3C header written directly: what the default propagator writes, at a fraction of the cost.
     traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
     carrier = {**headers, TRACEPARENT: traceparent} if headers else {TRACEPARENT: traceparent}
-    if context.trace_state:
-        carrier["tracestate"] = context.trace_state.to_header()
+    trace_state = context.trace_state
+    if trace_state is not trace.DEFAULT_TRACE_STATE and trace_state:  # the default one is empty
+        carrier["tracestate"] = trace_state.to_header()
     return carrier
 
 

@@ -113,3 +113,27 @@ def test_open_sessions_count_those_active_within_the_sdk_idle_timeout():
     now[0] += metrics.SESSION_IDLE_SECONDS + 1
     recorded.session_seen("session-b")
     assert value(samples(recorded.render().decode()), "membrane_mcp_open_sessions") == 1
+
+
+def test_durations_fall_in_cumulative_buckets_with_the_bound_inclusive() -> None:
+    recorded = metrics.Metrics()
+    for seconds in (0.005, 0.0051, 200.0):  # on the first bound, just above it, above the last bound
+        recorded.tool_call("run_action", "read", "ok", seconds, None)
+    recorded.membrane_request("POST", "/actions/{id}/run", "502", 0.2, 2, 1)
+    found = samples(recorded.render().decode())
+    duration = "membrane_mcp_tool_call_duration_seconds"
+    labels = {"tool": "run_action", "kind": "read"}
+    assert value(found, f"{duration}_bucket", le="0.005", **labels) == 1
+    assert value(found, f"{duration}_bucket", le="0.01", **labels) == 2
+    assert value(found, f"{duration}_bucket", le="180.0", **labels) == 2
+    assert value(found, f"{duration}_bucket", le="+Inf", **labels) == 3
+    assert value(found, f"{duration}_count", **labels) == 3
+    assert value(found, f"{duration}_sum", **labels) == pytest.approx(200.0101)
+    assert value(found, "membrane_mcp_tool_calls_total", outcome="ok", **labels) == 3
+    assert value(found, "membrane_mcp_tool_calls_created", outcome="ok", **labels) > 0
+    assert value(found, f"{duration}_created", **labels) > 0
+    route = {"route": "/actions/{id}/run"}
+    assert value(found, "membrane_mcp_membrane_requests_total", method="POST", status="502", **route) == 1
+    assert value(found, "membrane_mcp_membrane_request_duration_seconds_bucket", le="0.25", **route) == 1
+    assert value(found, "membrane_mcp_membrane_retries_total", **route) == 2
+    assert value(found, "membrane_mcp_membrane_rate_limit_waits_total", **route) == 1

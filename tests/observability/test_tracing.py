@@ -81,6 +81,10 @@ async def test_catalog_load_and_search_have_spans_under_the_call(fresh_sandbox, 
     assert listed and all(s.parent is not None for s in listed)
     (search,) = span_named(finished, "membrane_mcp search")
     assert search.parent is not None and search.parent.span_id == server.context.span_id
+    # Recorded once the search is done, with the time it started: within the call's span.
+    assert server.start_time is not None and server.end_time is not None
+    assert search.start_time is not None and search.end_time is not None
+    assert server.start_time <= search.start_time <= search.end_time <= server.end_time
     assert search.attributes["membrane_mcp.search.hits"] > 0
     assert search.attributes["membrane_mcp.search.query_length"] == len("find vtiger contacts by email")
 
@@ -117,3 +121,33 @@ def test_the_run_id_is_the_runs_even_when_the_output_holds_one():
     assert run_id(b'{"actionRunId": "run-2", "output": {"actionRunId": "not-this"}}') == "run-2"
     assert run_id(b'{"output": {"actionRunId": "not-this"}, "actionRunId": "run-3"}') == "run-3"
     assert run_id(b'{"output": []}') is None
+
+
+def test_the_trace_context_sent_to_membrane_carries_the_tracestate_only_when_there_is_one():
+    from opentelemetry.trace import TraceState
+
+    from membrane_mcp.observability.tracing import with_traceparent
+
+    plain = NonRecordingSpan(
+        SpanContext(
+            CLIENT_TRACE_ID, CLIENT_SPAN_ID, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)
+        )
+    )
+    assert with_traceparent({"accept": "application/json"}, plain) == {
+        "accept": "application/json",
+        "traceparent": f"00-{CLIENT_TRACE_ID:032x}-{CLIENT_SPAN_ID:016x}-01",
+    }
+    vendor = NonRecordingSpan(
+        SpanContext(
+            CLIENT_TRACE_ID,
+            CLIENT_SPAN_ID,
+            is_remote=False,
+            trace_flags=TraceFlags(TraceFlags.DEFAULT),
+            trace_state=TraceState([("vendor", "abc")]),
+        )
+    )
+    assert with_traceparent(None, vendor) == {
+        "traceparent": f"00-{CLIENT_TRACE_ID:032x}-{CLIENT_SPAN_ID:016x}-00",
+        "tracestate": "vendor=abc",
+    }
+    assert with_traceparent(None, trace.INVALID_SPAN) is None
