@@ -89,8 +89,10 @@ def raw_server(script: Script, tls: ssl.SSLContext | None = None) -> Iterator[Ra
                 sock, _ = listener.accept()
             except OSError:
                 return
-            threading.Thread(target=serve, args=(sock, server.connections), daemon=True).start()
+            # Counted before the thread starts: its answer may reach the client (and the test's
+            # assertion) before this thread runs again.
             server.connections += 1
+            threading.Thread(target=serve, args=(sock, server.connections - 1), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
     try:
