@@ -144,6 +144,18 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:
     return {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
 
 
+_READ_STREAM = httpx.ByteStream(b"")
+
+
+def _unbind_stream(response: httpx.Response) -> None:
+    """Drop a read and closed response's stream. httpx binds a streamed response and its stream to each
+    other (a reference cycle), so the response and its body would wait for a cyclic collection, which a
+    catalog load pauses (gc_tuning.py): every page of a load (~20 MB for 10,000 actions) stayed alive
+    until it ended, and the first load's were frozen for good. Unbound, they go when their reader is done;
+    the body stays readable (`content`, `aiter_bytes`)."""
+    response.stream = _READ_STREAM
+
+
 def _declared_within(response: httpx.Response, limit: int) -> bool:
     """Whether the answer declares an unencoded body of at most `limit` bytes (one pass over its headers)."""
     lengths: list[bytes] = []
@@ -421,6 +433,7 @@ class MembraneClient:
                 await streamed.aread()
             finally:
                 await streamed.aclose()
+            _unbind_stream(streamed)
             return streamed
         try:
             limited = await read_limited(streamed.aiter_bytes(), self.max_response_bytes)

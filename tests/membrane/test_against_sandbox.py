@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from membrane_mcp.membrane import (
@@ -126,3 +128,22 @@ async def test_create_action_and_wait(sandbox: Any) -> None:
         assert ready.state not in (None, "BUILDING"), ready
         assert ready.id == created.id
         await client.archive_action(created.id)
+
+
+@pytest.mark.anyio
+async def test_answers_read_are_freed_without_a_cyclic_collection(sandbox: Any) -> None:
+    """A catalog load pauses the cyclic collector (gc_tuning.py): an answer in a reference cycle, with
+    its body, would stay alive until the load ends. None is left once the calls return."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        async with _client(sandbox) as client:
+            connections = await client.list_connections()
+            actions = await client.list_actions(connection_id=connections[0].id, schemas={})
+            await client.get_action(actions[0].id)
+            alive = [o for o in gc.get_objects() if isinstance(o, httpx.Response)]
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert actions and alive == []
