@@ -12,6 +12,7 @@ import fnmatch
 import json
 import logging
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,6 @@ class ToolEntry:
     validation_schema: dict[str, Any]
     wrapped_key: str | None
     output_schema: dict[str, Any] | None
-    annotations: dict[str, Any]
     schema_changes: tuple[str, ...] = ()
     created: bool = False
     """Built by create_action (Membrane keeps its agent session): callable by tool name in every session."""
@@ -67,6 +67,12 @@ class ToolEntry:
     @property
     def qualified_key(self) -> str:
         return f"{self.app_key}:{self.action_key}"
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        """MCP `ToolAnnotations` fields, made when asked: a dict and a title kept per entry were a tenth
+        of a loaded catalog's memory, for the listing's one look at them."""
+        return tool_annotations(self.kind, f"{self.app_name}: {self.action_name}")
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,7 @@ def name_entries(unnamed: Iterable[ToolEntry]) -> list[ToolEntry]:
     names = assign_tool_names(request for _, request in pairs)
     for entry, request in pairs:
         # An unnamed entry is its load's own until named here, and is neither hashed nor kept by anyone
-        # before: naming it in place spares a copy (`dataclasses.replace` re-ran the frozen 18-field
+        # before: naming it in place spares a copy (`dataclasses.replace` re-ran the frozen 16-field
         # __init__ per entry, most of the naming's CPU).
         object.__setattr__(entry, "name", names[request])
     entries = [entry for entry, _ in pairs]
@@ -316,10 +322,11 @@ class SchemaMemo:
 
 def _entry(name: str, info: ConnectionInfo, action: Action, schemas: SchemaMemo | None = None) -> ToolEntry:
     schemas = schemas or SchemaMemo()
-    key = action.key or action.id
+    # Keys and names repeat across connections (each decoded page has its own copies): one string each.
+    key = sys.intern(action.key or action.id)
+    action_name = sys.intern(action.name) if action.name else key
     kind = classify_action(key, action.type, action.name or "")
     sanitized = schemas.sanitize(action.input_schema)
-    title = f"{info.app_name}: {action.name or key}"
     output_schema = action.output_schema if _is_object_schema(action.output_schema) else None
     return _new_entry(
         name=name,
@@ -329,7 +336,7 @@ def _entry(name: str, info: ConnectionInfo, action: Action, schemas: SchemaMemo 
         connection_name=info.name,
         action_id=action.id,
         action_key=key,
-        action_name=action.name or key,
+        action_name=action_name,
         description=_describe(info, action),
         kind=kind,
         input_schema=sanitized.schema,
@@ -338,7 +345,6 @@ def _entry(name: str, info: ConnectionInfo, action: Action, schemas: SchemaMemo 
         else {},
         wrapped_key=sanitized.wrapped_key,
         output_schema=schemas.resolve(output_schema) if output_schema else None,
-        annotations=tool_annotations(kind, title),
         schema_changes=sanitized.changes,
         created=bool(action.agent_session_id),
     )
@@ -349,7 +355,7 @@ _ENTRY_FIELDS = frozenset(f.name for f in dataclasses.fields(ToolEntry))
 
 def _new_entry(**values: Any) -> ToolEntry:
     """`ToolEntry(**values)` given every field, without the frozen dataclass's `__init__`: it sets each of
-    the 17 fields through `object.__setattr__`, a third of making an entry (5,000 per catalog load)."""
+    the 16 fields through `object.__setattr__`, a third of making an entry (5,000 per catalog load)."""
     if values.keys() != _ENTRY_FIELDS:
         raise TypeError(f"a tool entry needs exactly the fields {sorted(_ENTRY_FIELDS)}")
     entry = object.__new__(ToolEntry)
@@ -405,8 +411,9 @@ def render_tools(entries: Sequence[ToolEntry]) -> list[types.Tool]:
         description = entry.description
         if len(connections[entry.app_key]) == 1:
             description = description.removesuffix(connection_suffix(entry.app_name, entry.connection_name))
-        hints = listed_hints(entry.annotations)
-        title = entry.annotations.get("title")
+        annotations = entry.annotations
+        hints = listed_hints(annotations)
+        title = annotations.get("title")
         if isinstance(title, str) and _reads_as_name(title, entry):
             title = None  # hosts display the name instead
         tools.append(

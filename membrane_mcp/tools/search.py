@@ -262,6 +262,13 @@ def _counts(text: str) -> Counter[str]:
     return Counter(_tokens(text))
 
 
+@lru_cache(maxsize=1 << 15)
+def _one_part(text: str) -> tuple[Counter[str]]:
+    """A field of one part, the text's `_counts`: one tuple for every entry with that text (shared,
+    like the counts; most entries' names, keys and apps repeat another's)."""
+    return (_counts(text),)
+
+
 def tokenize(text: str) -> list[str]:
     return list(_tokens(text))
 
@@ -448,16 +455,17 @@ class TokenMemo:
     """
 
     def __init__(self) -> None:
-        self._schemas: dict[int, tuple[Any, Counter[str], bool]] = {}
+        self._schemas: dict[int, tuple[Any, tuple[Counter[str]], bool]] = {}
         self._fields: dict[_FieldsKey, Fields] = {}
         self._used_schemas: set[int] = set()
         self._used_fields: set[_FieldsKey] = set()
         # The same entry object again (the index build after a load that tokenised its entries as they
-        # arrived): its fields without rebuilding its key. Holds the entries, so their ids stay unique.
+        # arrived): its fields without rebuilding its key. Holds the entries, so their ids stay unique;
+        # emptied by `retain`.
         self._of_entry: dict[int, tuple[ToolEntry, _FieldsKey, Fields]] = {}
-        self._used_entries: set[int] = set()
 
-    def _schema(self, schema: dict[str, Any] | None) -> tuple[Any, Counter[str], bool]:
+    def _schema(self, schema: dict[str, Any] | None) -> tuple[Any, tuple[Counter[str]], bool]:
+        """The schema, its field of one part (shared by every entry using it), whether it shows an id."""
         known = self._schemas.get(id(schema))
         if known is None or known[0] is not schema:
             words = _schema_words(schema)
@@ -465,13 +473,10 @@ class TokenMemo:
                 set(_tokens(" ".join(words)))
             )  # each term once: a schema lists, it does not repeat
             has_id = any(ID_SHAPE_TOKEN in _tokens(text) for text in words)
-            known = (schema, terms, has_id)
+            known = (schema, (terms,), has_id)
             self._schemas[id(schema)] = known
         self._used_schemas.add(id(schema))
         return known
-
-    def schema_counts(self, schema: dict[str, Any] | None) -> Counter[str]:
-        return self._schema(schema)[1]
 
     def schema_shows_id(self, schema: dict[str, Any] | None) -> bool:
         """Whether the schema's text shows a record id shape (12x34)."""
@@ -480,7 +485,6 @@ class TokenMemo:
     def fields(self, entry: ToolEntry) -> Fields:
         seen = self._of_entry.get(id(entry))
         if seen is not None and seen[0] is entry:
-            self._used_entries.add(id(entry))
             self._used_fields.add(seen[1])
             self._used_schemas.add(id(entry.input_schema))
             return seen[2]
@@ -492,20 +496,19 @@ class TokenMemo:
             entry.description,
             id(entry.input_schema),
         )
-        schema_counts = self.schema_counts(entry.input_schema)
+        schema_part = self._schema(entry.input_schema)[1]
         self._used_fields.add(key)
         known = self._fields.get(key)
         if known is None:
             known = {
-                "name": (_counts(entry.action_name),),
-                "key": (_counts(entry.action_key),),
-                "app": (_counts(f"{entry.app_key} {entry.app_name}"),),
+                "name": _one_part(entry.action_name),
+                "key": _one_part(entry.action_key),
+                "app": _one_part(f"{entry.app_key} {entry.app_name}"),
                 "description": tuple(_counts(segment) for segment in entry.description.split("[")),
-                "schema": (schema_counts,),
+                "schema": schema_part,
             }
             self._fields[key] = known
         self._of_entry[id(entry)] = (entry, key, known)
-        self._used_entries.add(id(entry))
         return known
 
     def retain(self) -> None:
@@ -515,9 +518,9 @@ class TokenMemo:
             self._schemas = {k: v for k, v in self._schemas.items() if k in self._used_schemas}
         if len(self._used_fields) < len(self._fields):
             self._fields = {k: v for k, v in self._fields.items() if k in self._used_fields}
-        if len(self._used_entries) < len(self._of_entry):
-            self._of_entry = {k: v for k, v in self._of_entry.items() if k in self._used_entries}
-        self._used_schemas, self._used_fields, self._used_entries = set(), set(), set()
+        # Entries are a load's own: the next build's are new ones (tokenised as they arrive, `fields`).
+        self._of_entry = {}
+        self._used_schemas, self._used_fields = set(), set()
 
 
 @dataclass(frozen=True)

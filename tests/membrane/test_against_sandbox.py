@@ -135,6 +135,7 @@ async def test_answers_read_are_freed_without_a_cyclic_collection(sandbox: Any) 
     """A catalog load pauses the cyclic collector (gc_tuning.py): an answer in a reference cycle, with
     its body, would stay alive until the load ends. None is left once the calls return."""
     gc.collect()
+    before = [o for o in gc.get_objects() if isinstance(o, httpx.Response)]  # other tests' (kept alive)
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -142,7 +143,11 @@ async def test_answers_read_are_freed_without_a_cyclic_collection(sandbox: Any) 
             connections = await client.list_connections()
             actions = await client.list_actions(connection_id=connections[0].id, schemas={})
             await client.get_action(actions[0].id)
-            alive = [o for o in gc.get_objects() if isinstance(o, httpx.Response)]
+            alive = [
+                o
+                for o in gc.get_objects()
+                if isinstance(o, httpx.Response) and not any(o is old for old in before)
+            ]
     finally:
         if was_enabled:
             gc.enable()

@@ -167,6 +167,26 @@ def test_entries_warmed_during_a_load_are_not_tokenised_again_and_rank_alike() -
     assert not any("Something new." in key for key in cache._memo._fields)
 
 
+def test_a_built_index_leaves_no_entry_in_the_memo_and_equal_texts_share_their_parts() -> None:
+    import gc
+    import weakref
+    from dataclasses import replace
+
+    from membrane_mcp.tools.search import TokenMemo
+
+    memo = TokenMemo()
+    twin = replace(SMALL_CATALOG[0], connection_id="c-twin", description="Another text.")
+    entries = [replace(entry) for entry in SMALL_CATALOG] + [twin]
+    first = memo.fields(entries[0])
+    assert memo.fields(twin)["name"] is first["name"] and memo.fields(twin)["key"] is first["key"]
+    assert memo.fields(twin)["schema"] is first["schema"]
+    SearchIndex(entries, memo)
+    held = [weakref.ref(entry) for entry in entries]
+    del entries, twin
+    gc.collect()
+    assert all(ref() is None for ref in held)  # the memo keeps texts, not the entries of a load
+
+
 @pytest.mark.anyio
 async def test_the_index_cache_waits_for_a_build_in_progress() -> None:
     from membrane_mcp.tools.catalog import CatalogSnapshot
@@ -232,7 +252,6 @@ def _entry(app: str, key: str, description: str, schema: dict[str, Any] | None =
         validation_schema={},
         wrapped_key=None,
         output_schema=None,
-        annotations={},
     )
 
 
