@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,6 +224,21 @@ class AppNamer:
                     listed = []
                 self._listed = {ref.id: ref for ref in listed if ref.id}
             return self._listed
+
+
+def _app_from_lookup(connection: Connection) -> bool:
+    """Whether the connection's integration is known only once `app_of` has looked its app up."""
+    embedded = connection.integration
+    return not connection.integration_id and not (embedded is not None and embedded.key)
+
+
+def _integration_asked(connection: Connection) -> str | None:
+    """The integration whose actions the connection's load lists (`connection_info`'s `integration_id`),
+    as far as it is known before its app is named (see `_app_from_lookup`)."""
+    if connection.integration_id:
+        return connection.integration_id
+    embedded = connection.integration
+    return embedded.id if embedded is not None and embedded.key else None
 
 
 def _needs_lookup(connection: Connection) -> bool:
@@ -452,21 +468,38 @@ def _is_object_schema(schema: Any) -> bool:
 
 class _SharedLayers:
     """The integration-level and universal action lists of one catalog load, each fetched once however
-    many connections share them (single-flight per list)."""
+    many connections share them (single-flight per list).
+
+    An integration's list is let go once every connection of the load that may ask for it has: those
+    naming the integration, unless the app of some connection is found by a lookup (it may be this one).
+    Its actions then go as soon as their entries are made, instead of all staying until the load ends.
+    """
 
     def __init__(
-        self, client: MembraneClient, limiter: anyio.CapacityLimiter, schemas: json_codec.SchemaCache
+        self,
+        client: MembraneClient,
+        limiter: anyio.CapacityLimiter,
+        schemas: json_codec.SchemaCache,
+        connections: Sequence[Connection],
     ) -> None:
         self._client = client
         self._limiter = limiter
         self._schemas = schemas
         self._lists: dict[str, list[Action] | MembraneError] = {}
         self._locks: dict[str, anyio.Lock] = {}
+        self._askers_left = Counter(filter(None, map(_integration_asked, connections)))
+        self._keep_all = any(_app_from_lookup(c) for c in connections)
 
     async def integration(self, integration_id: str | None) -> list[Action]:
         if not integration_id:
             return []
-        return await self._once(f"integration:{integration_id}", integration_id)
+        name = f"integration:{integration_id}"
+        try:
+            return await self._once(name, integration_id)
+        finally:
+            self._askers_left[integration_id] -= 1
+            if self._askers_left[integration_id] <= 0 and not self._keep_all:
+                self._lists.pop(name, None)
 
     async def universal(self) -> list[Action]:
         return await self._once("universal", None)
@@ -525,7 +558,7 @@ class _OwnLayers:
         if self._bulk:
             grouped = await self._all()
             if grouped is not None:
-                return grouped.get(connection_id, [])
+                return grouped.pop(connection_id, [])  # each connection asks once: its own go with it
         async with self._limiter:
             return await self._client.list_actions(connection_id=connection_id, schemas=self._schemas)
 
@@ -627,7 +660,7 @@ class Catalog:
         limiter = anyio.CapacityLimiter(self._concurrency)
         schemas = SchemaMemo()
         decoded: json_codec.SchemaCache = {}  # equal schemas decoded once, one object (then interned)
-        shared = _SharedLayers(self._client, limiter, decoded)
+        shared = _SharedLayers(self._client, limiter, decoded, listed_connections)
         own_layers = _OwnLayers(
             self._client, limiter, decoded, bulk=self._may_load(listed_connections) >= BULK_OWN_MIN
         )
