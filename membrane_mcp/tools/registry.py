@@ -147,6 +147,5 @@ class Registry:
         self, policy: Policy, config: GatewayConfig, schemas: Mapping[str, dict[str, Any]] | None = None
     ) -> list[types.Tool]:
         """Each visible tool as listed; `schemas`: their `input_schema(config)` by name, when known."""
-        return [
-            tool.definition(policy, config, (schemas or {}).get(tool.name)) for tool in self.visible(policy)
-        ]
+        known = schemas or {}
+        return [tool.definition(policy, config, known.get(tool.name)) for tool in self.visible(policy)]

@@ -651,22 +651,14 @@ class SearchIndex:
                     owners[word].add(app_key)
         # An id shape that only one app's actions show (Vtiger's 12x34) names that app too.
         showing: set[str] = set()
-        shows_id: dict[int, bool] = {}  # by schema: a schema shows it or not whoever uses it
         for entry, fields in zip(self._entries, docs, strict=True):
             if entry.app_key in showing:
                 continue
-            schema = entry.input_schema
-            in_schema = shows_id.get(id(schema))
-            if in_schema is None:
-                in_schema = shows_id[id(schema)] = memo.schema_shows_id(schema)
-            if in_schema:
-                showing.add(entry.app_key)
-                continue
             # The description's parts are the terms of its bracketed segments, which is all it has.
-            for part in fields["description"]:
-                if ID_SHAPE_TOKEN in part:
-                    showing.add(entry.app_key)
-                    break
+            if memo.schema_shows_id(entry.input_schema) or any(
+                ID_SHAPE_TOKEN in part for part in fields["description"]
+            ):
+                showing.add(entry.app_key)
         if self._entries:  # the id shape's owners are these apps alone (none: it names no app)
             owners[ID_SHAPE_TOKEN] = showing
         return {word: next(iter(apps)) for word, apps in owners.items() if len(apps) == 1}
