@@ -109,6 +109,13 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A usage error is one line with the next step, not the command's whole usage (50 lines with the settings)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"membrane-mcp: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Every command, with its arguments; with `only`, that command alone (the one argv runs: its parse,
     its --help and its errors are the same, and building the other five is most of the parser's cost)."""
@@ -116,11 +123,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     def wanted(command: str) -> bool:
         return only is None or only == command
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="membrane-mcp", description="MCP server for Membrane-connected business apps."
     )
     parser.add_argument("--version", action="version", version=f"membrane-mcp {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineErrorParser(add_help=False)
     common.add_argument(
         "--debug", action="store_true", help="on an error, show the traceback (as --log-level DEBUG does)"
     )
@@ -192,12 +199,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
         add_settings_arguments(config)
         config.set_defaults(func=cmd_config)
+    for command in commands.choices.values():
+        command.set_defaults(command_usage=command.format_usage)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.exit(2, unknown_arguments_line(args, unknown) + "\n")
     try:
         return int(args.func(args) or 0)
     except BaseException as exc:
@@ -211,6 +222,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(invalid, ValidationError):
             return _fail(settings_error_line(invalid, args.command))
         return _fail(unexpected_line(exc), 1)
+
+
+def unknown_arguments_line(args: argparse.Namespace, unknown: list[str]) -> str:
+    """Arguments the command does not take, in one line: the closest flag it has, and its --help."""
+    import difflib
+    import re
+
+    prog = f"membrane-mcp {args.command}"
+    flags = re.findall(r"--[\w-]+", args.command_usage())
+    guesses = [
+        close[0] for word in unknown if (close := difflib.get_close_matches(word.split("=")[0], flags, 1))
+    ]
+    hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    return f"membrane-mcp: unrecognized arguments: {' '.join(unknown)}{hint}; see `{prog} --help`"
 
 
 def _command_in(argv: Sequence[str]) -> str | None:

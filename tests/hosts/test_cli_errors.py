@@ -89,3 +89,19 @@ def test_bad_json_args_is_one_line(cli, clean_home):
     done = cli("call", "run_action", "--sandbox", "--json-args", "{x")
     assert done.returncode == 2
     assert "--json-args is not valid JSON" in one_line(done.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["serve", "--sandox"], "unrecognized arguments: --sandox (did you mean --sandbox?)"),
+        (["tools", "--tool-mode", "bogus"], "invalid choice: 'bogus'"),
+        (["config", "cursorr"], "invalid choice: 'cursorr'"),
+        (["call"], "the following arguments are required: tool"),
+    ],
+)
+def test_usage_errors_are_one_line_with_the_commands_help_not_its_whole_usage(cli, args, says):
+    done = cli(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    line = one_line(done.stderr)
+    assert says in line and line.endswith(f"see `membrane-mcp {args[0]} --help`"), line
