@@ -380,10 +380,15 @@ def parse_call_arguments(pairs: Sequence[str], json_args: str | None) -> dict[st
 async def _with_client(settings: Settings, work: Any) -> Any:
     from mcp import Client
 
+    from membrane_mcp.observability import observe_server
     from membrane_mcp.server.app import build_server
     from membrane_mcp.server.backend import open_gateway
 
-    async with open_gateway(settings) as gateway, Client(build_server(gateway)) as client:
+    # Observed as `serve` observes its calls: a write run here gets its `--audit-log` record too.
+    async with (
+        open_gateway(settings) as gateway,
+        Client(observe_server(build_server(gateway), gateway, settings)) as client,
+    ):
         return await work(client, gateway)
 
 
@@ -430,7 +435,9 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
-    if problem := startup_problem(settings):
+    from membrane_mcp.observability.audit import audit_log_problem
+
+    if problem := startup_problem(settings) or audit_log_problem(settings.audit_log):
         return _fail(problem)
     try:
         arguments = parse_call_arguments(args.arg, args.json_args)
