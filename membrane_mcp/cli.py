@@ -144,9 +144,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         import membrane_sandbox
 
         sandbox = commands.add_parser(
-            "sandbox", parents=[common], help="serve the local Membrane sandbox API on its own"
+            "sandbox",
+            parents=[common],
+            help="serve the local Membrane sandbox API on its own",
+            conflict_handler="resolve",  # --db below: this command's default is not the sandbox's own
         )
         membrane_sandbox.add_arguments(sandbox)
+        sandbox.add_argument(
+            "--db",
+            default=None,
+            metavar="PATH",
+            help="SQLite file (default: this checkout's, in the user data dir, the one `serve --sandbox` "
+            "uses; ':memory:' for none)",
+        )
         sandbox.add_argument(
             "--reset",
             action="store_true",
