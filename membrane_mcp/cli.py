@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 import typing
 from collections.abc import Sequence
@@ -466,7 +467,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         except MCPError as exc:
             if not str(exc).startswith("Unknown tool"):
                 raise
-            return UnknownTool(await unknown_tool_line(gateway, args.tool))
+            flags = "".join(f" {shlex.quote(flag)}" for flag in setting_flags(args))
+            return UnknownTool(await unknown_tool_line(gateway, args.tool, flags))
 
     try:
         result = anyio.run(_with_client, settings, work)
@@ -503,14 +505,17 @@ class UnknownTool:
     line: str
 
 
-async def unknown_tool_line(gateway: Gateway, name: str) -> str:
-    """Why `name` is not a tool here, and how to run what the user meant (one line)."""
+async def unknown_tool_line(gateway: Gateway, name: str, flags: str = "") -> str:
+    """Why `name` is not a tool here, and how to run what the user meant (one line); `flags`: the settings
+    the user gave, repeated in the commands suggested so that they run where the user was."""
     snapshot = await gateway.catalog.snapshot()
     view = gateway.catalog.view(snapshot, None)
     mode = view.mode
     entry = next((e for e in view.allowed if e.name == name), None)
     run_action = (
-        'membrane-mcp call run_action --json-args \'{"connection": "%s", "action": "%s", "input": {...}}\''
+        "membrane-mcp call run_action"
+        + flags.replace("%", "%%")
+        + ' --json-args \'{"connection": "%s", "action": "%s", "input": {...}}\''
     )
     if entry is not None and mode == "search":
         allowed = len(view.allowed)
@@ -530,7 +535,7 @@ async def unknown_tool_line(gateway: Gateway, name: str) -> str:
     if mode == "search":
         hint += (
             "; action tools are hidden in search mode: find one with "
-            "`membrane-mcp call search_actions --arg query=...` and run it with `"
+            f"`membrane-mcp call search_actions{flags} --arg query=...` and run it with `"
             + run_action
             % ("...", "...")
             + "`, "
@@ -539,19 +544,25 @@ async def unknown_tool_line(gateway: Gateway, name: str) -> str:
     return f"no tool named {name!r} ({hint})"
 
 
-def cmd_config(args: argparse.Namespace) -> int:
-    from membrane_mcp.hosts import WHERE_TO_PASTE, render, server_entry
-
-    settings_from(args)  # reject bad values before printing anything
-    serve_flags: list[str] = []
+def setting_flags(args: argparse.Namespace) -> list[str]:
+    """The setting flags given on the command line, as arguments that give them again."""
+    flags: list[str] = []
     for name in Settings.model_fields:
         if not hasattr(args, name):
             continue
         value = getattr(args, name)
         if value is True:
-            serve_flags.append(_flag(name))
+            flags.append(_flag(name))
         elif value not in (False, None):
-            serve_flags += [_flag(name), str(value)]
+            flags += [_flag(name), str(value)]
+    return flags
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from membrane_mcp.hosts import WHERE_TO_PASTE, render, server_entry
+
+    settings_from(args)  # reject bad values before printing anything
+    serve_flags = setting_flags(args)
     entry = server_entry(
         serve_flags,
         sandbox=getattr(args, "sandbox", False),
