@@ -137,3 +137,18 @@ def test_the_paths_open_without_a_token_are_the_ones_the_readme_names():
 
     line = next(line for line in README.splitlines() if "every request except" in line)
     assert set(re.findall(r"`GET (/\w+)`", line)) == set(OPEN_PATHS)
+
+
+def inline_membrane_mcp_commands() -> list[list[str]]:
+    """`membrane-mcp ...` spans in the prose that are whole commands (no [options] or a|b), placeholders filled."""
+    fill = {"PATH": "/tmp/sandbox.sqlite3", "N": "2", "HOST": "cursor", "TOOL": "list_connections"}
+    commands = []
+    for span in sorted(set(re.findall(r"`membrane-mcp ([^`]*)`", README))):
+        if not any(mark in span for mark in ("[", "|", "...")):
+            commands.append([fill.get(word, word) for word in shlex.split(span)])
+    return commands
+
+
+@pytest.mark.parametrize("args", inline_membrane_mcp_commands(), ids=" ".join)
+def test_every_membrane_mcp_command_in_the_prose_parses(args):
+    build_parser().parse_args(args)
