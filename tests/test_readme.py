@@ -152,3 +152,9 @@ def inline_membrane_mcp_commands() -> list[list[str]]:
 @pytest.mark.parametrize("args", inline_membrane_mcp_commands(), ids=" ".join)
 def test_every_membrane_mcp_command_in_the_prose_parses(args):
     build_parser().parse_args(args)
+
+
+def test_the_architecture_doc_names_every_meta_tool():
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    listed = architecture[architecture.index("The meta tools (") :].split(")")[0]
+    assert sorted(re.findall(r"`(\w+)`", listed)) == sorted(META_TOOLS.names)
