@@ -16,7 +16,7 @@ import os
 import shlex
 import sys
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,11 +113,14 @@ def configure_logging(level: str) -> None:
 class OneLineErrorParser(argparse.ArgumentParser):
     """A usage error is one line with the next step, not the command's whole usage (50 lines with the settings)."""
 
+    commands: Mapping[str, argparse.ArgumentParser] = {}
+    """Each command's own parser, by name (set on the top-level parser only)."""
+
     def error(self, message: str) -> typing.NoReturn:
         self.exit(2, f"membrane-mcp: {message}; see `{self.prog} --help`\n")
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> OneLineErrorParser:
     """Every command, with its arguments; with `only`, that command alone (the one argv runs: its parse,
     its --help and its errors are the same, and building the other five is most of the parser's cost)."""
 
@@ -210,8 +213,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
         add_settings_arguments(config)
         config.set_defaults(func=cmd_config)
-    for command in commands.choices.values():
-        command.set_defaults(command_usage=command.format_usage)
+    parser.commands = commands.choices
     return parser
 
 
@@ -219,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        parser.exit(2, unknown_arguments_line(args, unknown) + "\n")
+        parser.exit(2, unknown_arguments_line(parser.commands[args.command], unknown) + "\n")
     try:
         return int(args.func(args) or 0)
     except BaseException as exc:
@@ -235,17 +237,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(unexpected_line(exc), 1)
 
 
-def unknown_arguments_line(args: argparse.Namespace, unknown: list[str]) -> str:
+def unknown_arguments_line(command: argparse.ArgumentParser, unknown: list[str]) -> str:
     """Arguments the command does not take, in one line: the closest flag it has, and its --help."""
     import difflib
     import re
 
-    prog = f"membrane-mcp {args.command}"
-    flags = re.findall(r"--[\w-]+", args.command_usage())
+    flags = re.findall(r"--[\w-]+", command.format_usage())
     guesses = [
         close[0] for word in unknown if (close := difflib.get_close_matches(word.split("=")[0], flags, 1))
     ]
     hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    prog = command.prog
     return f"membrane-mcp: unrecognized arguments: {' '.join(unknown)}{hint}; see `{prog} --help`"
 
 
