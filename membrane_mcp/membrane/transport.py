@@ -66,7 +66,7 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
         return httpx.ProxyError(message)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message)
+        return httpx.ConnectError(_connect_message(exc))
     if isinstance(exc, TimeoutError):  # aiohttp's SocketTimeoutError: the answer did not come in time
         return httpx.ReadTimeout(message)
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
@@ -82,6 +82,14 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
     if isinstance(exc, aiohttp.ClientError):
         return httpx.TransportError(message)
     return None
+
+
+def _connect_message(exc: aiohttp.ClientConnectorError) -> str:
+    """aiohttp's text without its `ssl:` part, which for a context passed per request is the
+    context's repr (`ssl:<ssl.SSLContext object at 0x...>`), noise in a user's error line."""
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return str(exc)  # certificate and handshake errors: their own text names the TLS problem
+    return f"Cannot connect to host {exc.host}:{exc.port} [{exc.strerror or exc.os_error}]"
 
 
 @contextlib.contextmanager

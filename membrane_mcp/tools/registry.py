@@ -5,7 +5,7 @@ inputSchema; it parses the arguments), annotations, policy class, handler, the o
 performs (which decides the advice when a write's outcome is unknown), its call budget, and
 how the policy restricts it (`restrict`). Listing (`definition`), visibility (`visible`),
 validation and parsing (`input_schema`, `parse`) and dispatch (`handler`) all come from here;
-``tools/meta.py`` holds the six declarations.
+``tools/meta.py`` holds the declarations (one per meta tool).
 
 Policy classes:
 - ``read``: reads Membrane's catalog only; always listed.

@@ -178,6 +178,18 @@ async def test_a_refused_connection_is_httpx_connect_error_and_retried_as_not_se
     assert not caught.value.outcome_unknown
 
 
+async def test_a_refused_https_connection_names_the_host_not_the_tls_context() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with httpx.AsyncClient(transport=PooledTransport(LIMITS)) as http:
+        with pytest.raises(httpx.ConnectError) as caught:
+            await http.get(f"https://127.0.0.1:{port}/")
+    text = str(caught.value)
+    assert text.startswith(f"Cannot connect to host 127.0.0.1:{port} [")
+    assert "SSLContext" not in text and "ssl:" not in text
+
+
 def _counting_tls_contexts(monkeypatch: pytest.MonkeyPatch, make: Any = None) -> list[int]:
     """Count the TLS contexts the transport makes (httpx's, certifi's CAs); `make` replaces httpx's."""
     made: list[int] = []

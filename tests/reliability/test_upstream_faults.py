@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from membrane_mcp.membrane.auth import WorkspaceCredentials
-from membrane_sandbox.config import DEFAULT_TENANT_KEY
+from membrane_sandbox.config import DEFAULT_TENANT_KEY, SandboxConfig
 from tests.reliability.conftest import (
     MAY_OR_MAY_NOT,
     connect_fast,
@@ -197,7 +197,7 @@ class ExpiringCredentials:
         self.behind = 0.0  # how far the minting clock lags the wall clock Membrane checks `exp` against
         self.inner = WorkspaceCredentials(
             "sandbox-workspace",
-            "sandbox-secret",
+            SandboxConfig().workspace_secret,
             DEFAULT_TENANT_KEY,
             ttl=3600,
             clock=lambda: time.time() - self.behind,
