@@ -38,7 +38,8 @@ class SandboxConfig:
     db_path: str = ":memory:"
     token: str = "pat-sandbox"
     workspace_key: str = "sandbox-workspace"
-    workspace_secret: str = "sandbox-workspace-secret-0123456789abcdef"  # PyJWT warns on HS256 keys under 32 bytes
+    # PyJWT warns on HS256 keys under 32 bytes.
+    workspace_secret: str = "sandbox-workspace-secret-0123456789abcdef"
     seed: int = 0
     # Faults (never applied to /_sandbox/*). Drawn from random.Random(seed), so reproducible.
     latency_ms: float = 0.0
