@@ -39,8 +39,8 @@ something (an action, a connection); ``proxy``: a raw request to the app."""
 OUTCOME_UNKNOWN = "it may or may not have happened, so it was not repeated."
 CHECK_BEFORE_REPEATING: dict[Operation, str] = {
     "read": "",
-    "run": "Check the action-run log (GET /action-run-logs/{id}) or list the records before running it again.",
-    "create": "List the objects (e.g. GET /actions, GET /connections) to see whether it was created.",
+    "run": "Read the records back (a read action) to see whether it ran before running it again.",
+    "create": "list_connections or search_actions shows whether it was created.",
     "proxy": "Read the records back from the app to see whether the change was made.",
 }
 NOTHING_CHANGED = "Nothing was changed."
@@ -85,8 +85,13 @@ def describe_membrane_error(exc: membrane_errors.MembraneError) -> str:
     return reason
 
 
-def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str, operation: Operation) -> ToolError:
-    """Explain a Membrane failure in terms of what the agent can do about it."""
+def from_membrane_error(
+    exc: membrane_errors.MembraneError, *, doing: str, operation: Operation, not_found: str | None = None
+) -> ToolError:
+    """Explain a Membrane failure in terms of what the agent can do about it.
+
+    `not_found`: the advice when what was asked for does not exist, where the general advice (look it up
+    with list_connections or search_actions) does not fit, as for a run id or a connection request."""
     details: dict[str, Any] = {"status": exc.status, "type": exc.type, "key": exc.key, "kind": exc.kind}
     if exc.action_run_id:
         details["actionRunId"] = exc.action_run_id
@@ -104,7 +109,7 @@ def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str, opera
         if exc.action_run_id
         else ""
     )
-    message = f"{doing} failed: {describe_membrane_error(exc)}{run}."
+    message = _sentence(f"{doing} failed: {describe_membrane_error(exc)}{run}")
     if exc.outcome_unknown and operation != "read":
         message += f" {OUTCOME_UNKNOWN[:1].upper()}{OUTCOME_UNKNOWN[1:]} {CHECK_BEFORE_REPEATING[operation]}"
     elif operation == "read" or not exc.sent:
@@ -112,9 +117,16 @@ def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str, opera
     if isinstance(exc, membrane_errors.RateLimited):
         wait = f" after {exc.retry_after:g} s" if exc.retry_after else " later"
         advice = f"Membrane is rate-limiting requests; try again{wait}."
+    elif exc.kind == "not_found" and not_found:
+        advice = not_found
     else:
         advice = ADVICE.get(exc.kind, FALLBACK_ADVICE)
     return ToolError(f"{message} {advice}".rstrip(), details=details, kind=exc.kind)
+
+
+def _sentence(text: str) -> str:
+    """`text` ended with one full stop (Membrane's own messages may end with one already)."""
+    return text if text.endswith(".") else f"{text}."
 
 
 def catalog_failure(exc: membrane_errors.MembraneError) -> ToolError:
@@ -158,6 +170,16 @@ def timed_out(name: str, seconds: float, may_write: bool) -> ToolError:
 
 
 # ---- connections and actions -------------------------------------------------------------------------
+
+
+def unknown_app(ref: str, apps: list[str], suggestions: Sequence[str]) -> ToolError:
+    close = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+    listed = ", ".join(apps) or "none"
+    return ToolError(
+        f"No connected app '{ref}'.{close} Apps: {listed} (connect_app adds one).",
+        details={"did_you_mean": list(suggestions)} if suggestions else None,
+        kind="unknown_app",
+    )
 
 
 def ambiguous_connection(ref: str, candidates: list[tuple[str, str]]) -> ToolError:
@@ -208,6 +230,17 @@ def wrong_run_tool(app_key: str, action_key: str, kind: str, tool: str) -> ToolE
     )
 
 
+def not_a_listed_tool(name: str, connection: str, action_key: str, kind: str) -> ToolError:
+    """A call by the tool name of an action the tool list leaves out (search mode): how to run it."""
+    tool = "run_action" if kind == "read" else "run_write_action"
+    return ToolError(
+        f"{name} is not a listed tool; nothing was sent. Run it with {tool} "
+        f"{{connection: '{connection}', action: '{action_key}', input}}.",
+        details={"use": tool},
+        kind="not_listed",
+    )
+
+
 def unknown_continuation() -> ToolError:
     return ToolError(
         "That continuation handle is unknown or used up (handles are kept for the latest results of this "
@@ -244,8 +277,9 @@ def action_still_building(action_id: str, seconds: float, state: str) -> ToolErr
 
 
 def action_build_failed(action_id: str, state: str, reasons: list[str], errors: Any) -> ToolError:
+    why = _sentence("; ".join(reasons) or "Membrane gave no reason")
     return ToolError(
-        f"Membrane could not build the action ({state}): {'; '.join(reasons) or 'Membrane gave no reason'}. "
+        f"Membrane could not build the action ({state}): {why} "
         "Rephrase the description (name the object and what to do with it), or use raw_request.",
         details={"id": action_id, "state": state, "errors": errors},
         kind="build_failed",

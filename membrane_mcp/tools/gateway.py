@@ -33,6 +33,7 @@ from membrane_mcp.membrane.errors import MembraneError, validation_problems
 from membrane_mcp.redaction import contains_secret, scrub_model
 from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools
+from membrane_mcp.tools.coercion import coerce
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.meta import META_TOOLS
 from membrane_mcp.tools.output import cap_result, shape_output
@@ -147,8 +148,20 @@ class Gateway:
                 return self._failed(name, errors.catalog_failure(exc))
             entry = self.catalog.view(snapshot, call.session).callable_entry(name)
         if entry is None:
+            view = self.catalog.view(snapshot, call.session)
+            known = snapshot.by_name.get(name)
+            if known is not None and name in view.allowed_names:
+                # An action the policy allows but this tool list does not name (search mode): say how to run it.
+                return self._failed(
+                    name,
+                    errors.not_a_listed_tool(
+                        name, _connection_ref(snapshot, known), known.action_key, known.kind
+                    ),
+                )
             raise unknown_tool(name)
-        action_input = _unwrap(entry, arguments)
+        # The conversions run_action makes (a numeric string for a number, ...), said in a text block of
+        # their own: the action's output stays as its outputSchema declares it.
+        action_input, converted = coerce(entry.validation_schema, _unwrap(entry, arguments))
         problems = validate_arguments(entry.validation_schema, action_input)
         if problems:
             return self._failed(name, errors.invalid_arguments(name, problems))
@@ -156,7 +169,7 @@ class Gateway:
             value = await handlers.run_entry(self.deps, entry, action_input, call)
         except ToolError as exc:
             return self._failed(name, exc)
-        return self.result(value, entry)
+        return self.result(value, entry, converted)
 
     async def _call_meta(
         self, tool: MetaTool[Any], arguments: dict[str, Any], call: CallContext
@@ -189,7 +202,9 @@ class Gateway:
         )
         return capped
 
-    def result(self, value: Any, entry: ToolEntry | None) -> types.CallToolResult:
+    def result(
+        self, value: Any, entry: ToolEntry | None, converted: list[str] | None = None
+    ) -> types.CallToolResult:
         shaped = shape_output(value, self.config.max_output_bytes)
         structured = dict(shaped.structured)
         meta = None
@@ -200,17 +215,22 @@ class Gateway:
             structured_content: dict[str, Any] | None = None
         else:
             structured_content = structured
-        result = types.CallToolResult(
-            content=[types.TextContent(type="text", text=shaped.text)],
-            structured_content=structured_content,
-            meta=meta,
-        )
+        content = [types.TextContent(type="text", text=shaped.text)]
+        if converted:
+            content.append(types.TextContent(type="text", text=f"converted: {'; '.join(converted)}"))
+        result = types.CallToolResult(content=content, structured_content=structured_content, meta=meta)
         # The text encodes all the result carries (the structured content, and the truncation note moved to
         # meta): one search of it clears the result, without encoding the structured content again.
-        if not contains_secret(shaped.text):
+        if not contains_secret(shaped.text) and not any(contains_secret(note) for note in converted or ()):
             return result
         scrubbed: types.CallToolResult = scrub_model(result)
         return scrubbed
+
+
+def _connection_ref(snapshot: CatalogSnapshot, entry: ToolEntry) -> str:
+    """The app key when the app has one connection, else the connection id (never ambiguous)."""
+    same_app = sum(1 for c in snapshot.connections if c.app_key == entry.app_key)
+    return entry.app_key if same_app == 1 else entry.connection_id
 
 
 def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:

@@ -119,7 +119,7 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     connection_id = resolve_connection(snapshot, args.connection).id if args.connection else None
     view = deps.catalog.view(snapshot, call.session)
     index = await deps.catalog.search_indexes.get(snapshot)
-    app = args.app or None
+    app = resolve_app(snapshot, args.app) if args.app else None
     hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
     cards = _cards_of(snapshot)
     single = cards.single_connection_apps(snapshot)
@@ -139,14 +139,29 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
             f"No action matches '{word}'" + (f"; nearest objects: {', '.join(near)}" if near else "")
             for word, near in unmatched
         ]
-    out["hint"] = SEARCH_HINT if results else NO_HIT_HINT
+    if not results:
+        out["hint"] = NO_HIT_HINT
+    else:
+        # "the hit's tool" only when a hit has one: in search mode no action is a tool of its own.
+        out["hint"] = SEARCH_HINT_WITH_TOOL if any("tool" in r for r in results) else SEARCH_HINT
     return out
+
+
+def resolve_app(snapshot: CatalogSnapshot, ref: str) -> str:
+    """An app key from its key or name in any case ('Vtiger', '1CRM'); an unknown app is an error naming the apps."""
+    lowered = ref.strip().lower()
+    for info in snapshot.connections:
+        if lowered in (info.app_key.lower(), info.app_name.lower()):
+            return info.app_key
+    apps = sorted({c.app_key for c in snapshot.connections})
+    raise errors.unknown_app(ref, apps, did_you_mean(ref, apps))
 
 
 SEARCH_HINT = (
     f"Run: run_action (reads) or {RUN_WRITE_TOOL} (writes) with {{connection: app or connection, "
-    "action: key, input}, or the hit's tool. describe_action: full schema."
+    "action: key, input}. describe_action: full schema."
 )
+SEARCH_HINT_WITH_TOOL = SEARCH_HINT.replace("input}.", "input}, or the hit's tool.")
 NO_HIT_HINT = "No matching action. Try other words, raw_request, or create_action to have one built."
 
 
@@ -284,6 +299,11 @@ async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *
         out["continuation"] = note
     if converted:
         out["converted"] = converted
+    missing = (
+        shaping.fields_not_found(result.output, args.fields) if args.fields and not args.count_only else []
+    )
+    if missing:
+        out["fields_not_found"] = missing
     note_on_resolution = resolution_note(snapshot, args.connection, info)
     if note_on_resolution:
         out["note"] = note_on_resolution

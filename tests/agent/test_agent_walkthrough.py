@@ -1,0 +1,124 @@
+"""What an agent trips on when it plays the seed workflows (search, connect, run, create, raw) through the
+MCP surface, and what it reads instead: each test is a wrong step a model makes, and the one-line answer
+that names the problem and the next step."""
+
+from __future__ import annotations
+
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from tests.reliability.conftest import connect_fast, no_faults, set_faults
+from tests.server.conftest import connect, sandbox_stats, settings_for
+
+pytestmark = pytest.mark.anyio
+
+
+def _text(result) -> str:
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+async def test_search_takes_the_app_by_name_in_any_case_and_names_the_apps_for_an_unknown_one(sandbox):
+    async with connect(settings_for(sandbox)) as client:
+        by_name = await client.call_tool("search_actions", {"query": "list contacts", "app": "1CRM"})
+        by_key = await client.call_tool("search_actions", {"query": "list contacts", "app": "1crm"})
+        misspelt = await client.call_tool("search_actions", {"query": "list contacts", "app": "vtigr"})
+    keys = [hit["key"] for hit in by_name.structured_content["results"]]
+    assert keys and keys == [hit["key"] for hit in by_key.structured_content["results"]]
+    assert {hit["app"] for hit in by_name.structured_content["results"]} == {"1crm"}
+    # Not an empty result that reads as "no such action": the filter itself is named.
+    assert misspelt.is_error
+    assert _text(misspelt).startswith(
+        "No connected app 'vtigr'. Did you mean: vtiger? Apps: 1crm, bigtincan, vtiger"
+    )
+
+
+async def test_the_search_hint_names_a_hit_tool_only_when_hits_have_one(sandbox):
+    query = {"query": "get current user", "app": "vtiger"}
+    async with connect(settings_for(sandbox, tool_mode="search")) as client:
+        searched = (await client.call_tool("search_actions", query)).structured_content
+    async with connect(settings_for(sandbox, tool_mode="direct", apps=["vtiger"])) as client:
+        direct = (await client.call_tool("search_actions", query)).structured_content
+    assert not any("tool" in hit for hit in searched["results"])
+    assert "tool" not in searched["hint"] and "run_action" in searched["hint"]
+    assert all("tool" in hit for hit in direct["results"])
+    assert "the hit's tool" in direct["hint"]
+
+
+async def test_an_action_tool_name_in_search_mode_says_how_to_run_it(fresh_sandbox):
+    async with connect(settings_for(fresh_sandbox, tool_mode="search")) as client:
+        before = sandbox_stats(fresh_sandbox)["actionRuns"]["total"]
+        guessed = await client.call_tool("vtiger_get_current_user", {})
+        write = await client.call_tool("vtiger_delete_record", {"id": "12x1"})
+        after = sandbox_stats(fresh_sandbox)["actionRuns"]["total"]
+        told = guessed.structured_content["details"]["use"]
+        ran = await client.call_tool(told, {"connection": "vtiger", "action": "get-current-user"})
+        with pytest.raises(MCPError, match="Unknown tool: vtiger_no_such_action"):
+            await client.call_tool("vtiger_no_such_action", {})
+    assert guessed.is_error and write.is_error and after == before  # nothing ran
+    assert _text(guessed).startswith(
+        "vtiger_get_current_user is not a listed tool; nothing was sent. Run it with run_action "
+        "{connection: 'vtiger', action: 'get-current-user', input}."
+    )
+    assert "run_write_action {connection: 'vtiger', action: 'delete-record'" in _text(write)
+    assert not ran.is_error and ran.structured_content["output"]["user_name"] == "admin"
+
+
+async def test_a_bogus_run_id_or_request_id_points_at_where_real_ones_come_from(sandbox):
+    async with connect(settings_for(sandbox)) as client:
+        log = await client.call_tool("get_run_log", {"run_id": "bogus"})
+        request = await client.call_tool("connect_app", {"app": "vtiger", "request_id": "bogus"})
+    assert log.is_error and request.is_error
+    assert "actionRunId" in _text(log) and "list_connections" not in _text(log)
+    assert "connect_app without request_id" in _text(request) and "search_actions" not in _text(request)
+
+
+async def test_fields_that_match_nothing_are_named_not_silently_dropped(sandbox):
+    one = {"connection": "vtiger", "action": "get-current-user", "fields": ["user_name", "usrname"]}
+    page = {
+        "connection": "1crm",
+        "action": "list-contacts",
+        "input": {"limit": 2},
+        "fields": ["first_name", "address.nope"],
+    }
+    async with connect(settings_for(sandbox)) as client:
+        record = (await client.call_tool("run_action", one)).structured_content
+        listed = (await client.call_tool("run_action", page)).structured_content
+        every = await client.call_tool("run_action", {**one, "fields": ["user_name"]})
+    assert record["output"] == {"user_name": "admin"} and record["fields_not_found"] == ["usrname"]
+    assert listed["fields_not_found"] == ["address.nope"]
+    assert "fields_not_found" not in every.structured_content
+
+
+async def test_a_direct_tool_converts_a_numeric_string_like_run_action_and_says_so(sandbox):
+    async with connect(settings_for(sandbox, tool_mode="direct", apps=["bigtincan"])) as client:
+        result = await client.call_tool("bigtincan_list_stories", {"limit": "2"})
+    assert not result.is_error, _text(result)
+    assert len(result.structured_content["records"]) == 2
+    assert [block.text for block in result.content[1:]] == [
+        "converted: limit: the string '2' was read as the integer 2"
+    ]
+
+
+async def test_a_write_whose_outcome_is_unknown_names_tools_not_rest_endpoints(faulty_sandbox):
+    args = {
+        "connection": "vtiger",
+        "action": "create-record",
+        "input": {"elementType": "Accounts", "element": {"accountname": "walkthrough"}},
+    }
+    async with connect_fast(faulty_sandbox, apps=["vtiger"]) as client:
+        await client.call_tool("list_connections", {})
+        set_faults(faulty_sandbox, fault_rate=1)
+        write = await client.call_tool("run_write_action", args)
+        no_faults(faulty_sandbox)
+    assert write.structured_content["details"]["outcomeUnknown"] is True
+    assert "GET /" not in _text(write) and "Read the records back" in _text(write)
+
+
+async def test_a_build_failure_reads_as_one_sentence(sandbox):
+    async with connect(settings_for(sandbox)) as client:
+        failed = await client.call_tool("create_action", {"connection": "vtiger", "description": "do stuff"})
+    assert failed.is_error and failed.structured_content["details"]["state"] == "CONFIGURATION_ERROR"
+    assert "....." not in failed.structured_content["error"]
+    assert failed.structured_content["error"].endswith(
+        "Rephrase the description (name the object and what to do with it), or use raw_request."
+    )
