@@ -220,6 +220,15 @@ def unknown_action(
     )
 
 
+def action_of_another_app(ref: str, connection_name: str, app_name: str, connection: str) -> ToolError:
+    return ToolError(
+        f"No action '{ref}' on connection '{connection_name}': it is a {app_name} action. "
+        f"Pass connection: '{connection}'.",
+        details={"connection": connection},
+        kind="unknown_action",
+    )
+
+
 def wrong_run_tool(app_key: str, action_key: str, kind: str, tool: str) -> ToolError:
     """A write sent to run_action (or a read to run_write_action): refused before anything is sent."""
     what = "a read" if tool == "run_action" else f"a write ({kind})"

@@ -155,7 +155,7 @@ class Gateway:
                 return self._failed(
                     name,
                     errors.not_a_listed_tool(
-                        name, _connection_ref(snapshot, known), known.action_key, known.kind
+                        name, handlers.connection_ref(snapshot, known), known.action_key, known.kind
                     ),
                 )
             raise unknown_tool(name)
@@ -225,12 +225,6 @@ class Gateway:
             return result
         scrubbed: types.CallToolResult = scrub_model(result)
         return scrubbed
-
-
-def _connection_ref(snapshot: CatalogSnapshot, entry: ToolEntry) -> str:
-    """The app key when the app has one connection, else the connection id (never ambiguous)."""
-    same_app = sum(1 for c in snapshot.connections if c.app_key == entry.app_key)
-    return entry.app_key if same_app == 1 else entry.connection_id
 
 
 def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:

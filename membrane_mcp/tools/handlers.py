@@ -246,9 +246,25 @@ async def _allowed_action_or_error(
         allowed = [
             e.action_key for e in entries if deps.policy.allows_action(e.app_key, e.action_key, e.kind)
         ]
+        elsewhere = [
+            e
+            for e in snapshot.entries
+            if ref in (e.action_key, e.name) and deps.policy.allows_action(e.app_key, e.action_key, e.kind)
+        ]
+        if elsewhere:
+            # A key from another app (a search hit's app misread): name the connection that has it.
+            raise errors.action_of_another_app(
+                ref, info.name, elsewhere[0].app_name, connection_ref(snapshot, elsewhere[0])
+            )
         close = did_you_mean(ref, allowed)
         raise errors.unknown_action(ref, info.name, info.app_key, close)
     return entry
+
+
+def connection_ref(snapshot: CatalogSnapshot, entry: ToolEntry) -> str:
+    """How to name an entry's connection: its app key when the app has one connection, else its id."""
+    same_app = sum(1 for c in snapshot.connections if c.app_key == entry.app_key)
+    return entry.app_key if same_app == 1 else entry.connection_id
 
 
 async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> Any:

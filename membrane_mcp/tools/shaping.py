@@ -223,7 +223,8 @@ def _next_slice(held: Held, budget: int, store: Continuations) -> tuple[Any, dic
     note: dict[str, Any] = {"shown": f"{start + 1}-{start + count}", "total": len(held.records)}
     if held.position < len(held.records):
         note["handle"] = store.hold(held)
+        # run_action even for a write's result: run_write_action takes no continuation (and re-runs nothing here).
         note["how"] = (
-            "Call the same tool with continuation=<handle> for the next slice (the action is not re-run)."
+            "Call run_action {connection, action, continuation: <handle>} for the next slice (nothing is re-run)."
         )
     return _wrap(held, rest[:count]), note

@@ -122,3 +122,31 @@ async def test_a_build_failure_reads_as_one_sentence(sandbox):
     assert failed.structured_content["error"].endswith(
         "Rephrase the description (name the object and what to do with it), or use raw_request."
     )
+
+
+async def test_an_action_key_of_another_app_names_the_connection_that_has_it(sandbox):
+    async with connect(settings_for(sandbox)) as client:
+        run = await client.call_tool("run_action", {"connection": "1crm", "action": "list-stories"})
+        described = await client.call_tool(
+            "describe_action", {"connection": "vtiger", "action": "search-contacts"}
+        )
+        told = run.structured_content["details"]["connection"]
+        again = await client.call_tool("run_action", {"connection": told, "action": "list-stories"})
+    assert _text(run).startswith(
+        "No action 'list-stories' on connection '1CRM': it is a Bigtincan action. Pass connection: 'bigtincan'."
+    )
+    assert "Pass connection: '1crm'" in _text(described)
+    assert not again.is_error
+
+
+async def test_the_continuation_note_is_a_call_that_works_as_written(sandbox):
+    args = {"connection": "vtiger", "action": "query-records", "input": {"query": "SELECT * FROM Contacts;"}}
+    async with connect(settings_for(sandbox, max_output_bytes=8192)) as client:
+        first = (await client.call_tool("run_action", args)).structured_content
+        note = first["continuation"]
+        following = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "query-records", "continuation": note["handle"]}
+        )
+    # run_write_action takes no continuation, so the note names run_action whichever tool was cut.
+    assert note["how"].startswith("Call run_action {connection, action, continuation: <handle>}")
+    assert not following.is_error and following.structured_content["output"]["records"]
