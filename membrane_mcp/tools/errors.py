@@ -239,11 +239,20 @@ def wrong_run_tool(app_key: str, action_key: str, kind: str, tool: str) -> ToolE
     )
 
 
+NOT_LISTED = " is not a listed tool;"
+
+
+def is_not_listed(name: str, result: types.CallToolResult) -> bool:
+    """Whether `result` is `not_a_listed_tool`'s answer to a call of `name` (the CLI words it for a shell)."""
+    error = (result.structured_content or {}).get("error") if result.is_error else None
+    return isinstance(error, str) and error.startswith(f"{name}{NOT_LISTED}")
+
+
 def not_a_listed_tool(name: str, connection: str, action_key: str, kind: str) -> ToolError:
     """A call by the tool name of an action the tool list leaves out (search mode): how to run it."""
     tool = "run_action" if kind == "read" else "run_write_action"
     return ToolError(
-        f"{name} is not a listed tool; nothing was sent. Run it with {tool} "
+        f"{name}{NOT_LISTED} nothing was sent. Run it with {tool} "
         f"{{connection: '{connection}', action: '{action_key}', input}}.",
         details={"use": tool},
         kind="not_listed",
