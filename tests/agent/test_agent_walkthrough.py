@@ -150,3 +150,14 @@ async def test_the_continuation_note_is_a_call_that_works_as_written(sandbox):
     # run_write_action takes no continuation, so the note names run_action whichever tool was cut.
     assert note["how"].startswith("Call run_action {connection, action, continuation: <handle>}")
     assert not following.is_error and following.structured_content["output"]["records"]
+
+
+async def test_a_card_description_is_not_cut_at_an_abbreviation_and_near_objects_come_once(sandbox):
+    async with connect(settings_for(sandbox)) as client:
+        cards = await client.call_tool("search_actions", {"query": "retrieve a record", "app": "vtiger"})
+        nonsense = await client.call_tool("search_actions", {"query": "list flubbers", "app": "1crm"})
+    card = next(c for c in cards.structured_content["results"] if c["key"] == "retrieve-record")
+    assert not card["description"].endswith("(e.g.") and "e.g. " in card["description"]
+    (note,) = nonsense.structured_content["no_match"]
+    near = note.split("nearest objects: ")[1].split(", ")
+    assert near and len({n.rstrip("s") for n in near}) == len(near), near  # not "account, accounts, ..."
