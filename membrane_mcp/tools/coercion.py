@@ -2,13 +2,18 @@
 
 - a date (``2025-03-01``) for a ``date-time`` becomes the start of that day in UTC;
 - a numeric string for a ``number``/``integer`` becomes that number;
-- a single value for an ``array`` becomes a one-item array (when the value fits the items' type).
+- a single value for an ``array`` becomes a one-item array (when the value fits the items' type);
+- ``"true"``/``"false"`` for a ``boolean`` becomes that boolean;
+- a string holding a JSON object for an ``object`` becomes that object (some clients send objects as text).
+
+`coerce_arguments` also reads a null for an optional argument that takes no null as not given.
 
 Anything else is left as given, for validation to refuse with every problem at once.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -25,10 +30,14 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
     kind = schema.get("type")
     where = path or "input"
     if kind == "object" or (kind is None and isinstance(schema.get("properties"), dict)):
+        notes: list[str] = []
+        if isinstance(value, str) and kind == "object":
+            decoded = _json_object(value)
+            if decoded is not None:
+                value, notes = decoded, [f"{where}: the JSON text was read as an object"]
         if not isinstance(value, dict):
             return value, []
         properties = schema.get("properties") or {}
-        notes: list[str] = []
         out = dict(value)
         for name, child in properties.items():
             if name in out:
@@ -53,6 +62,10 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
             result: int | float = int(number) if _INTEGER.match(text) else number
             return result, [f"{where}: the string {value!r} was read as the number {result}"]
         return value, []
+    if kind == "boolean" and isinstance(value, str) and value.strip() in ("true", "false"):
+        return value.strip() == "true", [
+            f"{where}: the string {value!r} was read as the boolean {value.strip()}"
+        ]
     if kind == "string" and schema.get("format") == "date-time" and isinstance(value, str):
         if _DATE.match(value.strip()):
             converted_value = f"{value.strip()}T00:00:00Z"
@@ -60,6 +73,42 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
                 f"{where}: the date {value!r} was read as {converted_value} (start of day, UTC)"
             ]
     return value, []
+
+
+def coerce_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A tool's own arguments with `coerce`'s conversions, and a null for an optional argument that takes
+    no null dropped (a model's way of leaving it out)."""
+    properties = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    notes: list[str] = []
+    kept: dict[str, Any] = {}
+    for name, value in arguments.items():
+        child = properties.get(name)
+        if value is None and isinstance(child, dict) and name not in required and not _takes_null(child):
+            notes.append(f"{name}: null was read as not given")
+            continue
+        kept[name] = value
+    value, converted = coerce(schema, kept)
+    return value, notes + converted
+
+
+def _takes_null(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(
+        isinstance(b, dict) and _takes_null(b) for b in schema.get("anyOf") or schema.get("oneOf") or []
+    )
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 def _fits(items: Any, value: Any) -> bool:

@@ -33,7 +33,7 @@ from membrane_mcp.membrane.errors import MembraneError, validation_problems
 from membrane_mcp.redaction import contains_secret, scrub_model
 from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools
-from membrane_mcp.tools.coercion import coerce
+from membrane_mcp.tools.coercion import coerce, coerce_arguments
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.meta import META_TOOLS
 from membrane_mcp.tools.output import cap_result, shape_output
@@ -176,6 +176,8 @@ class Gateway:
     ) -> types.CallToolResult:
         if not tool.visible(self.policy):
             raise unknown_tool(tool.name)
+        # The forgiving conversions action inputs get ('2' for an integer, an object sent as JSON text, ...).
+        arguments, converted = coerce_arguments(self._schemas[tool.name], arguments)
         problems = validate_arguments(self._schemas[tool.name], arguments, own=True)
         if problems:
             return self._failed(tool.name, errors.invalid_arguments(tool.name, problems))
@@ -191,7 +193,7 @@ class Gateway:
         except MembraneError as exc:
             failure = errors.from_membrane_error(exc, doing=f"Running {tool.name}", operation=tool.operation)
             return self._failed(tool.name, failure)
-        return self.result(value, None)
+        return self.result(value, None, converted)
 
     def _failed(self, name: str, error: ToolError) -> types.CallToolResult:
         """Every isError result passes here: logged once (tool and kind only: no arguments, no secrets)."""

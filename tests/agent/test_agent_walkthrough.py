@@ -161,3 +161,29 @@ async def test_a_card_description_is_not_cut_at_an_abbreviation_and_near_objects
     (note,) = nonsense.structured_content["no_match"]
     near = note.split("nearest objects: ")[1].split(", ")
     assert near and len({n.rstrip("s") for n in near}) == len(near), near  # not "account, accounts, ..."
+
+
+async def test_a_tool_s_own_arguments_get_the_forgiving_conversions_with_a_note(sandbox):
+    args = {
+        "connection": "bigtincan",
+        "action": "list-stories",
+        "input": '{"limit": 2}',  # an object sent as JSON text, as some clients do
+        "fields": "title",
+        "count_only": "false",
+        "continuation": None,
+    }
+    async with connect(settings_for(sandbox)) as client:
+        ran = await client.call_tool("run_action", args)
+        searched = await client.call_tool("search_actions", {"query": "list stories", "limit": "2"})
+        unclear = await client.call_tool("run_action", {**args, "input": "limit=2"})
+    assert not ran.is_error, _text(ran)
+    assert ran.structured_content["output"]["records"] == [
+        {"title": "Partner meeting follow-up"},
+        {"title": "Partner newsletter demo"},
+    ]
+    assert ran.content[1].text == (
+        "converted: continuation: null was read as not given; input: the JSON text was read as an object; "
+        "fields: the single value was wrapped in a list; count_only: the string 'false' was read as the boolean false"
+    )
+    assert not searched.is_error and len(searched.structured_content["results"]) == 2
+    assert unclear.is_error and "`input`: 'limit=2' is not of type 'object'" in _text(unclear)
