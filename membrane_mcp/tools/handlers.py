@@ -102,8 +102,10 @@ async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: Call
             "app_name": info.app_name,
             "state": info.state,
             "actions": len(entries),
-            "tools": sum(1 for e in entries if view.listed_name(e) is not None),
         }
+        tools = sum(1 for e in entries if view.listed_name(e) is not None)
+        if tools:  # not "tools: 0" on every connection in search mode, where actions run through run_action
+            item["tools"] = tools
         if info.connect_url:
             item["connect_url"] = info.connect_url
         if info.error:

@@ -187,3 +187,12 @@ async def test_a_tool_s_own_arguments_get_the_forgiving_conversions_with_a_note(
     )
     assert not searched.is_error and len(searched.structured_content["results"]) == 2
     assert unclear.is_error and "`input`: 'limit=2' is not of type 'object'" in _text(unclear)
+
+
+async def test_list_connections_counts_tools_only_where_there_are_some(sandbox):
+    async with connect(settings_for(sandbox, tool_mode="search")) as client:
+        searched = (await client.call_tool("list_connections", {})).structured_content
+    async with connect(settings_for(sandbox, tool_mode="direct", apps=["vtiger"])) as client:
+        direct = (await client.call_tool("list_connections", {})).structured_content
+    assert searched["tool_mode"] == "search" and all("tools" not in c for c in searched["connections"])
+    assert [(c["actions"], c["tools"]) for c in direct["connections"]] == [(8, 8)]
