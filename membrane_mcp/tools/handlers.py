@@ -33,7 +33,7 @@ from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntr
 from membrane_mcp.tools.coercion import coerce
 from membrane_mcp.tools.confirm import require_confirmation
 from membrane_mcp.tools.output import EncodedParts, encoded
-from membrane_mcp.tools.policy import SAFE_RAW_METHODS
+from membrane_mcp.tools.policy import SAFE_RAW_METHODS, Policy
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.services import CallContext, ToolDeps
 from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
@@ -141,12 +141,30 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
             f"No action matches '{word}'" + (f"; nearest objects: {', '.join(near)}" if near else "")
             for word, near in unmatched
         ]
-    if not results:
-        out["hint"] = NO_HIT_HINT
-    else:
-        # "the hit's tool" only when a hit has one: in search mode no action is a tool of its own.
-        out["hint"] = SEARCH_HINT_WITH_TOOL if any("tool" in r for r in results) else SEARCH_HINT
+    out["hint"] = search_hint(deps.policy, results)
     return out
+
+
+def search_hint(policy: Policy, results: list[dict[str, Any]]) -> str:
+    """What to do with the hits, naming only the tools this server lists."""
+    if not results:
+        tries = [
+            "other words",
+            *(["raw_request"] if policy.raw_request_available() else []),
+            *(["create_action to have one built"] if policy.allows_meta_writes() else []),
+        ]
+        listed = (
+            tries[0]
+            if len(tries) == 1
+            else f"{', '.join(tries[:-1])}{',' if len(tries) > 2 else ''} or {tries[-1]}"
+        )
+        return f"No matching action. Try {listed}."
+    run = (
+        f"run_action (reads) or {RUN_WRITE_TOOL} (writes)" if policy.allows_action_writes() else "run_action"
+    )
+    # "the hit's tool" only when a hit has one: in search mode no action is a tool of its own.
+    tool = ", or the hit's tool" if any("tool" in r for r in results) else ""
+    return f"Run: {run} with {{connection: app or connection, action: key, input}}{tool}. describe_action: full schema."
 
 
 def resolve_app(snapshot: CatalogSnapshot, ref: str) -> str:
@@ -157,14 +175,6 @@ def resolve_app(snapshot: CatalogSnapshot, ref: str) -> str:
             return info.app_key
     apps = sorted({c.app_key for c in snapshot.connections})
     raise errors.unknown_app(ref, apps, did_you_mean(ref, apps))
-
-
-SEARCH_HINT = (
-    f"Run: run_action (reads) or {RUN_WRITE_TOOL} (writes) with {{connection: app or connection, "
-    "action: key, input}. describe_action: full schema."
-)
-SEARCH_HINT_WITH_TOOL = SEARCH_HINT.replace("input}.", "input}, or the hit's tool.")
-NO_HIT_HINT = "No matching action. Try other words, raw_request, or create_action to have one built."
 
 
 class SearchCards:

@@ -196,3 +196,35 @@ async def test_list_connections_counts_tools_only_where_there_are_some(sandbox):
         direct = (await client.call_tool("list_connections", {})).structured_content
     assert searched["tool_mode"] == "search" and all("tools" not in c for c in searched["connections"])
     assert [(c["actions"], c["tools"]) for c in direct["connections"]] == [(8, 8)]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "run", "no_hit"),
+    [
+        (
+            {},
+            "Run: run_action (reads) or run_write_action (writes) with",
+            "No matching action. Try other words, raw_request, or create_action to have one built.",
+        ),
+        ({"read_only": True}, "Run: run_action with", "No matching action. Try other words or raw_request."),
+        (
+            {"no_raw_request": True},
+            "Run: run_action (reads) or run_write_action (writes) with",
+            "No matching action. Try other words or create_action to have one built.",
+        ),
+    ],
+)
+async def test_search_hints_name_only_the_tools_this_server_lists(sandbox, overrides, run, no_hit):
+    async with connect(settings_for(sandbox, tool_mode="search", **overrides)) as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        hit = (await client.call_tool("search_actions", {"query": "list modules"})).structured_content
+        missed = (
+            await client.call_tool(
+                "search_actions", {"query": "list modules", "app": "vtiger", "connection": "1crm"}
+            )
+        ).structured_content
+    assert hit["hint"].startswith(run) and missed["results"] == [] and missed["hint"] == no_hit
+    named = {
+        t for t in ("run_write_action", "raw_request", "create_action") if t in hit["hint"] + missed["hint"]
+    }
+    assert named <= listed
