@@ -172,11 +172,12 @@ def timed_out(name: str, seconds: float, may_write: bool) -> ToolError:
 # ---- connections and actions -------------------------------------------------------------------------
 
 
-def unknown_app(ref: str, apps: list[str], suggestions: Sequence[str]) -> ToolError:
+def unknown_app(ref: str, apps: list[str], suggestions: Sequence[str], can_connect: bool) -> ToolError:
     close = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
     listed = ", ".join(apps) or "none"
+    how = " (connect_app adds one)" if can_connect else ""
     return ToolError(
-        f"No connected app '{ref}'.{close} Apps: {listed} (connect_app adds one).",
+        f"No connected app '{ref}'.{close} Apps: {listed}{how}.",
         details={"did_you_mean": list(suggestions)} if suggestions else None,
         kind="unknown_app",
     )
@@ -196,13 +197,15 @@ def unknown_connection(ref: str, known: list[tuple[str, str, str]]) -> ToolError
 
 
 def connection_not_ready(
-    name: str, app_key: str, state: str, error: str | None, connect_url: str | None
+    name: str, app_key: str, state: str, error: str | None, connect_url: str | None, can_connect: bool = True
 ) -> ToolError:
-    how = (
-        f" Ask the user to open {connect_url} to reconnect it."
-        if connect_url
-        else f" connect_app {{app: '{app_key}'}} reconnects it."
-    )
+    """`can_connect`: connect_app is listed (not in read-only mode)."""
+    if connect_url:
+        how = f" Ask the user to open {connect_url} to reconnect it."
+    elif can_connect:
+        how = f" connect_app {{app: '{app_key}'}} reconnects it."
+    else:
+        how = " Ask the user to reconnect it in Membrane."
     reason = f" ({error})" if error else ""
     return ToolError(f"Connection '{name}' ({app_key}) is {state}{reason}.{how}", kind="connection_not_ready")
 

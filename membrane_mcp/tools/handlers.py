@@ -84,9 +84,11 @@ def resolution_note(snapshot: CatalogSnapshot, ref: str, info: ConnectionInfo) -
     return f"'{ref}' has {len(same)} connections; used the only READY one, '{info.name}' (id {info.id}). Others: {others}."
 
 
-def require_ready(info: ConnectionInfo) -> None:
+def require_ready(info: ConnectionInfo, policy: Policy) -> None:
     if info.state != "READY":
-        raise errors.connection_not_ready(info.name, info.app_key, info.state, info.error, info.connect_url)
+        raise errors.connection_not_ready(
+            info.name, info.app_key, info.state, info.error, info.connect_url, policy.allows_meta_writes()
+        )
 
 
 async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: CallContext) -> Any:
@@ -121,7 +123,7 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     connection_id = resolve_connection(snapshot, args.connection).id if args.connection else None
     view = deps.catalog.view(snapshot, call.session)
     index = await deps.catalog.search_indexes.get(snapshot)
-    app = resolve_app(snapshot, args.app) if args.app else None
+    app = resolve_app(snapshot, args.app, deps.policy) if args.app else None
     hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
     cards = _cards_of(snapshot)
     single = cards.single_connection_apps(snapshot)
@@ -167,14 +169,14 @@ def search_hint(policy: Policy, results: list[dict[str, Any]]) -> str:
     return f"Run: {run} with {{connection: app or connection, action: key, input}}{tool}. describe_action: full schema."
 
 
-def resolve_app(snapshot: CatalogSnapshot, ref: str) -> str:
+def resolve_app(snapshot: CatalogSnapshot, ref: str, policy: Policy) -> str:
     """An app key from its key or name in any case ('Vtiger', '1CRM'); an unknown app is an error naming the apps."""
     lowered = ref.strip().lower()
     for info in snapshot.connections:
         if lowered in (info.app_key.lower(), info.app_name.lower()):
             return info.app_key
     apps = sorted({c.app_key for c in snapshot.connections})
-    raise errors.unknown_app(ref, apps, did_you_mean(ref, apps))
+    raise errors.unknown_app(ref, apps, did_you_mean(ref, apps), policy.allows_meta_writes())
 
 
 class SearchCards:
@@ -300,7 +302,7 @@ async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *
         return {"output": output, **({"continuation": note} if note else {})}
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
+    require_ready(info, deps.policy)
     entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
     if (entry.kind == "read") != reads:
         raise errors.wrong_run_tool(
@@ -413,7 +415,7 @@ async def raw_write_request(deps: ToolDeps, args: RawWriteRequestArgs, call: Cal
 async def _raw(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
+    require_ready(info, deps.policy)
     request: RawRequest = prepare_raw_request(args.model_dump(exclude_none=True), deps.policy)
     if deps.policy.raw_needs_confirmation(request.method):
         body = f" with a {len(request.body)}-byte body" if request.body else ""
@@ -437,7 +439,7 @@ async def _raw(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
 async def create_action(deps: ToolDeps, args: CreateActionArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
+    require_ready(info, deps.policy)
     setting = deps.config.create_action_timeout
     timeout = setting if args.timeout_s is None else min(args.timeout_s, setting)
     started = time.monotonic()

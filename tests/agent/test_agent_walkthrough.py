@@ -228,3 +228,13 @@ async def test_search_hints_name_only_the_tools_this_server_lists(sandbox, overr
         t for t in ("run_write_action", "raw_request", "create_action") if t in hit["hint"] + missed["hint"]
     }
     assert named <= listed
+
+
+async def test_a_read_only_server_does_not_point_at_connect_app(sandbox):
+    async with connect(settings_for(sandbox, read_only=True)) as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        unknown = await client.call_tool("search_actions", {"query": "list contacts", "app": "salesforce"})
+    assert "connect_app" not in listed
+    assert unknown.is_error and _text(unknown).startswith(
+        "No connected app 'salesforce'. Apps: 1crm, bigtincan, vtiger."
+    )
