@@ -3,7 +3,7 @@
 - a date (``2025-03-01``) for a ``date-time`` becomes the start of that day in UTC;
 - a numeric string for a ``number``/``integer`` becomes that number;
 - a single value for an ``array`` becomes a one-item array (when the value fits the items' type);
-- ``"true"``/``"false"`` for a ``boolean`` becomes that boolean;
+- ``"true"``/``"false"`` for a ``boolean`` becomes that boolean, an integer for a ``string`` its digits;
 - a string holding a JSON object for an ``object`` becomes that object (some clients send objects as text).
 
 `coerce_arguments` also reads a null for an optional argument that takes no null as not given.
@@ -62,6 +62,8 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
             result: int | float = int(number) if _INTEGER.match(text) else number
             return result, [f"{where}: the string {value!r} was read as the number {result}"]
         return value, []
+    if kind == "string" and isinstance(value, int) and not isinstance(value, bool) and "format" not in schema:
+        return str(value), [f"{where}: the integer {value} was read as the string '{value}'"]
     if kind == "boolean" and isinstance(value, str) and value.strip() in ("true", "false"):
         return value.strip() == "true", [
             f"{where}: the string {value!r} was read as the boolean {value.strip()}"

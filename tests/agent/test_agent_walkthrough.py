@@ -238,3 +238,17 @@ async def test_a_read_only_server_does_not_point_at_connect_app(sandbox):
     assert unknown.is_error and _text(unknown).startswith(
         "No connected app 'salesforce'. Apps: 1crm, bigtincan, vtiger."
     )
+
+
+async def test_an_integer_for_a_string_input_is_read_as_its_digits(sandbox):
+    args = {
+        "connection": "1crm",
+        "action": "list-contacts",
+        "input": {"limit": 1, "filters": {"first_name": 5}},
+    }
+    async with connect(settings_for(sandbox)) as client:
+        result = await client.call_tool("run_action", args)
+    assert not result.is_error, _text(result)
+    assert result.structured_content["converted"] == [
+        "filters.first_name: the integer 5 was read as the string '5'"
+    ]
