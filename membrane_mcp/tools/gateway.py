@@ -161,7 +161,9 @@ class Gateway:
             raise unknown_tool(name)
         # The conversions run_action makes (a numeric string for a number, ...), said in a text block of
         # their own: the action's output stays as its outputSchema declares it.
+        arguments, unwrapped = _run_action_shaped(entry, arguments)
         action_input, converted = coerce(entry.validation_schema, _unwrap(entry, arguments))
+        converted = unwrapped + converted
         problems = validate_arguments(entry.validation_schema, action_input)
         if problems:
             return self._failed(name, errors.invalid_arguments(name, problems))
@@ -227,6 +229,21 @@ class Gateway:
             return result
         scrubbed: types.CallToolResult = scrub_model(result)
         return scrubbed
+
+
+def _run_action_shaped(entry: ToolEntry, arguments: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Arguments given as run_action takes them ({input: {...}}) to an action tool without an `input`
+    field: the object inside, with a note."""
+    inner = arguments.get("input")
+    properties = entry.validation_schema.get("properties") or {}
+    if (
+        entry.wrapped_key is None
+        and len(arguments) == 1
+        and isinstance(inner, dict)
+        and "input" not in properties
+    ):
+        return inner, ["input: the arguments were read from inside `input` (this tool takes them directly)"]
+    return arguments, []
 
 
 def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:

@@ -252,3 +252,14 @@ async def test_an_integer_for_a_string_input_is_read_as_its_digits(sandbox):
     assert result.structured_content["converted"] == [
         "filters.first_name: the integer 5 was read as the string '5'"
     ]
+
+
+async def test_a_direct_tool_called_with_run_action_s_input_shape_runs_with_a_note(sandbox):
+    query = {"query": "SELECT firstname FROM Contacts LIMIT 2;"}
+    async with connect(settings_for(sandbox, tool_mode="direct", apps=["vtiger"])) as client:
+        wrapped = await client.call_tool("vtiger_query_records", {"input": query})
+        mixed = await client.call_tool("vtiger_query_records", {"input": query, "query": "x"})
+    assert not wrapped.is_error, _text(wrapped)
+    assert len(wrapped.structured_content["records"]) == 2
+    assert wrapped.content[1].text.startswith("converted: input: the arguments were read from inside `input`")
+    assert mixed.is_error and "unexpected field `input`" in _text(mixed)  # not a guess when both are given
