@@ -288,10 +288,13 @@ def action_vanished(app_name: str, action_key: str, action_id: str, status: int 
     )
 
 
-def action_still_building(action_id: str, seconds: float, state: str) -> ToolError:
+def action_still_building(action_id: str, seconds: float | None, state: str, wait_s: float) -> ToolError:
+    """`seconds`: how long create_action waited (None: a later call by the id found it still building);
+    `wait_s`: how long a call by the id waits for the build."""
+    waited = f" after {seconds:.0f} s" if seconds is not None else ""
     return ToolError(
-        f"The action (id {action_id}) is still building after {seconds:.0f} s. "
-        "Call search_actions or run_action with its id later; it becomes a tool once ready.",
+        f"The action (id {action_id}) is still building{waited}; nothing was run. Later, run_action or "
+        f"describe_action with action: '{action_id}' waits for it (up to {wait_s:.0f} s a call).",
         details={"id": action_id, "state": state},
         kind="still_building",
     )

@@ -255,6 +255,8 @@ async def _allowed_action_or_error(
         # A hidden action takes this path too, so it answers exactly like an unknown one.
         snapshot = await deps.catalog.refresh()
         entry = find_allowed_action(deps, snapshot, info.id, ref)
+    if entry is None and deps.catalog.building.get(ref) == info.id:
+        entry = await _built(deps, info, ref)
     if entry is None:
         entries = snapshot.by_connection.get(info.id, [])
         allowed = [
@@ -273,6 +275,30 @@ async def _allowed_action_or_error(
         close = did_you_mean(ref, allowed)
         raise errors.unknown_action(ref, info.name, info.app_key, close)
     return entry
+
+
+async def _built(deps: ToolDeps, info: ConnectionInfo, action_id: str) -> ToolEntry | None:
+    """An action create_action left BUILDING, asked for by its id: waits up to `BUILD_WAIT_S` for the build
+    (Membrane's long-poll), then the action once READY; a failed build is said as create_action says it."""
+    action: Action | None = None
+    with anyio.CancelScope(deadline=anyio.current_time() + BUILD_WAIT_S):
+        try:
+            action = await deps.client.wait_for_action(action_id)
+        except MembraneError as exc:
+            raise errors.from_membrane_error(
+                exc, doing="Checking the action's build", operation="read"
+            ) from exc
+    if action is None or action.state == "BUILDING":
+        raise errors.action_still_building(action_id, None, "BUILDING", BUILD_WAIT_S)
+    deps.catalog.building.pop(action_id, None)
+    if action.state != "READY":
+        reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
+        raise errors.action_build_failed(action_id, str(action.state), reasons, _plain(action.errors))
+    snapshot = await deps.catalog.refresh_and_notify()
+    return find_allowed_action(deps, snapshot, info.id, action_id)
+
+
+BUILD_WAIT_S = 15.0
 
 
 def connection_ref(snapshot: CatalogSnapshot, entry: ToolEntry) -> str:
@@ -463,7 +489,9 @@ async def create_action(deps: ToolDeps, args: CreateActionArgs, call: CallContex
         raise errors.timed_out("create_action", timeout, may_write=True)
     elapsed = time.monotonic() - started
     if action.state == "BUILDING":
-        raise errors.action_still_building(action.id, elapsed, action.state)
+        deps.catalog.pin(call.session, info.id, action.id)  # listed for this session once it is ready
+        deps.catalog.still_building(action.id, info.id)
+        raise errors.action_still_building(action.id, elapsed, action.state, BUILD_WAIT_S)
     if action.state != "READY":
         reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
         raise errors.action_build_failed(action.id, str(action.state), reasons, _plain(action.errors))

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from membrane_sandbox.config import SandboxConfig
 from tests.reliability.conftest import connect_fast, no_faults, set_faults
+from tests.sandboxes import seeded_sandbox
 from tests.server.conftest import connect, sandbox_stats, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -263,3 +265,26 @@ async def test_a_direct_tool_called_with_run_action_s_input_shape_runs_with_a_no
     assert len(wrapped.structured_content["records"]) == 2
     assert wrapped.content[1].text.startswith("converted: input: the arguments were read from inside `input`")
     assert mixed.is_error and "unexpected field `input`" in _text(mixed)  # not a guess when both are given
+
+
+async def test_an_action_left_building_is_run_by_its_id_once_built():
+    """create_action gives up before the build ends; the id it names is what the agent polls with, as the
+    CLI's `action get <id> --wait` does: each call waits for the build within its deadline."""
+    with seeded_sandbox(SandboxConfig(build_seconds=3)) as running:
+        async with connect(settings_for(running, call_timeout=2.5)) as client:
+            created = await client.call_tool(
+                "create_action", {"connection": "1crm", "description": "List all tax rates", "timeout_s": 1}
+            )
+            action_id = created.structured_content["details"]["id"]
+            answers = [await client.call_tool("run_action", {"connection": "1crm", "action": action_id})]
+            while answers[-1].is_error and len(answers) < 10:
+                answers.append(
+                    await client.call_tool("run_action", {"connection": "1crm", "action": action_id})
+                )
+            runs = sandbox_stats(running)["actionRuns"]["total"]
+    assert created.is_error and f"action: '{action_id}' waits for it" in _text(created)
+    assert answers[0].is_error and _text(answers[0]).startswith(
+        f"The action (id {action_id}) is still building;"
+    )
+    assert not answers[-1].is_error and answers[-1].structured_content["output"]["records"]
+    assert runs == 1  # the answers that said "still building" ran nothing
