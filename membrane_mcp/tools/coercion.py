@@ -3,7 +3,8 @@
 - a date (``2025-03-01``) for a ``date-time`` becomes the start of that day in UTC;
 - a numeric string for a ``number``/``integer`` becomes that number;
 - a single value for an ``array`` becomes a one-item array (when the value fits the items' type);
-- ``"true"``/``"false"`` for a ``boolean`` becomes that boolean, an integer for a ``string`` its digits;
+- ``"true"``/``"false"`` for a ``boolean`` becomes that boolean;
+- an integer for a ``string`` (no format) becomes its digits, in an action's input;
 - a string holding a JSON object for an ``object`` becomes that object (some clients send objects as text).
 
 `coerce_arguments` also reads a null for an optional argument that takes no null as not given.
@@ -23,8 +24,11 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _SCALAR_TYPES = {"string": str, "boolean": bool}
 
 
-def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
-    """The value with unambiguous conversions made, and one note per conversion."""
+def coerce(schema: Any, value: Any, path: str = "", *, digits: bool = True) -> tuple[Any, list[str]]:
+    """The value with unambiguous conversions made, and one note per conversion.
+
+    `digits`: an integer for a string becomes its digits (for an action's input, where ids and codes come
+    as numbers; not for a tool's own arguments, where a number for `query` is a mistake to say)."""
     if not isinstance(schema, dict):
         return value, []
     kind = schema.get("type")
@@ -41,16 +45,18 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
         out = dict(value)
         for name, child in properties.items():
             if name in out:
-                out[name], child_notes = coerce(child, out[name], f"{path}.{name}" if path else name)
+                out[name], child_notes = coerce(
+                    child, out[name], f"{path}.{name}" if path else name, digits=digits
+                )
                 notes += child_notes
         return out, notes
     if kind == "array":
         items = schema.get("items")
         if isinstance(value, list):
-            converted = [coerce(items, item, f"{where}[{i}]") for i, item in enumerate(value)]
+            converted = [coerce(items, item, f"{where}[{i}]", digits=digits) for i, item in enumerate(value)]
             return [v for v, _ in converted], [n for _, ns in converted for n in ns]
         if value is not None and not isinstance(value, dict) and _fits(items, value):
-            item, notes = coerce(items, value, f"{where}[0]")
+            item, notes = coerce(items, value, f"{where}[0]", digits=digits)
             return [item], [f"{where}: the single value was wrapped in a list", *notes]
         return value, []
     if kind in ("number", "integer") and isinstance(value, str):
@@ -62,7 +68,13 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
             result: int | float = int(number) if _INTEGER.match(text) else number
             return result, [f"{where}: the string {value!r} was read as the number {result}"]
         return value, []
-    if kind == "string" and isinstance(value, int) and not isinstance(value, bool) and "format" not in schema:
+    if (
+        digits
+        and kind == "string"
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and "format" not in schema
+    ):
         return str(value), [f"{where}: the integer {value} was read as the string '{value}'"]
     if kind == "boolean" and isinstance(value, str) and value.strip() in ("true", "false"):
         return value.strip() == "true", [
@@ -90,7 +102,7 @@ def coerce_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> tuple
             notes.append(f"{name}: null was read as not given")
             continue
         kept[name] = value
-    value, converted = coerce(schema, kept)
+    value, converted = coerce(schema, kept, digits=False)
     return value, notes + converted
 
 

@@ -44,6 +44,8 @@ RUN_WRITE_TOOL = "run_write_action"
 # Room left under --max-output-bytes for the run's envelope (actionRunId, list summary, continuation).
 OUTPUT_MARGIN = 1024
 RAW_WRITE_TOOL = "raw_write_request"
+# How long a run or describe by the id of an action create_action left BUILDING waits for the build.
+BUILD_WAIT_S = 15.0
 
 
 def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
@@ -296,9 +298,6 @@ async def _built(deps: ToolDeps, info: ConnectionInfo, action_id: str) -> ToolEn
         raise errors.action_build_failed(action_id, str(action.state), reasons, _plain(action.errors))
     snapshot = await deps.catalog.refresh_and_notify()
     return find_allowed_action(deps, snapshot, info.id, action_id)
-
-
-BUILD_WAIT_S = 15.0
 
 
 def connection_ref(snapshot: CatalogSnapshot, entry: ToolEntry) -> str:
