@@ -13,9 +13,10 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,18 +110,28 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A usage error is one line with the next step, not the command's whole usage (50 lines with the settings)."""
+
+    commands: Mapping[str, argparse.ArgumentParser] = {}
+    """Each command's own parser, by name (set on the top-level parser only)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"membrane-mcp: {message}; see `{self.prog} --help`\n")
+
+
+def build_parser(only: str | None = None) -> OneLineErrorParser:
     """Every command, with its arguments; with `only`, that command alone (the one argv runs: its parse,
     its --help and its errors are the same, and building the other five is most of the parser's cost)."""
 
     def wanted(command: str) -> bool:
         return only is None or only == command
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="membrane-mcp", description="MCP server for Membrane-connected business apps."
     )
     parser.add_argument("--version", action="version", version=f"membrane-mcp {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineErrorParser(add_help=False)
     common.add_argument(
         "--debug", action="store_true", help="on an error, show the traceback (as --log-level DEBUG does)"
     )
@@ -137,9 +148,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         import membrane_sandbox
 
         sandbox = commands.add_parser(
-            "sandbox", parents=[common], help="serve the local Membrane sandbox API on its own"
+            "sandbox",
+            parents=[common],
+            help="serve the local Membrane sandbox API on its own",
+            conflict_handler="resolve",  # --db below: this command's default is not the sandbox's own
         )
         membrane_sandbox.add_arguments(sandbox)
+        sandbox.add_argument(
+            "--db",
+            default=None,
+            metavar="PATH",
+            help="SQLite file (default: this checkout's, in the user data dir, the one `serve --sandbox` "
+            "uses; ':memory:' for none)",
+        )
         sandbox.add_argument(
             "--reset",
             action="store_true",
@@ -192,12 +213,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         config.add_argument("target", metavar="HOST", choices=HOSTS, help="one of: " + ", ".join(HOSTS))
         add_settings_arguments(config)
         config.set_defaults(func=cmd_config)
+    parser.commands = commands.choices
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.exit(2, unknown_arguments_line(parser.commands[args.command], unknown) + "\n")
     try:
         return int(args.func(args) or 0)
     except BaseException as exc:
@@ -211,6 +235,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(invalid, ValidationError):
             return _fail(settings_error_line(invalid, args.command))
         return _fail(unexpected_line(exc), 1)
+
+
+def unknown_arguments_line(command: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """Arguments the command does not take, in one line: the closest flag it has, and its --help."""
+    import difflib
+    import re
+
+    flags = re.findall(r"--[\w-]+", command.format_usage())
+    guesses = [
+        close[0] for word in unknown if (close := difflib.get_close_matches(word.split("=")[0], flags, 1))
+    ]
+    hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    prog = command.prog
+    return f"membrane-mcp: unrecognized arguments: {' '.join(unknown)}{hint}; see `{prog} --help`"
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -355,10 +393,15 @@ def parse_call_arguments(pairs: Sequence[str], json_args: str | None) -> dict[st
 async def _with_client(settings: Settings, work: Any) -> Any:
     from mcp import Client
 
+    from membrane_mcp.observability import observe_server
     from membrane_mcp.server.app import build_server
     from membrane_mcp.server.backend import open_gateway
 
-    async with open_gateway(settings) as gateway, Client(build_server(gateway)) as client:
+    # Observed as `serve` observes its calls: a write run here gets its `--audit-log` record too.
+    async with (
+        open_gateway(settings) as gateway,
+        Client(observe_server(build_server(gateway), gateway, settings)) as client,
+    ):
         return await work(client, gateway)
 
 
@@ -405,7 +448,9 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
-    if problem := startup_problem(settings):
+    from membrane_mcp.observability.audit import audit_log_problem
+
+    if problem := startup_problem(settings) or audit_log_problem(settings.audit_log):
         return _fail(problem)
     try:
         arguments = parse_call_arguments(args.arg, args.json_args)
@@ -426,10 +471,13 @@ def cmd_call(args: argparse.Namespace) -> int:
         except MCPError as exc:
             if not str(exc).startswith("Unknown tool"):
                 raise
-            return UnknownTool(await unknown_tool_line(gateway, args.tool))
+            return UnknownTool(await unknown_tool_line(gateway, args.tool, shell_flags()))
         if is_not_listed(args.tool, result):  # an action hidden by search mode: the shell command instead
-            return UnknownTool(await unknown_tool_line(gateway, args.tool))
+            return UnknownTool(await unknown_tool_line(gateway, args.tool, shell_flags()))
         return result
+
+    def shell_flags() -> str:
+        return "".join(f" {shlex.quote(flag)}" for flag in setting_flags(args))
 
     try:
         result = anyio.run(_with_client, settings, work)
@@ -466,14 +514,17 @@ class UnknownTool:
     line: str
 
 
-async def unknown_tool_line(gateway: Gateway, name: str) -> str:
-    """Why `name` is not a tool here, and how to run what the user meant (one line)."""
+async def unknown_tool_line(gateway: Gateway, name: str, flags: str = "") -> str:
+    """Why `name` is not a tool here, and how to run what the user meant (one line); `flags`: the settings
+    the user gave, repeated in the commands suggested so that they run where the user was."""
     snapshot = await gateway.catalog.snapshot()
     view = gateway.catalog.view(snapshot, None)
     mode = view.mode
     entry = next((e for e in view.allowed if e.name == name), None)
     run_action = (
-        'membrane-mcp call run_action --json-args \'{"connection": "%s", "action": "%s", "input": {...}}\''
+        "membrane-mcp call run_action"
+        + flags.replace("%", "%%")
+        + ' --json-args \'{"connection": "%s", "action": "%s", "input": {...}}\''
     )
     if entry is not None and mode == "search":
         allowed = len(view.allowed)
@@ -493,7 +544,7 @@ async def unknown_tool_line(gateway: Gateway, name: str) -> str:
     if mode == "search":
         hint += (
             "; action tools are hidden in search mode: find one with "
-            "`membrane-mcp call search_actions --arg query=...` and run it with `"
+            f"`membrane-mcp call search_actions{flags} --arg query=...` and run it with `"
             + run_action
             % ("...", "...")
             + "`, "
@@ -502,19 +553,25 @@ async def unknown_tool_line(gateway: Gateway, name: str) -> str:
     return f"no tool named {name!r} ({hint})"
 
 
-def cmd_config(args: argparse.Namespace) -> int:
-    from membrane_mcp.hosts import WHERE_TO_PASTE, render, server_entry
-
-    settings_from(args)  # reject bad values before printing anything
-    serve_flags: list[str] = []
+def setting_flags(args: argparse.Namespace) -> list[str]:
+    """The setting flags given on the command line, as arguments that give them again."""
+    flags: list[str] = []
     for name in Settings.model_fields:
         if not hasattr(args, name):
             continue
         value = getattr(args, name)
         if value is True:
-            serve_flags.append(_flag(name))
+            flags.append(_flag(name))
         elif value not in (False, None):
-            serve_flags += [_flag(name), str(value)]
+            flags += [_flag(name), str(value)]
+    return flags
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from membrane_mcp.hosts import WHERE_TO_PASTE, render, server_entry
+
+    settings_from(args)  # reject bad values before printing anything
+    serve_flags = setting_flags(args)
     entry = server_entry(
         serve_flags,
         sandbox=getattr(args, "sandbox", False),

@@ -11,6 +11,9 @@ import pytest
 
 from membrane_mcp.cli import _env_name, build_parser
 from membrane_mcp.settings import Settings
+from membrane_mcp.tools.meta import META_TOOLS
+from membrane_mcp.tools.policy import policy_from_settings
+from membrane_mcp.tools.services import GatewayConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -98,3 +101,60 @@ def test_license_is_mit_in_spdx_form_with_its_file():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+
+
+def readme_tools_table() -> list[tuple[str, str]]:
+    """(tool, arguments cell) of each row of the README's table of meta tools."""
+    section = README[README.index("## Tools") : README.index("**What a host can auto-approve.**")]
+    return re.findall(r"^\| `(\w+)` \| (.*?) \|", section, re.M)
+
+
+def test_the_tools_table_lists_each_meta_tool_once_with_its_listed_arguments():
+    rows = readme_tools_table()
+    names = [name for name, _ in rows]
+    assert sorted(names) == sorted(META_TOOLS.names), f"each meta tool once: {names}"
+    cells = dict(rows)
+    for tool in META_TOOLS:
+        schema = tool.definition(policy_from_settings(), GatewayConfig()).input_schema
+        required = set(schema.get("required", []))
+        listed = {name if name in required else f"{name}?" for name in schema.get("properties", {})}
+        documented = set(re.findall(r"`(\w+\??)`", cells[tool.name]))
+        # A cell ending in an ellipsis names some optional arguments; any other names them all.
+        assert documented <= listed and required <= documented, (tool.name, documented, listed)
+        assert "…" in cells[tool.name] or documented == listed, (tool.name, documented, listed)
+
+
+def test_the_read_tools_a_host_may_auto_approve_are_the_read_only_ones():
+    approve = README[README.index("**What a host can auto-approve.**") :].split("(`readOnlyHint: true`)")[0]
+    named = set(re.findall(r"`(\w+)`", approve))
+    listed = [tool.definition(policy_from_settings(), GatewayConfig()) for tool in META_TOOLS]
+    read_only = {tool.name for tool in listed if tool.annotations and tool.annotations.read_only_hint}
+    assert named == read_only
+
+
+def test_the_paths_open_without_a_token_are_the_ones_the_readme_names():
+    from membrane_mcp.server.auth import OPEN_PATHS
+
+    line = next(line for line in README.splitlines() if "every request except" in line)
+    assert set(re.findall(r"`GET (/\w+)`", line)) == set(OPEN_PATHS)
+
+
+def inline_membrane_mcp_commands() -> list[list[str]]:
+    """`membrane-mcp ...` spans in the prose that are whole commands (no [options] or a|b), placeholders filled."""
+    fill = {"PATH": "/tmp/sandbox.sqlite3", "N": "2", "HOST": "cursor", "TOOL": "list_connections"}
+    commands = []
+    for span in sorted(set(re.findall(r"`membrane-mcp ([^`]*)`", README))):
+        if not any(mark in span for mark in ("[", "|", "...")):
+            commands.append([fill.get(word, word) for word in shlex.split(span)])
+    return commands
+
+
+@pytest.mark.parametrize("args", inline_membrane_mcp_commands(), ids=" ".join)
+def test_every_membrane_mcp_command_in_the_prose_parses(args):
+    build_parser().parse_args(args)
+
+
+def test_the_architecture_doc_names_every_meta_tool():
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    listed = architecture[architecture.index("The meta tools (") :].split(")")[0]
+    assert sorted(re.findall(r"`(\w+)`", listed)) == sorted(META_TOOLS.names)

@@ -346,7 +346,7 @@ async def _refuse(refused: TenantRefused, scope: Scope, receive: Receive, send: 
 
 
 def build_multi_user_app(settings: Settings, router: TenantRouter, http: httpx.AsyncClient) -> Starlette:
-    """/mcp behind the SDK's bearer middleware, the RFC 9728 metadata, /healthz; with `--metrics`,
+    """/mcp behind the SDK's bearer middleware, the RFC 9728 metadata, /healthz and /readyz; with `--metrics`,
     /metrics for tokens with the metrics scope only (its tenant labels name every signed-in customer)."""
     from membrane_mcp import __version__
     from membrane_mcp.observability import metrics_app
@@ -355,12 +355,17 @@ def build_multi_user_app(settings: Settings, router: TenantRouter, http: httpx.A
         tenants = {"open": len(router.open_tenants), "max": settings.max_tenants}
         return JSONResponse({"status": "ok", "version": __version__, "tenants": tenants})
 
+    async def readyz(request: Request) -> JSONResponse:
+        # Nothing loads at start (each tenant's catalog loads on its first request): ready once it answers.
+        return JSONResponse({"status": "ready", "version": __version__})
+
     config = OAuthConfig.from_settings(settings)
     verifier = build_verifier(settings, config, http)
     metadata_url = AnyHttpUrl(config.resource_metadata_url) if config else None
     routes = [
         Route("/mcp", endpoint=RequireAuthMiddleware(router, [settings.oauth_read_scope], metadata_url)),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),  # the Docker image's health check
     ]
     if config is not None:
         routes += protected_resource_routes(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import socket
 
 import pytest
@@ -26,18 +27,29 @@ def test_unknown_tool_is_one_line_naming_run_action_and_direct_mode(cli, clean_h
 
 
 def test_an_action_tool_hidden_by_search_mode_gets_the_run_action_command_that_works(cli, clean_home):
-    done = cli("call", "vtiger_query_records", "--sandbox")
+    done = cli("call", "vtiger_query_records", "--sandbox", "--sandbox-db", ":memory:")
     assert done.returncode == 2
     line = one_line(done.stderr)
     assert "search mode" in line and "--tool-mode direct" in line
-    suggested = re.search(r"--json-args '(\{.*\})'", line)
+    suggested = re.search(r"`(membrane-mcp call run_action .*?)`", line)
     assert suggested is not None, line
-    arguments = json.loads(suggested.group(1).replace("{...}", "{}"))
-    assert arguments["connection"] == "vtiger" and arguments["action"] == "query-records"
-    arguments["input"] = {"query": "SELECT * FROM Contacts LIMIT 1;"}
-    ran = cli("call", "run_action", "--sandbox", "--json-args", json.dumps(arguments))
+    # The suggestion runs as given (the user's own settings included), once the input is filled in.
+    query = json.dumps({"query": "SELECT * FROM Contacts LIMIT 1;"})
+    words = shlex.split(suggested.group(1).replace("{...}", query))
+    assert words[:3] == ["membrane-mcp", "call", "run_action"]
+    ran = cli(*words[1:])
     assert ran.returncode == 0, ran.stderr
     assert len(json.loads(ran.stdout)["output"]["records"]) == 1
+
+
+def test_an_unknown_tool_suggests_search_actions_with_the_users_own_settings(cli, clean_home):
+    done = cli("call", "nope", "--sandbox", "--sandbox-db", ":memory:")
+    suggested = re.search(r"`(membrane-mcp call search_actions .*?)`", one_line(done.stderr))
+    assert suggested is not None, done.stderr
+    words = shlex.split(suggested.group(1).replace("query=...", "query=contacts"))
+    ran = cli(*words[1:])
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["results"]
 
 
 def test_call_help_example_says_action_tools_need_direct_mode(cli):
@@ -89,3 +101,19 @@ def test_bad_json_args_is_one_line(cli, clean_home):
     done = cli("call", "run_action", "--sandbox", "--json-args", "{x")
     assert done.returncode == 2
     assert "--json-args is not valid JSON" in one_line(done.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["serve", "--sandox"], "unrecognized arguments: --sandox (did you mean --sandbox?)"),
+        (["tools", "--tool-mode", "bogus"], "invalid choice: 'bogus'"),
+        (["config", "cursorr"], "invalid choice: 'cursorr'"),
+        (["call"], "the following arguments are required: tool"),
+    ],
+)
+def test_usage_errors_are_one_line_with_the_commands_help_not_its_whole_usage(cli, args, says):
+    done = cli(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    line = one_line(done.stderr)
+    assert says in line and line.endswith(f"see `membrane-mcp {args[0]} --help`"), line

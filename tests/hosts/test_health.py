@@ -111,3 +111,15 @@ async def test_list_changes_reach_a_handshake_era_http_client():
                     await changed.wait()
         finally:
             stop_process(process)
+
+
+def test_readyz_answers_ready_when_serving_many_users(tmp_path):
+    # The Docker image's health check probes /readyz, with or without tenants behind the tokens.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MEMBRANE_MCP_AUTH_TOKENS": "probe=acme"}
+    process, url = spawn_http(["--sandbox", "--sandbox-db", ":memory:"], env)
+    try:
+        ready = httpx.get(f"{url}/readyz", timeout=15)
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        assert httpx.post(f"{url}/mcp", json={}).status_code == 401
+    finally:
+        stop_process(process)

@@ -85,3 +85,8 @@ def test_start_up_shows_the_database_path(cli, clean_home):
 def test_resetting_a_missing_database_changes_nothing(cli, clean_home):
     done = cli("sandbox", "--reset", "--db", str(Path(clean_home) / "other.sqlite3"))
     assert done.returncode == 0 and "nothing to reset" in done.stdout
+
+
+def test_sandbox_help_names_this_checkouts_database_as_the_default(cli):
+    done = cli("sandbox", "--help")
+    assert "this checkout's" in " ".join(done.stdout.split()) and "sandbox.sqlite3" not in done.stdout
