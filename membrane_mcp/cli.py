@@ -463,14 +463,21 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     from mcp.shared.exceptions import MCPError
 
+    from membrane_mcp.tools.errors import is_not_listed
+
     async def work(client: Any, gateway: Any) -> Any:
         try:
-            return await client.call_tool(args.tool, arguments, progress_callback=progress)
+            result = await client.call_tool(args.tool, arguments, progress_callback=progress)
         except MCPError as exc:
             if not str(exc).startswith("Unknown tool"):
                 raise
-            flags = "".join(f" {shlex.quote(flag)}" for flag in setting_flags(args))
-            return UnknownTool(await unknown_tool_line(gateway, args.tool, flags))
+            return UnknownTool(await unknown_tool_line(gateway, args.tool, shell_flags()))
+        if is_not_listed(args.tool, result):  # an action hidden by search mode: the shell command instead
+            return UnknownTool(await unknown_tool_line(gateway, args.tool, shell_flags()))
+        return result
+
+    def shell_flags() -> str:
+        return "".join(f" {shlex.quote(flag)}" for flag in setting_flags(args))
 
     try:
         result = anyio.run(_with_client, settings, work)

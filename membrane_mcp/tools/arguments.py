@@ -79,7 +79,7 @@ class SearchActionsArgs(Arguments):
         max_length=200,
         description="What you want to do, in plain words (e.g. 'find contacts by email').",
     )
-    app: str | None = Field(None, description="Only this app (key, e.g. 'vtiger').")
+    app: str | None = Field(None, description="Only this app (e.g. 'vtiger').")
     connection: str | None = Field(None, description="Only this connection (id).")
     limit: int = Field(5, ge=1, le=50)
     schemas: bool = Field(False, description="Full input schema for every hit.")

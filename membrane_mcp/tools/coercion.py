@@ -2,13 +2,19 @@
 
 - a date (``2025-03-01``) for a ``date-time`` becomes the start of that day in UTC;
 - a numeric string for a ``number``/``integer`` becomes that number;
-- a single value for an ``array`` becomes a one-item array (when the value fits the items' type).
+- a single value for an ``array`` becomes a one-item array (when the value fits the items' type);
+- ``"true"``/``"false"`` for a ``boolean`` becomes that boolean;
+- an integer for a ``string`` (no format) becomes its digits, in an action's input;
+- a string holding a JSON object for an ``object`` becomes that object (some clients send objects as text).
+
+`coerce_arguments` also reads a null for an optional argument that takes no null as not given.
 
 Anything else is left as given, for validation to refuse with every problem at once.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -18,30 +24,39 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _SCALAR_TYPES = {"string": str, "boolean": bool}
 
 
-def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
-    """The value with unambiguous conversions made, and one note per conversion."""
+def coerce(schema: Any, value: Any, path: str = "", *, digits: bool = True) -> tuple[Any, list[str]]:
+    """The value with unambiguous conversions made, and one note per conversion.
+
+    `digits`: an integer for a string becomes its digits (for an action's input, where ids and codes come
+    as numbers; not for a tool's own arguments, where a number for `query` is a mistake to say)."""
     if not isinstance(schema, dict):
         return value, []
     kind = schema.get("type")
     where = path or "input"
     if kind == "object" or (kind is None and isinstance(schema.get("properties"), dict)):
+        notes: list[str] = []
+        if isinstance(value, str) and kind == "object":
+            decoded = _json_object(value)
+            if decoded is not None:
+                value, notes = decoded, [f"{where}: the JSON text was read as an object"]
         if not isinstance(value, dict):
             return value, []
         properties = schema.get("properties") or {}
-        notes: list[str] = []
         out = dict(value)
         for name, child in properties.items():
             if name in out:
-                out[name], child_notes = coerce(child, out[name], f"{path}.{name}" if path else name)
+                out[name], child_notes = coerce(
+                    child, out[name], f"{path}.{name}" if path else name, digits=digits
+                )
                 notes += child_notes
         return out, notes
     if kind == "array":
         items = schema.get("items")
         if isinstance(value, list):
-            converted = [coerce(items, item, f"{where}[{i}]") for i, item in enumerate(value)]
+            converted = [coerce(items, item, f"{where}[{i}]", digits=digits) for i, item in enumerate(value)]
             return [v for v, _ in converted], [n for _, ns in converted for n in ns]
         if value is not None and not isinstance(value, dict) and _fits(items, value):
-            item, notes = coerce(items, value, f"{where}[0]")
+            item, notes = coerce(items, value, f"{where}[0]", digits=digits)
             return [item], [f"{where}: the single value was wrapped in a list", *notes]
         return value, []
     if kind in ("number", "integer") and isinstance(value, str):
@@ -53,6 +68,18 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
             result: int | float = int(number) if _INTEGER.match(text) else number
             return result, [f"{where}: the string {value!r} was read as the number {result}"]
         return value, []
+    if (
+        digits
+        and kind == "string"
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and "format" not in schema
+    ):
+        return str(value), [f"{where}: the integer {value} was read as the string '{value}'"]
+    if kind == "boolean" and isinstance(value, str) and value.strip() in ("true", "false"):
+        return value.strip() == "true", [
+            f"{where}: the string {value!r} was read as the boolean {value.strip()}"
+        ]
     if kind == "string" and schema.get("format") == "date-time" and isinstance(value, str):
         if _DATE.match(value.strip()):
             converted_value = f"{value.strip()}T00:00:00Z"
@@ -60,6 +87,42 @@ def coerce(schema: Any, value: Any, path: str = "") -> tuple[Any, list[str]]:
                 f"{where}: the date {value!r} was read as {converted_value} (start of day, UTC)"
             ]
     return value, []
+
+
+def coerce_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A tool's own arguments with `coerce`'s conversions, and a null for an optional argument that takes
+    no null dropped (a model's way of leaving it out)."""
+    properties = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    notes: list[str] = []
+    kept: dict[str, Any] = {}
+    for name, value in arguments.items():
+        child = properties.get(name)
+        if value is None and isinstance(child, dict) and name not in required and not _takes_null(child):
+            notes.append(f"{name}: null was read as not given")
+            continue
+        kept[name] = value
+    value, converted = coerce(schema, kept, digits=False)
+    return value, notes + converted
+
+
+def _takes_null(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(
+        isinstance(b, dict) and _takes_null(b) for b in schema.get("anyOf") or schema.get("oneOf") or []
+    )
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 def _fits(items: Any, value: Any) -> bool:

@@ -30,6 +30,7 @@ from membrane_mcp.tools.services import CallContext, ToolDeps
 
 POLL_SECONDS = 1.0
 NEEDS_USER = ("CLIENT_ACTION_REQUIRED", "DISCONNECTED")
+NO_SUCH_REQUEST = "Call connect_app without request_id to start a new one."
 
 
 class PendingRequests:
@@ -108,7 +109,7 @@ async def _follow_request(
             request = await _wait(deps, call, request, wait_s)
     except MembraneError as exc:
         raise errors.from_membrane_error(
-            exc, doing="Checking the connection request", operation="read"
+            exc, doing="Checking the connection request", operation="read", not_found=NO_SUCH_REQUEST
         ) from exc
     if request.status != "pending":
         pending_requests(deps.client).forget(request.request_id)

@@ -16,7 +16,8 @@ from membrane_mcp.tools.schema import compact_schema
 
 DESCRIPTION_CHARS = 110
 ENUM_SHOWN = 8
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# A full stop ends a sentence, but not the one of "e.g." or "i.e." (a card cut at "(e.g." reads as broken).
+_SENTENCE_END = re.compile(r"(?<![ (]e\.g\.)(?<![ (]i\.e\.)(?<=[.!?])\s")
 
 
 def one_line(text: str, limit: int = DESCRIPTION_CHARS) -> str:

@@ -39,8 +39,8 @@ something (an action, a connection); ``proxy``: a raw request to the app."""
 OUTCOME_UNKNOWN = "it may or may not have happened, so it was not repeated."
 CHECK_BEFORE_REPEATING: dict[Operation, str] = {
     "read": "",
-    "run": "Check the action-run log (GET /action-run-logs/{id}) or list the records before running it again.",
-    "create": "List the objects (e.g. GET /actions, GET /connections) to see whether it was created.",
+    "run": "Read the records back (a read action) to see whether it ran before running it again.",
+    "create": "list_connections or search_actions shows whether it was created.",
     "proxy": "Read the records back from the app to see whether the change was made.",
 }
 NOTHING_CHANGED = "Nothing was changed."
@@ -85,8 +85,13 @@ def describe_membrane_error(exc: membrane_errors.MembraneError) -> str:
     return reason
 
 
-def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str, operation: Operation) -> ToolError:
-    """Explain a Membrane failure in terms of what the agent can do about it."""
+def from_membrane_error(
+    exc: membrane_errors.MembraneError, *, doing: str, operation: Operation, not_found: str | None = None
+) -> ToolError:
+    """Explain a Membrane failure in terms of what the agent can do about it.
+
+    `not_found`: the advice when what was asked for does not exist, where the general advice (look it up
+    with list_connections or search_actions) does not fit, as for a run id or a connection request."""
     details: dict[str, Any] = {"status": exc.status, "type": exc.type, "key": exc.key, "kind": exc.kind}
     if exc.action_run_id:
         details["actionRunId"] = exc.action_run_id
@@ -104,7 +109,7 @@ def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str, opera
         if exc.action_run_id
         else ""
     )
-    message = f"{doing} failed: {describe_membrane_error(exc)}{run}."
+    message = _sentence(f"{doing} failed: {describe_membrane_error(exc)}{run}")
     if exc.outcome_unknown and operation != "read":
         message += f" {OUTCOME_UNKNOWN[:1].upper()}{OUTCOME_UNKNOWN[1:]} {CHECK_BEFORE_REPEATING[operation]}"
     elif operation == "read" or not exc.sent:
@@ -112,9 +117,16 @@ def from_membrane_error(exc: membrane_errors.MembraneError, *, doing: str, opera
     if isinstance(exc, membrane_errors.RateLimited):
         wait = f" after {exc.retry_after:g} s" if exc.retry_after else " later"
         advice = f"Membrane is rate-limiting requests; try again{wait}."
+    elif exc.kind == "not_found" and not_found:
+        advice = not_found
     else:
         advice = ADVICE.get(exc.kind, FALLBACK_ADVICE)
     return ToolError(f"{message} {advice}".rstrip(), details=details, kind=exc.kind)
+
+
+def _sentence(text: str) -> str:
+    """`text` ended with one full stop (Membrane's own messages may end with one already)."""
+    return text if text.endswith(".") else f"{text}."
 
 
 def catalog_failure(exc: membrane_errors.MembraneError) -> ToolError:
@@ -160,6 +172,17 @@ def timed_out(name: str, seconds: float, may_write: bool) -> ToolError:
 # ---- connections and actions -------------------------------------------------------------------------
 
 
+def unknown_app(ref: str, apps: list[str], suggestions: Sequence[str], can_connect: bool) -> ToolError:
+    close = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+    listed = ", ".join(apps) or "none"
+    how = " (connect_app adds one)" if can_connect else ""
+    return ToolError(
+        f"No connected app '{ref}'.{close} Apps: {listed}{how}.",
+        details={"did_you_mean": list(suggestions)} if suggestions else None,
+        kind="unknown_app",
+    )
+
+
 def ambiguous_connection(ref: str, candidates: list[tuple[str, str]]) -> ToolError:
     listed = ", ".join(f"'{name}' (id {id_})" for name, id_ in candidates)
     return ToolError(
@@ -174,13 +197,15 @@ def unknown_connection(ref: str, known: list[tuple[str, str, str]]) -> ToolError
 
 
 def connection_not_ready(
-    name: str, app_key: str, state: str, error: str | None, connect_url: str | None
+    name: str, app_key: str, state: str, error: str | None, connect_url: str | None, can_connect: bool = True
 ) -> ToolError:
-    how = (
-        f" Ask the user to open {connect_url} to reconnect it."
-        if connect_url
-        else f" connect_app {{app: '{app_key}'}} reconnects it."
-    )
+    """`can_connect`: connect_app is listed (not in read-only mode)."""
+    if connect_url:
+        how = f" Ask the user to open {connect_url} to reconnect it."
+    elif can_connect:
+        how = f" connect_app {{app: '{app_key}'}} reconnects it."
+    else:
+        how = " Ask the user to reconnect it in Membrane."
     reason = f" ({error})" if error else ""
     return ToolError(f"Connection '{name}' ({app_key}) is {state}{reason}.{how}", kind="connection_not_ready")
 
@@ -198,6 +223,15 @@ def unknown_action(
     )
 
 
+def action_of_another_app(ref: str, connection_name: str, app_name: str, connection: str) -> ToolError:
+    return ToolError(
+        f"No action '{ref}' on connection '{connection_name}': it is a {app_name} action. "
+        f"Pass connection: '{connection}'.",
+        details={"connection": connection},
+        kind="unknown_action",
+    )
+
+
 def wrong_run_tool(app_key: str, action_key: str, kind: str, tool: str) -> ToolError:
     """A write sent to run_action (or a read to run_write_action): refused before anything is sent."""
     what = "a read" if tool == "run_action" else f"a write ({kind})"
@@ -205,6 +239,26 @@ def wrong_run_tool(app_key: str, action_key: str, kind: str, tool: str) -> ToolE
         f"{app_key} action '{action_key}' is {what} action; nothing was sent. Run it with {tool}.",
         details={"use": tool},
         kind="wrong_tool",
+    )
+
+
+NOT_LISTED = " is not a listed tool;"
+
+
+def is_not_listed(name: str, result: types.CallToolResult) -> bool:
+    """Whether `result` is `not_a_listed_tool`'s answer to a call of `name` (the CLI words it for a shell)."""
+    error = (result.structured_content or {}).get("error") if result.is_error else None
+    return isinstance(error, str) and error.startswith(f"{name}{NOT_LISTED}")
+
+
+def not_a_listed_tool(name: str, connection: str, action_key: str, kind: str) -> ToolError:
+    """A call by the tool name of an action the tool list leaves out (search mode): how to run it."""
+    tool = "run_action" if kind == "read" else "run_write_action"
+    return ToolError(
+        f"{name}{NOT_LISTED} nothing was sent. Run it with {tool} "
+        f"{{connection: '{connection}', action: '{action_key}', input}}.",
+        details={"use": tool},
+        kind="not_listed",
     )
 
 
@@ -234,18 +288,22 @@ def action_vanished(app_name: str, action_key: str, action_id: str, status: int 
     )
 
 
-def action_still_building(action_id: str, seconds: float, state: str) -> ToolError:
+def action_still_building(action_id: str, seconds: float | None, state: str, wait_s: float) -> ToolError:
+    """`seconds`: how long create_action waited (None: a later call by the id found it still building);
+    `wait_s`: how long a call by the id waits for the build."""
+    waited = f" after {seconds:.0f} s" if seconds is not None else ""
     return ToolError(
-        f"The action (id {action_id}) is still building after {seconds:.0f} s. "
-        "Call search_actions or run_action with its id later; it becomes a tool once ready.",
+        f"The action (id {action_id}) is still building{waited}; nothing was run. Later, run_action or "
+        f"describe_action with action: '{action_id}' waits for it (up to {wait_s:.0f} s a call).",
         details={"id": action_id, "state": state},
         kind="still_building",
     )
 
 
 def action_build_failed(action_id: str, state: str, reasons: list[str], errors: Any) -> ToolError:
+    why = _sentence("; ".join(reasons) or "Membrane gave no reason")
     return ToolError(
-        f"Membrane could not build the action ({state}): {'; '.join(reasons) or 'Membrane gave no reason'}. "
+        f"Membrane could not build the action ({state}): {why} "
         "Rephrase the description (name the object and what to do with it), or use raw_request.",
         details={"id": action_id, "state": state, "errors": errors},
         kind="build_failed",

@@ -33,6 +33,7 @@ from membrane_mcp.membrane.errors import MembraneError, validation_problems
 from membrane_mcp.redaction import contains_secret, scrub_model
 from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools
+from membrane_mcp.tools.coercion import coerce, coerce_arguments
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.meta import META_TOOLS
 from membrane_mcp.tools.output import cap_result, shape_output
@@ -147,8 +148,22 @@ class Gateway:
                 return self._failed(name, errors.catalog_failure(exc))
             entry = self.catalog.view(snapshot, call.session).callable_entry(name)
         if entry is None:
+            view = self.catalog.view(snapshot, call.session)
+            known = snapshot.by_name.get(name)
+            if known is not None and name in view.allowed_names:
+                # An action the policy allows but this tool list does not name (search mode): say how to run it.
+                return self._failed(
+                    name,
+                    errors.not_a_listed_tool(
+                        name, handlers.connection_ref(snapshot, known), known.action_key, known.kind
+                    ),
+                )
             raise unknown_tool(name)
-        action_input = _unwrap(entry, arguments)
+        # The conversions run_action makes (a numeric string for a number, ...), said in a text block of
+        # their own: the action's output stays as its outputSchema declares it.
+        arguments, unwrapped = _run_action_shaped(entry, arguments)
+        action_input, converted = coerce(entry.validation_schema, _unwrap(entry, arguments))
+        converted = unwrapped + converted
         problems = validate_arguments(entry.validation_schema, action_input)
         if problems:
             return self._failed(name, errors.invalid_arguments(name, problems))
@@ -156,13 +171,15 @@ class Gateway:
             value = await handlers.run_entry(self.deps, entry, action_input, call)
         except ToolError as exc:
             return self._failed(name, exc)
-        return self.result(value, entry)
+        return self.result(value, entry, converted)
 
     async def _call_meta(
         self, tool: MetaTool[Any], arguments: dict[str, Any], call: CallContext
     ) -> types.CallToolResult:
         if not tool.visible(self.policy):
             raise unknown_tool(tool.name)
+        # The forgiving conversions action inputs get ('2' for an integer, an object sent as JSON text, ...).
+        arguments, converted = coerce_arguments(self._schemas[tool.name], arguments)
         problems = validate_arguments(self._schemas[tool.name], arguments, own=True)
         if problems:
             return self._failed(tool.name, errors.invalid_arguments(tool.name, problems))
@@ -178,7 +195,7 @@ class Gateway:
         except MembraneError as exc:
             failure = errors.from_membrane_error(exc, doing=f"Running {tool.name}", operation=tool.operation)
             return self._failed(tool.name, failure)
-        return self.result(value, None)
+        return self.result(value, None, converted)
 
     def _failed(self, name: str, error: ToolError) -> types.CallToolResult:
         """Every isError result passes here: logged once (tool and kind only: no arguments, no secrets)."""
@@ -189,7 +206,9 @@ class Gateway:
         )
         return capped
 
-    def result(self, value: Any, entry: ToolEntry | None) -> types.CallToolResult:
+    def result(
+        self, value: Any, entry: ToolEntry | None, converted: list[str] | None = None
+    ) -> types.CallToolResult:
         shaped = shape_output(value, self.config.max_output_bytes)
         structured = dict(shaped.structured)
         meta = None
@@ -200,17 +219,31 @@ class Gateway:
             structured_content: dict[str, Any] | None = None
         else:
             structured_content = structured
-        result = types.CallToolResult(
-            content=[types.TextContent(type="text", text=shaped.text)],
-            structured_content=structured_content,
-            meta=meta,
-        )
+        content = [types.TextContent(type="text", text=shaped.text)]
+        if converted:
+            content.append(types.TextContent(type="text", text=f"converted: {'; '.join(converted)}"))
+        result = types.CallToolResult(content=content, structured_content=structured_content, meta=meta)
         # The text encodes all the result carries (the structured content, and the truncation note moved to
         # meta): one search of it clears the result, without encoding the structured content again.
-        if not contains_secret(shaped.text):
+        if not contains_secret(shaped.text) and not any(contains_secret(note) for note in converted or ()):
             return result
         scrubbed: types.CallToolResult = scrub_model(result)
         return scrubbed
+
+
+def _run_action_shaped(entry: ToolEntry, arguments: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Arguments given as run_action takes them ({input: {...}}) to an action tool without an `input`
+    field: the object inside, with a note."""
+    inner = arguments.get("input")
+    properties = entry.validation_schema.get("properties") or {}
+    if (
+        entry.wrapped_key is None
+        and len(arguments) == 1
+        and isinstance(inner, dict)
+        and "input" not in properties
+    ):
+        return inner, ["input: the arguments were read from inside `input` (this tool takes them directly)"]
+    return arguments, []
 
 
 def _unwrap(entry: ToolEntry, arguments: dict[str, Any]) -> Any:

@@ -33,7 +33,7 @@ from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntr
 from membrane_mcp.tools.coercion import coerce
 from membrane_mcp.tools.confirm import require_confirmation
 from membrane_mcp.tools.output import EncodedParts, encoded
-from membrane_mcp.tools.policy import SAFE_RAW_METHODS
+from membrane_mcp.tools.policy import SAFE_RAW_METHODS, Policy
 from membrane_mcp.tools.raw import RawRequest, prepare_raw_request, summarize_response
 from membrane_mcp.tools.services import CallContext, ToolDeps
 from membrane_mcp.tools.suggest import did_you_mean, unknown_key_reloads
@@ -44,6 +44,8 @@ RUN_WRITE_TOOL = "run_write_action"
 # Room left under --max-output-bytes for the run's envelope (actionRunId, list summary, continuation).
 OUTPUT_MARGIN = 1024
 RAW_WRITE_TOOL = "raw_write_request"
+# How long a run or describe by the id of an action create_action left BUILDING waits for the build.
+BUILD_WAIT_S = 15.0
 
 
 def resolve_connection(snapshot: CatalogSnapshot, ref: str) -> ConnectionInfo:
@@ -84,9 +86,11 @@ def resolution_note(snapshot: CatalogSnapshot, ref: str, info: ConnectionInfo) -
     return f"'{ref}' has {len(same)} connections; used the only READY one, '{info.name}' (id {info.id}). Others: {others}."
 
 
-def require_ready(info: ConnectionInfo) -> None:
+def require_ready(info: ConnectionInfo, policy: Policy) -> None:
     if info.state != "READY":
-        raise errors.connection_not_ready(info.name, info.app_key, info.state, info.error, info.connect_url)
+        raise errors.connection_not_ready(
+            info.name, info.app_key, info.state, info.error, info.connect_url, policy.allows_meta_writes()
+        )
 
 
 async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: CallContext) -> Any:
@@ -102,8 +106,10 @@ async def list_connections(deps: ToolDeps, args: ListConnectionsArgs, call: Call
             "app_name": info.app_name,
             "state": info.state,
             "actions": len(entries),
-            "tools": sum(1 for e in entries if view.listed_name(e) is not None),
         }
+        tools = sum(1 for e in entries if view.listed_name(e) is not None)
+        if tools:  # not "tools: 0" on every connection in search mode, where actions run through run_action
+            item["tools"] = tools
         if info.connect_url:
             item["connect_url"] = info.connect_url
         if info.error:
@@ -119,7 +125,7 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
     connection_id = resolve_connection(snapshot, args.connection).id if args.connection else None
     view = deps.catalog.view(snapshot, call.session)
     index = await deps.catalog.search_indexes.get(snapshot)
-    app = args.app or None
+    app = resolve_app(snapshot, args.app, deps.policy) if args.app else None
     hits = index.search(args.query, args.limit, app=app, connection_id=connection_id)
     cards = _cards_of(snapshot)
     single = cards.single_connection_apps(snapshot)
@@ -139,15 +145,40 @@ async def search_actions(deps: ToolDeps, args: SearchActionsArgs, call: CallCont
             f"No action matches '{word}'" + (f"; nearest objects: {', '.join(near)}" if near else "")
             for word, near in unmatched
         ]
-    out["hint"] = SEARCH_HINT if results else NO_HIT_HINT
+    out["hint"] = search_hint(deps.policy, results)
     return out
 
 
-SEARCH_HINT = (
-    f"Run: run_action (reads) or {RUN_WRITE_TOOL} (writes) with {{connection: app or connection, "
-    "action: key, input}, or the hit's tool. describe_action: full schema."
-)
-NO_HIT_HINT = "No matching action. Try other words, raw_request, or create_action to have one built."
+def search_hint(policy: Policy, results: list[dict[str, Any]]) -> str:
+    """What to do with the hits, naming only the tools this server lists."""
+    if not results:
+        tries = [
+            "other words",
+            *(["raw_request"] if policy.raw_request_available() else []),
+            *(["create_action to have one built"] if policy.allows_meta_writes() else []),
+        ]
+        listed = (
+            tries[0]
+            if len(tries) == 1
+            else f"{', '.join(tries[:-1])}{',' if len(tries) > 2 else ''} or {tries[-1]}"
+        )
+        return f"No matching action. Try {listed}."
+    run = (
+        f"run_action (reads) or {RUN_WRITE_TOOL} (writes)" if policy.allows_action_writes() else "run_action"
+    )
+    # "the hit's tool" only when a hit has one: in search mode no action is a tool of its own.
+    tool = ", or the hit's tool" if any("tool" in r for r in results) else ""
+    return f"Run: {run} with {{connection: app or connection, action: key, input}}{tool}. describe_action: full schema."
+
+
+def resolve_app(snapshot: CatalogSnapshot, ref: str, policy: Policy) -> str:
+    """An app key from its key or name in any case ('Vtiger', '1CRM'); an unknown app is an error naming the apps."""
+    lowered = ref.strip().lower()
+    for info in snapshot.connections:
+        if lowered in (info.app_key.lower(), info.app_name.lower()):
+            return info.app_key
+    apps = sorted({c.app_key for c in snapshot.connections})
+    raise errors.unknown_app(ref, apps, did_you_mean(ref, apps), policy.allows_meta_writes())
 
 
 class SearchCards:
@@ -226,14 +257,53 @@ async def _allowed_action_or_error(
         # A hidden action takes this path too, so it answers exactly like an unknown one.
         snapshot = await deps.catalog.refresh()
         entry = find_allowed_action(deps, snapshot, info.id, ref)
+    if entry is None and deps.catalog.building.get(ref) == info.id:
+        entry = await _built(deps, info, ref)
     if entry is None:
         entries = snapshot.by_connection.get(info.id, [])
         allowed = [
             e.action_key for e in entries if deps.policy.allows_action(e.app_key, e.action_key, e.kind)
         ]
+        elsewhere = [
+            e
+            for e in snapshot.entries
+            if ref in (e.action_key, e.name) and deps.policy.allows_action(e.app_key, e.action_key, e.kind)
+        ]
+        if elsewhere:
+            # A key from another app (a search hit's app misread): name the connection that has it.
+            raise errors.action_of_another_app(
+                ref, info.name, elsewhere[0].app_name, connection_ref(snapshot, elsewhere[0])
+            )
         close = did_you_mean(ref, allowed)
         raise errors.unknown_action(ref, info.name, info.app_key, close)
     return entry
+
+
+async def _built(deps: ToolDeps, info: ConnectionInfo, action_id: str) -> ToolEntry | None:
+    """An action create_action left BUILDING, asked for by its id: waits up to `BUILD_WAIT_S` for the build
+    (Membrane's long-poll), then the action once READY; a failed build is said as create_action says it."""
+    action: Action | None = None
+    with anyio.CancelScope(deadline=anyio.current_time() + BUILD_WAIT_S):
+        try:
+            action = await deps.client.wait_for_action(action_id)
+        except MembraneError as exc:
+            raise errors.from_membrane_error(
+                exc, doing="Checking the action's build", operation="read"
+            ) from exc
+    if action is None or action.state == "BUILDING":
+        raise errors.action_still_building(action_id, None, "BUILDING", BUILD_WAIT_S)
+    deps.catalog.building.pop(action_id, None)
+    if action.state != "READY":
+        reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
+        raise errors.action_build_failed(action_id, str(action.state), reasons, _plain(action.errors))
+    snapshot = await deps.catalog.refresh_and_notify()
+    return find_allowed_action(deps, snapshot, info.id, action_id)
+
+
+def connection_ref(snapshot: CatalogSnapshot, entry: ToolEntry) -> str:
+    """How to name an entry's connection: its app key when the app has one connection, else its id."""
+    same_app = sum(1 for c in snapshot.connections if c.app_key == entry.app_key)
+    return entry.app_key if same_app == 1 else entry.connection_id
 
 
 async def run_action(deps: ToolDeps, args: RunActionArgs, call: CallContext) -> Any:
@@ -257,7 +327,7 @@ async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *
         return {"output": output, **({"continuation": note} if note else {})}
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
+    require_ready(info, deps.policy)
     entry = await _allowed_action_or_error(deps, snapshot, info, args.action)
     if (entry.kind == "read") != reads:
         raise errors.wrong_run_tool(
@@ -284,6 +354,11 @@ async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *
         out["continuation"] = note
     if converted:
         out["converted"] = converted
+    missing = (
+        shaping.fields_not_found(result.output, args.fields) if args.fields and not args.count_only else []
+    )
+    if missing:
+        out["fields_not_found"] = missing
     note_on_resolution = resolution_note(snapshot, args.connection, info)
     if note_on_resolution:
         out["note"] = note_on_resolution
@@ -365,7 +440,7 @@ async def raw_write_request(deps: ToolDeps, args: RawWriteRequestArgs, call: Cal
 async def _raw(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
+    require_ready(info, deps.policy)
     request: RawRequest = prepare_raw_request(args.model_dump(exclude_none=True), deps.policy)
     if deps.policy.raw_needs_confirmation(request.method):
         body = f" with a {len(request.body)}-byte body" if request.body else ""
@@ -389,7 +464,7 @@ async def _raw(deps: ToolDeps, args: RawRequestArgs, call: CallContext) -> Any:
 async def create_action(deps: ToolDeps, args: CreateActionArgs, call: CallContext) -> Any:
     snapshot = await deps.catalog.snapshot()
     info = resolve_connection(snapshot, args.connection)
-    require_ready(info)
+    require_ready(info, deps.policy)
     setting = deps.config.create_action_timeout
     timeout = setting if args.timeout_s is None else min(args.timeout_s, setting)
     started = time.monotonic()
@@ -413,7 +488,9 @@ async def create_action(deps: ToolDeps, args: CreateActionArgs, call: CallContex
         raise errors.timed_out("create_action", timeout, may_write=True)
     elapsed = time.monotonic() - started
     if action.state == "BUILDING":
-        raise errors.action_still_building(action.id, elapsed, action.state)
+        deps.catalog.pin(call.session, info.id, action.id)  # listed for this session once it is ready
+        deps.catalog.still_building(action.id, info.id)
+        raise errors.action_still_building(action.id, elapsed, action.state, BUILD_WAIT_S)
     if action.state != "READY":
         reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
         raise errors.action_build_failed(action.id, str(action.state), reasons, _plain(action.errors))

@@ -15,6 +15,7 @@ from membrane_mcp.tools import errors
 from membrane_mcp.tools.arguments import GetRunLogArgs
 from membrane_mcp.tools.services import CallContext, ToolDeps
 
+NO_SUCH_RUN = "Pass the actionRunId that a run_action or run_write_action result (or its error) gave."
 SUMMARY_CHARS = 2000
 """Input and output longer than this (as JSON) are cut in the summary; `details` has the exchange."""
 
@@ -24,7 +25,7 @@ async def get_run_log(deps: ToolDeps, args: GetRunLogArgs, call: CallContext) ->
         record = await deps.client.get_action_run_log(args.run_id, details=args.details)
     except MembraneError as exc:
         raise errors.from_membrane_error(
-            exc, doing=f"Reading run log {args.run_id}", operation="read"
+            exc, doing=f"Reading run log {args.run_id}", operation="read", not_found=NO_SUCH_RUN
         ) from exc
     action = _object(record.get("action"))
     integration = _object(record.get("integration"))

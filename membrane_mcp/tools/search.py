@@ -864,15 +864,19 @@ class SearchIndex:
             term = concept.variants[0][0]
             word = raw_by_stem.get(term, term)
             synonyms = {variant for variant, _ in concept.variants}
-            near = [noun for noun in objects if stem(noun) in synonyms]
-            by_stem: dict[str, str] = {}
-            for noun in near:  # "space" and "spaces": the longer form, once
-                if len(noun) > len(by_stem.get(stem(noun), "")):
-                    by_stem[stem(noun)] = noun
-            near = list(by_stem.values())
-            near = near or difflib.get_close_matches(word, objects, n=3, cutoff=0.6) or objects[:8]
-            out.append((word, near))
+            near = _one_form(noun for noun in objects if stem(noun) in synonyms)
+            near = near or _one_form(difflib.get_close_matches(word, objects, n=3, cutoff=0.6))
+            out.append((word, near or _one_form(objects)[:8]))
         return out
+
+
+def _one_form(nouns: Iterable[str]) -> list[str]:
+    """Each object once: "space" and "spaces" give the longer form, in the place of the first."""
+    by_stem: dict[str, str] = {}
+    for noun in nouns:
+        if len(noun) > len(by_stem.get(stem(noun), "")):
+            by_stem[stem(noun)] = noun
+    return list(by_stem.values())
 
 
 def _scale(scores: dict[int, float], docs: Iterable[int], factor: float) -> None:

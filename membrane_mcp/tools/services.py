@@ -132,6 +132,9 @@ class CatalogView:
         return None
 
 
+BUILDING_KEPT = 64
+
+
 class CatalogService:
     """The catalog as handlers and the gateway see it.
 
@@ -146,6 +149,8 @@ class CatalogService:
         self._policy = policy
         self._config = config
         self._pins: OrderedDict[str, set[PinKey]] = OrderedDict()
+        self.building: OrderedDict[str, str] = OrderedDict()
+        """Actions create_action left BUILDING (id -> connection id): a run by that id waits for the build."""
         self._listeners: list[Listener] = []
         self._views: dict[frozenset[PinKey], CatalogView] = {}
         self._views_of: CatalogSnapshot | None = None
@@ -219,6 +224,12 @@ class CatalogService:
         if session is None:
             return frozenset()
         return frozenset(self._pins.get(session, ()))
+
+    def still_building(self, action_id: str, connection_id: str) -> None:
+        """Remember an action create_action returned unfinished (the latest `BUILDING_KEPT` only)."""
+        self.building[action_id] = connection_id
+        while len(self.building) > BUILDING_KEPT:
+            self.building.popitem(last=False)
 
     def pin(self, session: str | None, connection_id: str, action_id: str) -> None:
         """List this action of this connection as a tool for this session even in search mode (it created it).

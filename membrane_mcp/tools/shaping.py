@@ -83,6 +83,24 @@ def project(record: Any, fields: list[str]) -> Any:
     return out
 
 
+def _has_path(record: dict[str, Any], path: str) -> bool:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+def fields_not_found(output: Any, fields: list[str]) -> list[str]:
+    """The `fields` paths that no record of the output has (a misspelling would otherwise read as no data)."""
+    found = record_list(output)
+    records = [r for r in (found.records if found is not None else [output]) if isinstance(r, dict)]
+    if not records:
+        return []
+    return [path for path in fields if not any(_has_path(r, path) for r in records)]
+
+
 def _record_id(record: Any) -> Any:
     if isinstance(record, dict):
         for key in ("id", "Id", "ID", "uuid", "key"):
@@ -205,7 +223,8 @@ def _next_slice(held: Held, budget: int, store: Continuations) -> tuple[Any, dic
     note: dict[str, Any] = {"shown": f"{start + 1}-{start + count}", "total": len(held.records)}
     if held.position < len(held.records):
         note["handle"] = store.hold(held)
+        # run_action even for a write's result: run_write_action takes no continuation (and re-runs nothing here).
         note["how"] = (
-            "Call the same tool with continuation=<handle> for the next slice (the action is not re-run)."
+            "Call run_action {connection, action, continuation: <handle>} for the next slice (nothing is re-run)."
         )
     return _wrap(held, rest[:count]), note

@@ -9,7 +9,12 @@ from membrane_mcp.membrane.errors import (
     UpstreamUnavailable,
     error_from_response,
 )
-from membrane_mcp.tools.errors import CHECK_BEFORE_REPEATING, NOTHING_CHANGED, from_membrane_error
+from membrane_mcp.tools.errors import (
+    CHECK_BEFORE_REPEATING,
+    NOTHING_CHANGED,
+    connection_not_ready,
+    from_membrane_error,
+)
 
 
 def test_an_unknown_outcome_says_so_and_how_to_check_for_each_kind_of_write():
@@ -57,3 +62,14 @@ def test_rate_limits_say_when_to_try_again():
         RateLimited("slow down", status=429, retry_after=7), doing="X", operation="read"
     )
     assert "try again after 7 s" in error.message and error.details["retryAfter"] == 7
+
+
+def test_a_connection_not_ready_names_connect_app_only_where_it_is_listed():
+    listed = connection_not_ready("Vtiger", "vtiger", "DISCONNECTED", None, None, can_connect=True)
+    read_only = connection_not_ready("Vtiger", "vtiger", "DISCONNECTED", None, None, can_connect=False)
+    with_url = connection_not_ready(
+        "Vtiger", "vtiger", "DISCONNECTED", None, "https://x/y", can_connect=False
+    )
+    assert "connect_app {app: 'vtiger'} reconnects it" in listed.message
+    assert "connect_app" not in read_only.message and "reconnect it in Membrane" in read_only.message
+    assert "open https://x/y" in with_url.message
