@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -89,6 +90,20 @@ def coerce(schema: Any, value: Any, path: str = "", *, digits: bool = True) -> t
     return value, []
 
 
+def converted_if_invalid(
+    value: Any, problems_of: Callable[[Any], list[str]], convert: Callable[[Any], tuple[Any, list[str]]]
+) -> tuple[Any, list[str], list[str]]:
+    """(value, conversion notes, problems): the conversions are tried only when the value as given has
+    problems, so a well-formed call pays for one validation and nothing else."""
+    problems = problems_of(value)
+    if not problems:
+        return value, [], []
+    converted, notes = convert(value)
+    if not notes:
+        return value, [], problems
+    return converted, notes, problems_of(converted)
+
+
 def coerce_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A tool's own arguments with `coerce`'s conversions, and a null for an optional argument that takes
     no null dropped (a model's way of leaving it out)."""
@@ -120,7 +135,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
         return None
     try:
         decoded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: left for validation to refuse
         return None
     return decoded if isinstance(decoded, dict) else None
 

@@ -33,7 +33,7 @@ from membrane_mcp.membrane.errors import MembraneError, validation_problems
 from membrane_mcp.redaction import contains_secret, scrub_model
 from membrane_mcp.tools import errors, handlers
 from membrane_mcp.tools.catalog import Catalog, CatalogSnapshot, ToolEntry, render_tools
-from membrane_mcp.tools.coercion import coerce, coerce_arguments
+from membrane_mcp.tools.coercion import coerce, coerce_arguments, converted_if_invalid
 from membrane_mcp.tools.errors import ToolError
 from membrane_mcp.tools.meta import META_TOOLS
 from membrane_mcp.tools.output import cap_result, shape_output
@@ -162,9 +162,13 @@ class Gateway:
         # The conversions run_action makes (a numeric string for a number, ...), said in a text block of
         # their own: the action's output stays as its outputSchema declares it.
         arguments, unwrapped = _run_action_shaped(entry, arguments)
-        action_input, converted = coerce(entry.validation_schema, _unwrap(entry, arguments))
+        schema = entry.validation_schema
+        action_input, converted, problems = converted_if_invalid(
+            _unwrap(entry, arguments),
+            functools.partial(validate_arguments, schema),
+            functools.partial(coerce, schema),
+        )
         converted = unwrapped + converted
-        problems = validate_arguments(entry.validation_schema, action_input)
         if problems:
             return self._failed(name, errors.invalid_arguments(name, problems))
         try:
@@ -179,8 +183,12 @@ class Gateway:
         if not tool.visible(self.policy):
             raise unknown_tool(tool.name)
         # The forgiving conversions action inputs get ('2' for an integer, an object sent as JSON text, ...).
-        arguments, converted = coerce_arguments(self._schemas[tool.name], arguments)
-        problems = validate_arguments(self._schemas[tool.name], arguments, own=True)
+        schema = self._schemas[tool.name]
+        arguments, converted, problems = converted_if_invalid(
+            arguments,
+            functools.partial(validate_arguments, schema, own=True),
+            functools.partial(coerce_arguments, schema),
+        )
         if problems:
             return self._failed(tool.name, errors.invalid_arguments(tool.name, problems))
         try:

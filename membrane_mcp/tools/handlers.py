@@ -12,6 +12,7 @@ import logging
 import time
 import weakref
 from collections import Counter
+from functools import partial
 from typing import Any
 
 import anyio
@@ -30,7 +31,7 @@ from membrane_mcp.tools.arguments import (
     SearchActionsArgs,
 )
 from membrane_mcp.tools.catalog import CatalogSnapshot, ConnectionInfo, ToolEntry
-from membrane_mcp.tools.coercion import coerce
+from membrane_mcp.tools.coercion import coerce, converted_if_invalid
 from membrane_mcp.tools.confirm import require_confirmation
 from membrane_mcp.tools.output import EncodedParts, encoded
 from membrane_mcp.tools.policy import SAFE_RAW_METHODS, Policy
@@ -333,8 +334,10 @@ async def _run_checked(deps: ToolDeps, args: RunActionArgs, call: CallContext, *
         raise errors.wrong_run_tool(
             entry.app_key, entry.action_key, entry.kind, "run_action" if not reads else RUN_WRITE_TOOL
         )
-    action_input, converted = coerce(entry.validation_schema, args.input)
-    problems = validate_arguments(entry.validation_schema, action_input)
+    schema = entry.validation_schema
+    action_input, converted, problems = converted_if_invalid(
+        args.input, partial(validate_arguments, schema), partial(coerce, schema)
+    )
     if problems:
         relevant = schema_for_problems(entry.input_schema, problems)
         raise errors.invalid_action_input(info.app_key, entry.action_key, problems, relevant)

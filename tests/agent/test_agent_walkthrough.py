@@ -191,6 +191,15 @@ async def test_a_tool_s_own_arguments_get_the_forgiving_conversions_with_a_note(
     assert unclear.is_error and "`input`: 'limit=2' is not of type 'object'" in _text(unclear)
 
 
+async def test_json_text_nested_too_deep_to_read_is_refused_as_not_an_object(sandbox):
+    deep = '{"a":' * 100_000 + "1" + "}" * 100_000
+    async with connect(settings_for(sandbox)) as client:
+        result = await client.call_tool(
+            "run_action", {"connection": "vtiger", "action": "query-records", "input": deep}
+        )
+    assert result.is_error and "is not of type 'object'" in _text(result), _text(result)[:300]
+
+
 async def test_list_connections_counts_tools_only_where_there_are_some(sandbox):
     async with connect(settings_for(sandbox, tool_mode="search")) as client:
         searched = (await client.call_tool("list_connections", {})).structured_content
