@@ -48,7 +48,12 @@ logger = logging.getLogger(__name__)
 
 
 def unknown_tool(name: str) -> MCPError:
-    return MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}")
+    """The same words for a name that never existed and for one the policy hides (hidden means unknown);
+    the next step names tools every server lists."""
+    return MCPError(types.INVALID_PARAMS, f"Unknown tool: {name}. {UNKNOWN_TOOL_NEXT_STEP}")
+
+
+UNKNOWN_TOOL_NEXT_STEP = "search_actions finds an action by intent; list_connections shows the apps."
 
 
 class Gateway:

@@ -9,6 +9,7 @@ import pytest
 from mcp import types
 
 from membrane_mcp.tools.annotations import ActionKind
+from membrane_mcp.tools.gateway import UNKNOWN_TOOL_NEXT_STEP
 from membrane_mcp.tools.meta import META_TOOL_NAMES
 from membrane_mcp.tools.policy import Policy
 from tests.safety.conftest import call_error, error_text
@@ -71,7 +72,9 @@ async def test_read_only_hidden_tool_answers_like_an_unknown_one(sandbox, mode):
         unknown = [await call_error(client, name, args) for name in hidden]
     for name, got, expected in zip(hidden, refused, unknown, strict=True):
         assert got.error.code == expected.error.code == types.INVALID_PARAMS
-        assert got.error.message == expected.error.message == f"Unknown tool: {name}"
+        assert (
+            got.error.message == expected.error.message == f"Unknown tool: {name}. {UNKNOWN_TOOL_NEXT_STEP}"
+        )
         assert got.error.data == expected.error.data
 
 
@@ -162,7 +165,7 @@ async def test_allow_and_deny_lists(sandbox, overrides, all_match, none_match):
         # Every hidden action is refused by name and through run_action, like an unknown one.
         sample = hidden[0]
         refused = await call_error(client, sample.name, {})
-        assert refused.error.message == f"Unknown tool: {sample.name}"
+        assert refused.error.message == f"Unknown tool: {sample.name}. {UNKNOWN_TOOL_NEXT_STEP}"
         run = await client.call_tool(
             "run_action", {"connection": sample.connection_id, "action": sample.action_key}
         )
@@ -200,7 +203,9 @@ async def test_deny_destructive_keeps_creates_and_limits_raw(fresh_sandbox, mode
     assert {"vtiger_create_record", "vtiger_query_records"} <= names
     assert not names & {"vtiger_delete_record", "vtiger_update_record", "create_action"}
     assert "refuses DELETE" in error_text(deleted)
-    assert built.error.message == "Unknown tool: create_action"  # hidden like an unknown tool
+    assert (
+        built.error.message == f"Unknown tool: create_action. {UNKNOWN_TOOL_NEXT_STEP}"
+    )  # hidden like an unknown tool
     assert after["proxyRequests"] == before["proxyRequests"] and after["builds"] == before["builds"]
 
 
@@ -266,7 +271,7 @@ async def test_create_action_follows_the_policy(fresh_sandbox, overrides, offere
             assert not result.is_error, result.content
         else:
             refused = await call_error(client, "create_action", args)
-            assert refused.error.message == "Unknown tool: create_action"
+            assert refused.error.message == f"Unknown tool: create_action. {UNKNOWN_TOOL_NEXT_STEP}"
     assert ("create_action" in names) is offered
     builds = sandbox_stats(fresh_sandbox)["builds"]
     assert sum(builds.values()) == (1 if offered else 0)
@@ -280,7 +285,7 @@ async def test_no_raw_request_removes_the_tool(sandbox, mode):
         )
     assert "raw_request" not in names
     assert refused.error.code == types.INVALID_PARAMS
-    assert refused.error.message == "Unknown tool: raw_request"
+    assert refused.error.message == f"Unknown tool: raw_request. {UNKNOWN_TOOL_NEXT_STEP}"
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,10 @@ async def test_unknown_tool_is_a_jsonrpc_invalid_params_error(sandbox, mode):
         with pytest.raises(MCPError) as caught:
             await client.call_tool("vtiger_no_such_action", {})
     assert caught.value.error.code == types.INVALID_PARAMS
-    assert "Unknown tool" in caught.value.error.message
+    assert caught.value.error.message == (
+        "Unknown tool: vtiger_no_such_action. "
+        "search_actions finds an action by intent; list_connections shows the apps."
+    )
 
 
 async def test_direct_mode_lists_vtiger_actions_with_schemas_and_annotations(sandbox, mode):
