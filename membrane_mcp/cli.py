@@ -466,13 +466,14 @@ def cmd_call(args: argparse.Namespace) -> int:
     from membrane_mcp.tools.errors import is_not_listed
 
     async def work(client: Any, gateway: Any) -> Any:
+        result = None
         try:
             result = await client.call_tool(args.tool, arguments, progress_callback=progress)
         except MCPError as exc:
             if not str(exc).startswith("Unknown tool"):
                 raise
-            return UnknownTool(await unknown_tool_line(gateway, args.tool, shell_flags()))
-        if is_not_listed(args.tool, result):  # an action hidden by search mode: the shell command instead
+        # An unknown tool, or an action hidden by search mode: the shell command that runs what was meant.
+        if result is None or is_not_listed(args.tool, result):
             return UnknownTool(await unknown_tool_line(gateway, args.tool, shell_flags()))
         return result
 

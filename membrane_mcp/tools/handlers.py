@@ -294,11 +294,16 @@ async def _built(deps: ToolDeps, info: ConnectionInfo, action_id: str) -> ToolEn
     if action is None or action.state == "BUILDING":
         raise errors.action_still_building(action_id, None, "BUILDING", BUILD_WAIT_S)
     deps.catalog.building.pop(action_id, None)
-    if action.state != "READY":
-        reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
-        raise errors.action_build_failed(action_id, str(action.state), reasons, _plain(action.errors))
+    require_built(action)
     snapshot = await deps.catalog.refresh_and_notify()
     return find_allowed_action(deps, snapshot, info.id, action_id)
+
+
+def require_built(action: Action) -> None:
+    """A build that ended other than READY, as an error with Membrane's reasons."""
+    if action.state != "READY":
+        reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
+        raise errors.action_build_failed(action.id, str(action.state), reasons, _plain(action.errors))
 
 
 def connection_ref(snapshot: CatalogSnapshot, entry: ToolEntry) -> str:
@@ -494,9 +499,7 @@ async def create_action(deps: ToolDeps, args: CreateActionArgs, call: CallContex
         deps.catalog.pin(call.session, info.id, action.id)  # listed for this session once it is ready
         deps.catalog.still_building(action.id, info.id)
         raise errors.action_still_building(action.id, elapsed, action.state, BUILD_WAIT_S)
-    if action.state != "READY":
-        reasons = [getattr(e, "message", None) or str(e) for e in (action.errors or [])]
-        raise errors.action_build_failed(action.id, str(action.state), reasons, _plain(action.errors))
+    require_built(action)
     deps.catalog.pin(call.session, info.id, action.id)
     snapshot = await deps.catalog.refresh_and_notify()
     entry = next(

@@ -62,6 +62,19 @@ def _cursor(output: dict[str, Any]) -> Any:
     return None
 
 
+_MISSING = object()
+
+
+def _at_path(record: Any, parts: list[str]) -> Any:
+    """The value at these keys of nested dicts, or `_MISSING`."""
+    value = record
+    for part in parts:
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
 def project(record: Any, fields: list[str]) -> Any:
     """The record with only these dot paths (missing paths are left out)."""
     if not isinstance(record, dict):
@@ -69,27 +82,13 @@ def project(record: Any, fields: list[str]) -> Any:
     out: dict[str, Any] = {}
     for path in fields:
         parts = path.split(".")
-        value: Any = record
-        for part in parts:
-            if isinstance(value, dict) and part in value:
-                value = value[part]
-            else:
-                break
-        else:
+        value = _at_path(record, parts)
+        if value is not _MISSING:
             target = out
             for part in parts[:-1]:
                 target = target.setdefault(part, {})
             target[parts[-1]] = value
     return out
-
-
-def _has_path(record: dict[str, Any], path: str) -> bool:
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return False
-        value = value[part]
-    return True
 
 
 def fields_not_found(output: Any, fields: list[str]) -> list[str]:
@@ -98,7 +97,7 @@ def fields_not_found(output: Any, fields: list[str]) -> list[str]:
     records = [r for r in (found.records if found is not None else [output]) if isinstance(r, dict)]
     if not records:
         return []
-    return [path for path in fields if not any(_has_path(r, path) for r in records)]
+    return [path for path in fields if all(_at_path(r, path.split(".")) is _MISSING for r in records)]
 
 
 def _record_id(record: Any) -> Any:
